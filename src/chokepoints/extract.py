@@ -1,0 +1,73 @@
+"""What a source hands to the store: an Extract of lazily built canonical tables.
+
+A source parses its own format and describes the result as DuckDB relations in the canonical
+schema (``schema.TRADE`` or ``schema.PRODUCTS``), so that the store can stream them to Parquet
+without a round trip through Python. The store validates, partitions and commits them
+atomically; the source only knows its format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+#: Builds a relation on the store's DuckDB connection.
+RelationBuilder = Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
+
+#: Yields (line number, row in canonical columns) of the raw file, in file order. Used only on
+#: the error path, to point the user at the first offending line.
+RowReader = Callable[[], Iterator[tuple[int, dict[str, Any]]]]
+
+
+@dataclass
+class SourceFile:
+    """One input file as received: its name, size and checksum, for the manifest."""
+
+    name: str
+    bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path | str, name: str | None = None) -> SourceFile:
+        """Describe ``path``, hashing it in 1 MiB blocks."""
+        path = Path(path)
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return cls(name=name or path.name, bytes=path.stat().st_size, sha256=digest.hexdigest())
+
+
+@dataclass
+class TradePart:
+    """Trade rows from one input file (or zip member), in the canonical ``TRADE`` schema.
+
+    ``slice`` names the part of the world the rows cover, so that re-ingesting the same slice
+    replaces it and other slices of the same source, classification and year stay: ``all`` for
+    a world dataset such as BACI, a reporter and flow for a Comtrade extract.
+    """
+
+    origin: str
+    build: RelationBuilder
+    slice: str = "all"
+    rows: RowReader | None = None
+
+
+@dataclass
+class Extract:
+    """Everything one ingest adds to the store."""
+
+    source: str
+    release: str
+    files: list[SourceFile]
+    trade: list[TradePart]
+    products: RelationBuilder | None = None
+    demo: bool = False
+    notes: list[str] = field(default_factory=list)
+    #: Called once the store is done with the extract (temporary files of the source).
+    cleanup: Callable[[], None] | None = None

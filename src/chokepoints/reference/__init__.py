@@ -1,0 +1,1 @@
+"""Reference data: countries, country groups, HS products and sector lists."""
