@@ -1,0 +1,39 @@
+"""Shared fixtures: the real public data folder, and a fresh store home per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """The folder of real public data files (CHOKEPOINTS_SHARED_DATA, else ../shared/data)."""
+    configured = os.environ.get("CHOKEPOINTS_SHARED_DATA")
+    return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ../shared/data; skips when absent, fails when absent under CI=true."""
+    path = shared_data_dir()
+    if not path.is_dir():
+        message = (
+            f"real data folder {path} not found: set CHOKEPOINTS_SHARED_DATA to the shared/data "
+            "folder to run the tests on real files"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty workspace home for one test."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
