@@ -19,6 +19,9 @@ import duckdb
 #: Builds a relation on the store's DuckDB connection.
 RelationBuilder = Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
 
+#: Checks a source's own rules on the staged rows: (connection, SQL scan expression) -> None.
+Verifier = Callable[[duckdb.DuckDBPyConnection, str], None]
+
 #: Yields (line number, row in canonical columns) of the raw file, in file order. Used only on
 #: the error path, to point the user at the first offending line.
 RowReader = Callable[[], Iterator[tuple[int, dict[str, Any]]]]
@@ -56,6 +59,7 @@ class TradePart:
     build: RelationBuilder
     slice: str = "all"
     rows: RowReader | None = None
+    verify: Verifier | None = None
 
 
 @dataclass
@@ -71,3 +75,8 @@ class Extract:
     notes: list[str] = field(default_factory=list)
     #: Called once the store is done with the extract (temporary files of the source).
     cleanup: Callable[[], None] | None = None
+
+
+def sql_path(path: Path) -> str:
+    """A file path quoted for use inside a DuckDB string literal."""
+    return str(path).replace("'", "''")

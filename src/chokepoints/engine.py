@@ -1,0 +1,88 @@
+"""Ibis backends over the store: embedded DuckDB by default, PySpark when asked.
+
+Both expose the same tables (``trade``, ``products``, ``countries``) so that every analysis is one
+Ibis expression that runs unchanged on either engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from chokepoints import schema
+from chokepoints.errors import ChokepointsError
+from chokepoints.extract import sql_path
+from chokepoints.reference.countries import countries
+from chokepoints.store import Store
+
+BACKENDS = ("duckdb", "pyspark")
+TABLES = {"trade": schema.TRADE, "products": schema.PRODUCTS}
+
+
+def connect(store: Store, backend: str = "duckdb", **options: Any) -> ibis.BaseBackend:
+    """Open an Ibis backend with views ``trade``, ``products`` and ``countries`` over ``store``."""
+    if backend == "duckdb":
+        return _duckdb(store, **options)
+    if backend == "pyspark":
+        return _pyspark(store, **options)
+    raise ChokepointsError(f"unknown engine {backend!r}; use one of {', '.join(BACKENDS)}")
+
+
+def countries_arrow() -> pa.Table:
+    """The reference countries table as Arrow, in the canonical ``COUNTRIES`` schema."""
+    return schema.conform(
+        pa.Table.from_pandas(countries(), preserve_index=False), schema.COUNTRIES,
+        what="countries",
+    )
+
+
+def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None = None):
+    """In-memory DuckDB whose views read the store's Parquet files in place."""
+    con = ibis.duckdb.connect(threads=threads, memory_limit=memory_limit) if threads or \
+        memory_limit else ibis.duckdb.connect()
+    raw = con.con
+    for name, table_schema in TABLES.items():
+        files = store.files(name)
+        if files:
+            listing = ", ".join(f"'{sql_path(f)}'" for f in files)
+            raw.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
+                "union_by_name = true)"
+            )
+        else:
+            raw.register(f"_{name}_empty", table_schema.empty_table())
+            raw.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}_empty")
+    raw.register("_countries_arrow", countries_arrow())
+    raw.execute("CREATE OR REPLACE TABLE countries AS SELECT * FROM _countries_arrow")
+    raw.unregister("_countries_arrow")
+    return con
+
+
+def _pyspark(store: Store, session: Any = None):
+    """A PySpark backend (local mode unless a session is given) with the same views."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ChokepointsError(
+            "the Spark engine needs PySpark: pip install 'chokepoints[spark]' (and Java 17)"
+        ) from exc
+    if session is None:
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("chokepoints")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+    for name, table_schema in TABLES.items():
+        files = [str(f) for f in store.files(name)]
+        frame = (
+            session.read.parquet(*files)
+            if files
+            else session.createDataFrame(table_schema.empty_table().to_pandas())
+        )
+        frame.createOrReplaceTempView(name)
+    session.createDataFrame(countries_arrow().to_pandas()).createOrReplaceTempView("countries")
+    return ibis.pyspark.connect(session)

@@ -1,0 +1,524 @@
+"""The on-disk store: partitioned Parquet files, a manifest of what they hold, atomic ingests.
+
+Layout under the workspace home::
+
+    manifest.json                                  the only source of truth; replaced atomically
+    trade/source=baci/classification=HS92/year=2021/all-<ingest id>.parquet
+    products/classification=HS92/baci-<ingest id>.parquet
+    .staging/<ingest id>/                          work area of a running ingest
+    .lock                                          held while an ingest runs
+
+An ingest writes and validates everything in ``.staging``, moves the new files into place under
+names no manifest has ever used, then commits by replacing ``manifest.json`` in one rename. A
+failed or killed ingest therefore never changes what the manifest lists; the files it may have
+left behind are removed the next time the store is opened for writing, which restores the tree
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import filelock
+
+from chokepoints import schema
+from chokepoints.errors import ChokepointsError, InputError, StoreBusyError, StoreError
+from chokepoints.extract import Extract, TradePart, sql_path
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+
+#: Progress callback: (description, steps done, steps in all).
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(_description: str, _done: int, _total: int) -> None:
+    """Progress callback that reports nothing."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation rule over a staged trade table: a SQL condition true on bad rows."""
+
+    field: str
+    condition: str
+    message: str
+    hint: str
+
+
+def _trade_checks() -> list[Check]:
+    """The validation rules every trade ingest must pass, in the order they are reported."""
+    checks = [
+        Check(f.name, f"{f.name} IS NULL", f"missing or unreadable {f.name}",
+              "fill in the value or remove the row")
+        for f in schema.TRADE
+        if not f.nullable
+    ]
+    return [
+        *checks,
+        Check("value_usd", "NOT isfinite(value_usd)", "value is not a finite number",
+              "fix the value"),
+        Check("value_usd", "value_usd < 0", "negative trade value",
+              "trade values must be zero or positive"),
+        Check("quantity_t", "quantity_t < 0 OR NOT isfinite(quantity_t)",
+              "quantity that is not a number, negative or infinite",
+              "fix the quantity or leave it empty"),
+        Check("exporter", "exporter NOT IN (SELECT iso3 FROM _known_countries)",
+              "unknown exporter country code",
+              "use ISO3 or BACI/M49 numeric codes (see `chokepoints sql \"SELECT * FROM "
+              "countries\"`)"),
+        Check("importer", "importer NOT IN (SELECT iso3 FROM _known_countries)",
+              "unknown importer country code",
+              "use ISO3 or BACI/M49 numeric codes (see `chokepoints sql \"SELECT * FROM "
+              "countries\"`)"),
+        Check("product", "NOT regexp_full_match(product, '[0-9]+') OR length(product) <> level "
+              "OR level NOT IN (2, 4, 6, 8)",
+              "product code is not a 2, 4, 6 or 8 digit code",
+              "HS codes must be digits; 6-digit codes keep their leading zeros"),
+        Check("classification",
+              "NOT (classification IN ({}) OR regexp_full_match(classification, 'CN[0-9]{{4}}'))"
+              .format(", ".join(f"'{c}'" for c in schema.HS_REVISIONS)),
+              "unknown classification", "use HS92, HS96, HS02, HS07, HS12, HS17, HS22 or CNyyyy"),
+        Check("reporter_side",
+              "reporter_side NOT IN ({})".format(", ".join(f"'{s}'" for s in
+                                                          schema.REPORTER_SIDES)),
+              "unknown reporter_side", "use importer, exporter or reconciled"),
+    ]
+
+
+TRADE_CHECKS = _trade_checks()
+
+
+class Store:
+    """A workspace's trade store: read the manifest, list live files, ingest atomically."""
+
+    def __init__(self, home: Path | str) -> None:
+        self.home = Path(home).expanduser().resolve()
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        """Where the manifest lives."""
+        return self.home / MANIFEST
+
+    def manifest(self) -> dict[str, Any]:
+        """The committed manifest (an empty one for a new store)."""
+        try:
+            text = self.manifest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"format": MANIFEST_FORMAT, "parts": [], "ingests": []}
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.manifest_path}: {exc.strerror}") from exc
+        try:
+            manifest = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"{self.manifest_path} is not valid JSON (line {exc.lineno}): the store is "
+                "damaged; restore it from a backup or start a new home with --home"
+            ) from exc
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise StoreError(
+                f"{self.manifest_path} has format {manifest.get('format')!r}, this version of "
+                f"chokepoints reads format {MANIFEST_FORMAT}; upgrade chokepoints"
+            )
+        return manifest
+
+    def files(self, table: str = "trade") -> list[Path]:
+        """Absolute paths of the live Parquet files of ``table``."""
+        return [self.home / p["path"] for p in self.manifest()["parts"] if p["table"] == table]
+
+    def is_empty(self) -> bool:
+        """True when no trade data has been committed."""
+        return not self.files("trade")
+
+    # -- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the store's write lock, waiting up to ``timeout`` seconds for another writer.
+
+        The default wait comes from ``CHOKEPOINTS_LOCK_TIMEOUT`` (seconds, default 30). On
+        entry, leftovers of an interrupted ingest are removed.
+        """
+        if timeout is None:
+            timeout = float(os.environ.get("CHOKEPOINTS_LOCK_TIMEOUT", "30"))
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the workspace home {self.home}: {exc.strerror}; choose "
+                "another folder with --home or CHOKEPOINTS_HOME"
+            ) from exc
+        lock = filelock.FileLock(self.home / ".lock")
+        try:
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout as exc:
+            raise StoreBusyError(
+                f"another chokepoints process is writing to {self.home} (waited {timeout:g} s); "
+                "wait for it to finish and run the command again"
+            ) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot lock {self.home}: {exc.strerror}") from exc
+        try:
+            self._remove_leftovers()
+            yield
+        finally:
+            lock.release()
+
+    def _remove_leftovers(self) -> None:
+        """Delete staging areas and data files that the manifest does not list."""
+        shutil.rmtree(self.home / ".staging", ignore_errors=True)
+        live = {self.home / p["path"] for p in self.manifest()["parts"]}
+        for folder in ("trade", "products"):
+            root = self.home / folder
+            if not root.is_dir():
+                continue
+            for path in sorted(root.rglob("*"), reverse=True):
+                if path.is_file() and path not in live:
+                    path.unlink()
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+        for stale in self.home.glob(f".{MANIFEST}.*.tmp"):
+            stale.unlink()
+
+    def ingest(self, extract: Extract, progress: Progress | None = None) -> dict[str, Any]:
+        """Validate and commit ``extract``; return its manifest record.
+
+        Parts with the same (source, classification, year, slice) as committed ones replace
+        them; everything else in the store stays. On any error the store is left as it was.
+        """
+        progress = progress or _no_progress
+        ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        started = dt.datetime.now(dt.UTC)
+        try:
+            with self.writing():
+                staging = self.home / ".staging" / ingest_id
+                try:
+                    staging.mkdir(parents=True)
+                    staged = self._stage(extract, ingest_id, staging, progress)
+                    record = self._commit(extract, ingest_id, staged, started, progress)
+                except OSError as exc:
+                    raise StoreError(
+                        f"could not write to {self.home} ({exc.strerror or exc}); the store is "
+                        "unchanged: free disk space or fix permissions, then run the ingest again"
+                    ) from exc
+                except duckdb.IOException as exc:
+                    raise StoreError(
+                        f"could not write to {self.home} ({str(exc).splitlines()[0]}); the store "
+                        "is unchanged: free disk space or fix permissions, then run it again"
+                    ) from exc
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            if extract.cleanup is not None:
+                extract.cleanup()
+        return record
+
+    # -- ingest steps --------------------------------------------------------------------
+    def _stage(
+        self, extract: Extract, ingest_id: str, staging: Path, progress: Progress
+    ) -> list[dict[str, Any]]:
+        """Write every part of ``extract`` to ``staging``, validated; return new part records."""
+        con = duckdb.connect()
+        try:
+            con.execute("SET preserve_insertion_order = false")
+            known = sorted(_known_countries())
+            con.execute("CREATE TEMP TABLE _known_countries (iso3 VARCHAR)")
+            con.executemany("INSERT INTO _known_countries VALUES (?)", [[c] for c in known])
+            staged: list[dict[str, Any]] = []
+            total = len(extract.trade) + (1 if extract.products else 0)
+            for number, part in enumerate(extract.trade):
+                progress(f"reading {part.origin}", number, total)
+                staged.extend(self._stage_trade(con, extract, part, ingest_id, staging, number))
+            if not staged:
+                raise InputError(
+                    "no trade rows found",
+                    file=", ".join(f.name for f in extract.files) or extract.source,
+                    hint="check that the file is the one you meant and is not empty",
+                )
+            if extract.products is not None:
+                progress("reading product descriptions", total - 1, total)
+                staged.extend(self._stage_products(con, extract, ingest_id, staging))
+            progress("validated", total, total)
+            return staged
+        finally:
+            con.close()
+
+    def _stage_trade(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        extract: Extract,
+        part: TradePart,
+        ingest_id: str,
+        staging: Path,
+        number: int,
+    ) -> list[dict[str, Any]]:
+        """Stage one trade part: write it once, validate it, split it per classification/year."""
+        whole = staging / f"part-{number}.parquet"
+        relation = part.build(con)
+        _check_columns(relation, part.origin)
+        relation.create_view("_part", replace=True)
+        columns = ", ".join(f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"'
+                            for f in schema.TRADE)
+        try:
+            con.execute(
+                f"COPY (SELECT {columns} FROM _part) TO '{sql_path(whole)}' "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+            )
+        except (duckdb.InvalidInputError, duckdb.ConversionException) as exc:
+            raise InputError(_reader_message(exc), file=part.origin,
+                             hint="fix or re-export the file") from exc
+        scan = f"read_parquet('{sql_path(whole)}')"
+        rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
+        if rows == 0:
+            return []
+        _validate_trade(con, scan, part)
+        if part.verify is not None:
+            part.verify(con, scan)
+        groups = con.execute(
+            f"SELECT classification, year, count(*), sum(value_usd), count(DISTINCT importer), "
+            f"count(DISTINCT exporter), count(DISTINCT product) FROM {scan} "
+            "GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
+        records = []
+        for classification, year, n, value, importers, exporters, products in groups:
+            relative = (
+                Path("trade")
+                / f"source={extract.source}"
+                / f"classification={classification}"
+                / f"year={year}"
+                / f"{part.slice}-{ingest_id}.parquet"
+            )
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if len(groups) == 1:
+                whole.rename(target)
+            else:
+                con.execute(
+                    f"COPY (SELECT * FROM {scan} WHERE classification = ? AND year = ?) "
+                    f"TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
+                    [classification, year],
+                )
+            records.append(
+                {
+                    "table": "trade",
+                    "source": extract.source,
+                    "release": extract.release,
+                    "classification": classification,
+                    "year": int(year),
+                    "slice": part.slice,
+                    "path": relative.as_posix(),
+                    "rows": int(n),
+                    "value_usd": float(value),
+                    "importers": int(importers),
+                    "exporters": int(exporters),
+                    "products": int(products),
+                    "origin": part.origin,
+                    "ingest": ingest_id,
+                    "demo": extract.demo,
+                }
+            )
+        whole.unlink(missing_ok=True)
+        return records
+
+    def _stage_products(
+        self, con: duckdb.DuckDBPyConnection, extract: Extract, ingest_id: str, staging: Path
+    ) -> list[dict[str, Any]]:
+        """Stage the product descriptions of ``extract``, one file per classification."""
+        extract.products(con).create_view("_products_in", replace=True)  # type: ignore[misc]
+        columns = ", ".join(f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"'
+                            for f in schema.PRODUCTS)
+        con.execute(f"CREATE TEMP TABLE _products AS SELECT DISTINCT {columns} FROM _products_in")
+        records = []
+        for (classification,) in con.execute(
+            "SELECT DISTINCT classification FROM _products ORDER BY 1"
+        ).fetchall():
+            relative = (
+                Path("products") / f"classification={classification}"
+                / f"{extract.source}-{ingest_id}.parquet"
+            )
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            n = con.execute(
+                f"COPY (SELECT * FROM _products WHERE classification = ? ORDER BY product) "
+                f"TO '{sql_path(target)}' (FORMAT parquet)",
+                [classification],
+            ).fetchone()[0]
+            records.append(
+                {
+                    "table": "products",
+                    "source": extract.source,
+                    "release": extract.release,
+                    "classification": classification,
+                    "year": None,
+                    "slice": "products",
+                    "path": relative.as_posix(),
+                    "rows": int(n),
+                    "ingest": ingest_id,
+                    "demo": extract.demo,
+                }
+            )
+        return records
+
+    def _commit(
+        self,
+        extract: Extract,
+        ingest_id: str,
+        staged: list[dict[str, Any]],
+        started: dt.datetime,
+        progress: Progress,
+    ) -> dict[str, Any]:
+        """Move staged files into place and replace the manifest: the one commit point."""
+        manifest = self.manifest()
+        new_keys = {_part_key(p) for p in staged}
+        kept = [p for p in manifest["parts"] if _part_key(p) not in new_keys]
+        replaced = [p for p in manifest["parts"] if _part_key(p) in new_keys]
+        trade = [p for p in staged if p["table"] == "trade"]
+        record = {
+            "id": ingest_id,
+            "source": extract.source,
+            "release": extract.release,
+            "classifications": sorted({p["classification"] for p in trade}),
+            "years": sorted({p["year"] for p in trade}),
+            "files": [vars(f) for f in extract.files],
+            "rows": sum(p["rows"] for p in trade),
+            "value_usd": sum(p["value_usd"] for p in trade),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "demo": extract.demo,
+            "notes": list(extract.notes),
+            "replaced": len(replaced),
+        }
+        staging = self.home / ".staging" / ingest_id
+        for part in staged:
+            target = self.home / part["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / part["path"], target)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "parts": sorted(kept + staged, key=lambda p: (p["table"], *map(str, _part_key(p)))),
+            "ingests": [*manifest["ingests"], record],
+        }
+        self._write_manifest(manifest)
+        progress("committed", 1, 1)
+        for part in replaced:
+            with contextlib.suppress(OSError):
+                (self.home / part["path"]).unlink()
+        return record
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the manifest atomically (write aside, flush to disk, rename)."""
+        temporary = self.home / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+        try:
+            with temporary.open("w", encoding="utf-8") as handle:
+                json.dump(manifest, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.manifest_path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+
+
+def _part_key(part: dict[str, Any]) -> tuple[Any, ...]:
+    """Identity of a part: re-ingesting the same key replaces it."""
+    return (part["table"], part["source"], part["classification"], part["year"], part["slice"])
+
+
+def _known_countries() -> frozenset[str]:
+    """ISO3 codes accepted in trade rows."""
+    from chokepoints.reference.countries import known_iso3
+
+    return known_iso3()
+
+
+def _duck_type(field: Any) -> str:
+    """DuckDB type name of an Arrow field of the canonical schemas."""
+    return {
+        "int8": "TINYINT",
+        "int16": "SMALLINT",
+        "int32": "INTEGER",
+        "double": "DOUBLE",
+        "string": "VARCHAR",
+        "bool": "BOOLEAN",
+    }[str(field.type)]
+
+
+def _reader_message(exc: duckdb.Error) -> str:
+    """The informative first lines of a DuckDB CSV reader error, as one sentence."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    kept = [line for line in lines[:3] if not line.startswith(("Possible", "*"))]
+    return "; ".join(kept).rstrip(".")
+
+
+def _check_columns(relation: duckdb.DuckDBPyRelation, origin: str) -> None:
+    """Fail clearly when a source built a relation without the canonical columns."""
+    missing = [f.name for f in schema.TRADE if f.name not in relation.columns]
+    if missing:
+        raise ChokepointsError(f"{origin}: source produced no column(s) {', '.join(missing)}")
+
+
+def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) -> None:
+    """Raise InputError for the first rule the staged rows break, pointing at a line if we can."""
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
+        + f" FROM {scan}"
+    ).fetchone()
+    for check, count in zip(TRADE_CHECKS, counts, strict=True):
+        if count:
+            example = con.execute(f"SELECT * FROM {scan} WHERE {check.condition} LIMIT 1")
+            row = dict(zip([d[0] for d in example.description], example.fetchone(), strict=True))
+            shown = row[check.field]
+            raise InputError(
+                f"{check.message}{'' if shown is None else f' {shown!r}'} in {count} row(s)",
+                file=part.origin,
+                line=_locate(part, row, duplicate=False),
+                field=check.field,
+                hint=check.hint,
+            )
+    key = ", ".join(schema.TRADE_KEY)
+    duplicates = con.execute(
+        f"SELECT {key}, count(*) AS n FROM {scan} GROUP BY ALL HAVING count(*) > 1 "
+        "ORDER BY n DESC LIMIT 1"
+    ).fetchone()
+    if duplicates:
+        n_keys = con.execute(
+            f"SELECT count(*) FROM (SELECT {key} FROM {scan} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()[0]
+        row = dict(zip(schema.TRADE_KEY, duplicates[:-1], strict=True))
+        raise InputError(
+            f"{n_keys} duplicate flow(s), e.g. year {row['year']} {row['exporter']} -> "
+            f"{row['importer']} product {row['product']} appears {duplicates[-1]} times",
+            file=part.origin,
+            line=_locate(part, row, duplicate=True),
+            hint="each (year, exporter, importer, product) may appear once; remove the repeats",
+        )
+
+
+def _locate(part: TradePart, example: dict[str, Any], *, duplicate: bool) -> int | None:
+    """Line of the first raw row equal to ``example`` (the second one, for a duplicate)."""
+    if part.rows is None:
+        return None
+    seen = 0
+    for line, row in part.rows():
+        if all(_same(row.get(k), v) for k, v in example.items() if k in row):
+            seen += 1
+            if seen == (2 if duplicate else 1):
+                return line
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality under which NaN equals NaN, for matching raw rows to staged ones."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return a == b

@@ -1,0 +1,254 @@
+"""Workspace: the public facade over one store, its query engine and the reference data.
+
+Everything the CLI, the reports and the web app do goes through these methods, so the Python API
+and the command line always give the same numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pandas as pd
+import platformdirs
+
+from chokepoints import __version__, engine
+from chokepoints.errors import ChokepointsError
+from chokepoints.extract import Extract
+from chokepoints.store import Progress, Store
+
+DEMO_NOTE = "demo data (synthetic)"
+
+
+def resolve_home(home: Path | str | None = None) -> Path:
+    """The workspace home: ``home``, else ``CHOKEPOINTS_HOME``, else the user data folder."""
+    if home:
+        return Path(home).expanduser()
+    configured = os.environ.get("CHOKEPOINTS_HOME")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir("chokepoints", appauthor=False))
+
+
+class Workspace:
+    """One store of trade data and the engine that queries it.
+
+    >>> ws = Workspace.open()                       # doctest: +SKIP
+    >>> ws.load_demo()                              # doctest: +SKIP
+    >>> ws.sql("SELECT count(*) FROM trade")        # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, backend: str = "duckdb") -> None:
+        self.store = store
+        self.backend = backend
+        self._con: ibis.BaseBackend | None = None
+
+    @classmethod
+    def open(cls, home: Path | str | None = None, backend: str = "duckdb") -> Workspace:
+        """Open (without creating anything yet) the workspace at ``home``."""
+        return cls(Store(resolve_home(home)), backend=backend)
+
+    @property
+    def home(self) -> Path:
+        """The folder holding the store."""
+        return self.store.home
+
+    # -- tables --------------------------------------------------------------------------
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """The Ibis backend over the store (opened on first use, reopened after an ingest)."""
+        if self._con is None:
+            self._con = engine.connect(self.store, self.backend)
+        return self._con
+
+    @property
+    def trade(self) -> ibis.Table:
+        """The canonical ``trade`` table as an Ibis expression."""
+        return self.con.table("trade")
+
+    @property
+    def products(self) -> ibis.Table:
+        """Product descriptions per classification."""
+        return self.con.table("products")
+
+    @property
+    def countries(self) -> ibis.Table:
+        """Reference countries with their source-specific codes."""
+        return self.con.table("countries")
+
+    @property
+    def is_demo(self) -> bool:
+        """True when any committed data is the synthetic demo world."""
+        return any(p.get("demo") for p in self.store.manifest()["parts"])
+
+    # -- ingest --------------------------------------------------------------------------
+    def ingest(self, extract: Extract, progress: Progress | None = None) -> dict[str, Any]:
+        """Commit an Extract from any source; return its manifest record."""
+        record = self.store.ingest(extract, progress)
+        self._reset()
+        return record
+
+    def ingest_baci(
+        self,
+        path: Path | str,
+        *,
+        revision: str | None = None,
+        release: str | None = None,
+        years: list[int] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Ingest a BACI zip archive, yearly CSV or folder (see ``sources.baci.read_baci``)."""
+        from chokepoints.sources.baci import read_baci
+
+        extract = read_baci(path, revision=revision, release=release, years=years)
+        return self.ingest(extract, progress)
+
+    def ingest_comtrade(
+        self, path: Path | str, *, release: str | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Ingest a Comtrade Plus CSV export (see ``sources.comtrade.read_comtrade``)."""
+        from chokepoints.sources.comtrade import read_comtrade
+
+        return self.ingest(read_comtrade(path, release=release), progress)
+
+    def ingest_table(
+        self,
+        path: Path | str,
+        *,
+        mapping: dict[str, str],
+        classification: str,
+        source: str,
+        year: int | None = None,
+        unit: str = "usd",
+        codes: str = "auto",
+        release: str = "user",
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Ingest a tidy bilateral table with a column mapping (see ``sources.table``)."""
+        from chokepoints.sources.table import read_table
+
+        extract = read_table(
+            path, mapping=mapping, classification=classification, source=source, year=year,
+            unit=unit, codes=codes, release=release,
+        )
+        return self.ingest(extract, progress)
+
+    def fetch_baci(
+        self,
+        revision: str,
+        release: str,
+        *,
+        years: list[int] | None = None,
+        base_url: str | None = None,
+        download_progress: Callable[[int, int | None], None] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Download (resuming if interrupted) a BACI archive and ingest the requested years."""
+        from chokepoints.sources.baci import fetch_baci
+
+        archive = fetch_baci(
+            revision, release, self.home / "downloads", base_url=base_url,
+            progress=download_progress,
+        )
+        return self.ingest_baci(archive, years=years, progress=progress)
+
+    def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Ingest the deterministic synthetic demo world (marked as demo everywhere)."""
+        from chokepoints.sources.demo import demo_extract
+
+        return self.ingest(demo_extract(), progress)
+
+    # -- inspection ----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """What the store holds: per source and year, rows, value and reporter coverage."""
+        manifest = self.store.manifest()
+        trade = [p for p in manifest["parts"] if p["table"] == "trade"]
+        coverage = self._coverage() if trade else {}
+        datasets: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for part in trade:
+            key = (part["source"], part["release"], part["classification"])
+            entry = datasets.setdefault(
+                key,
+                {"source": key[0], "release": key[1], "classification": key[2], "years": {},
+                 "demo": part.get("demo", False)},
+            )
+            year = entry["years"].setdefault(
+                part["year"], {"year": part["year"], "rows": 0, "value_usd": 0.0}
+            )
+            year["rows"] += part["rows"]
+            year["value_usd"] += part["value_usd"]
+            year.update(coverage.get((key[0], key[2], part["year"]), {}))
+        sources = []
+        for entry in datasets.values():
+            entry["years"] = sorted(entry["years"].values(), key=lambda y: y["year"])
+            entry["rows"] = sum(y["rows"] for y in entry["years"])
+            entry["value_usd"] = sum(y["value_usd"] for y in entry["years"])
+            sources.append(entry)
+        return {
+            "home": str(self.home),
+            "version": __version__,
+            "demo": any(s["demo"] for s in sources),
+            "rows": sum(s["rows"] for s in sources),
+            "value_usd": sum(s["value_usd"] for s in sources),
+            "sources": sources,
+            "products": sum(p["rows"] for p in manifest["parts"] if p["table"] == "products"),
+            "ingests": manifest["ingests"],
+        }
+
+    def _coverage(self) -> dict[tuple[str, str, int], dict[str, int]]:
+        """Reporters, importers and exporters per (source, classification, year)."""
+        rows = self.sql(
+            """
+            SELECT source, classification, year,
+                   count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
+                                       ELSE importer END) AS reporters,
+                   count(DISTINCT importer) AS importers,
+                   count(DISTINCT exporter) AS exporters,
+                   bool_or(reporter_side = 'reconciled') AS reconciled
+            FROM trade GROUP BY ALL
+            """
+        )
+        return {
+            (r.source, r.classification, int(r.year)): {
+                "reporters": int(r.reporters),
+                "importers": int(r.importers),
+                "exporters": int(r.exporters),
+                "coverage": "reconciled (world)" if r.reconciled else "reporters only",
+            }
+            for r in rows.itertuples()
+        }
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run SQL over the views ``trade``, ``products`` and ``countries`` (DuckDB engine)."""
+        if self.backend != "duckdb":
+            raise ChokepointsError("SQL queries run on the DuckDB engine; open with backend='duckdb'")
+        try:
+            frame = self.con.con.execute(query).df()
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise ChokepointsError(
+                f"SQL error: {first}; the tables are trade, products and countries"
+            ) from exc
+        frame.attrs["provenance"] = self.provenance()
+        return frame
+
+    def provenance(self) -> dict[str, Any]:
+        """Sources, releases and revisions behind every result of this workspace."""
+        parts = [p for p in self.store.manifest()["parts"] if p["table"] == "trade"]
+        return {
+            "sources": sorted({f"{p['source']} {p['release']}" for p in parts}),
+            "classifications": sorted({p["classification"] for p in parts}),
+            "years": sorted({p["year"] for p in parts}),
+            "demo": any(p.get("demo") for p in parts),
+            "tool": f"chokepoints {__version__}",
+        }
+
+    def _reset(self) -> None:
+        """Forget the engine so that the next query sees the new files."""
+        if self._con is not None:
+            self._con.disconnect()
+            self._con = None
