@@ -1,3 +1,3 @@
-"""chokepoints: find, stress-test and reduce dangerous import dependencies from public trade data."""
+"""chokepoints: find, stress-test and reduce import dependencies from public trade data."""
 
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,13 +52,15 @@ data_app.add_typer(fetch_app, name="fetch")
 HomeOption = Annotated[
     Path | None,
     typer.Option(
-        "--home", help="Workspace folder (default: $CHOKEPOINTS_HOME or the user data folder).",
-        envvar="CHOKEPOINTS_HOME", show_envvar=True,
+        "--home",
+        help="Workspace folder (default: $CHOKEPOINTS_HOME or the user data folder).",
+        envvar="CHOKEPOINTS_HOME",
+        show_envvar=True,
     ),
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How tabular results are written."""
 
     table = "table"
@@ -75,8 +77,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True,
-                           help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Economic-security supply-chain analysis on public trade data (BACI, UN Comtrade)."""
@@ -87,9 +91,13 @@ def main_callback(
 def _steps(title: str) -> Iterator[Any]:
     """A rich progress bar fed by the store's (description, done, total) callback."""
     with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=errors, transient=True,
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
     ) as bar:
         task = bar.add_task(title, total=None)
 
@@ -103,8 +111,13 @@ def _steps(title: str) -> Iterator[Any]:
 def _download_bar(title: str) -> Iterator[Any]:
     """A rich byte-progress bar for downloads."""
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TimeElapsedColumn(), console=errors, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
     ) as bar:
         task = bar.add_task(title, total=None)
 
@@ -183,26 +196,32 @@ def _parse_years(years: str | None) -> list[int] | None:
 @ingest_app.command("baci")
 def ingest_baci(
     path: Annotated[Path, typer.Argument(help="BACI zip archive, yearly CSV, or folder of them.")],
-    revision: Annotated[str | None, typer.Option(help="HS revision, e.g. HS92 (read from "
-                                                 "official file names when present).")] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option(help="HS revision, e.g. HS92 (read from official file names when present)."),
+    ] = None,
     release: Annotated[str | None, typer.Option(help="BACI release, e.g. V202501.")] = None,
-    years: Annotated[str | None, typer.Option(help="Years to ingest, e.g. 2021,2022 or "
-                                              "2019-2022 (archives and folders).")] = None,
+    years: Annotated[
+        str | None,
+        typer.Option(help="Years to ingest, e.g. 2021,2022 or 2019-2022 (archives and folders)."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Ingest CEPII BACI bilateral HS6 trade (values stored in USD, quantities in tons)."""
     ws = Workspace.open(home)
     with _steps("BACI") as progress:
-        record = ws.ingest_baci(path, revision=revision, release=release,
-                                years=_parse_years(years), progress=progress)
+        record = ws.ingest_baci(
+            path, revision=revision, release=release, years=_parse_years(years), progress=progress
+        )
     _print_record(record)
 
 
 @ingest_app.command("comtrade")
 def ingest_comtrade(
     path: Annotated[Path, typer.Argument(help="Comtrade Plus CSV export (TradeData.csv).")],
-    release: Annotated[str | None, typer.Option(help="Label for this extract, e.g. the "
-                                                "download date 2026-06-19.")] = None,
+    release: Annotated[
+        str | None, typer.Option(help="Label for this extract, e.g. the download date 2026-06-19.")
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Ingest a UN Comtrade Plus CSV export (imports and exports, any HS level)."""
@@ -215,14 +234,21 @@ def ingest_comtrade(
 @ingest_app.command("table")
 def ingest_table(
     path: Annotated[Path, typer.Argument(help="Tidy bilateral CSV or Parquet file.")],
-    map_: Annotated[str, typer.Option("--map", help="Column mapping, e.g. exporter=i,importer=j,"
-                                      "product=cmd,value_usd=value[,year=t,quantity_t=q].")],
+    map_: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="Column mapping, e.g. exporter=i,importer=j,"
+            "product=cmd,value_usd=value[,year=t,quantity_t=q].",
+        ),
+    ],
     classification: Annotated[str, typer.Option(help="HS92...HS22 or CNyyyy.")],
     source: Annotated[str, typer.Option(help="Name to record as the source.")],
     year: Annotated[int | None, typer.Option(help="Year of all rows, if no year column.")] = None,
     unit: Annotated[str, typer.Option(help="Unit of values: usd or thousands.")] = "usd",
-    codes: Annotated[str, typer.Option(help="Country codes: auto, iso3, iso2 or numeric.")] =
-    "auto",
+    codes: Annotated[
+        str, typer.Option(help="Country codes: auto, iso3, iso2 or numeric.")
+    ] = "auto",
     release: Annotated[str, typer.Option(help="Release label to record.")] = "user",
     home: HomeOption = None,
 ) -> None:
@@ -237,9 +263,17 @@ def ingest_table(
         mapping[name.strip()] = column.strip()
     ws = Workspace.open(home)
     with _steps(source) as progress:
-        record = ws.ingest_table(path, mapping=mapping, classification=classification,
-                                 source=source, year=year, unit=unit, codes=codes,
-                                 release=release, progress=progress)
+        record = ws.ingest_table(
+            path,
+            mapping=mapping,
+            classification=classification,
+            source=source,
+            year=year,
+            unit=unit,
+            codes=codes,
+            release=release,
+            progress=progress,
+        )
     _print_record(record)
 
 
@@ -248,16 +282,28 @@ def fetch_baci(
     revision: Annotated[str, typer.Option(help="HS revision: HS92, HS96 ... HS22.")],
     release: Annotated[str, typer.Option(help="BACI release, e.g. V202501.")],
     years: Annotated[str | None, typer.Option(help="Years to ingest, e.g. 2021-2023.")] = None,
-    base_url: Annotated[str | None, typer.Option(
-        help="Folder URL of the archives (default CEPII's; or $CHOKEPOINTS_BACI_URL).")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder URL of the archives (default CEPII's; or $CHOKEPOINTS_BACI_URL)."
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Download a BACI archive from CEPII (resuming if interrupted), then ingest it."""
     ws = Workspace.open(home)
-    with _download_bar(f"BACI_{revision.upper()}_{release}.zip") as download, \
-            _steps("BACI") as progress:
-        record = ws.fetch_baci(revision, release, years=_parse_years(years), base_url=base_url,
-                               download_progress=download, progress=progress)
+    with (
+        _download_bar(f"BACI_{revision.upper()}_{release}.zip") as download,
+        _steps("BACI") as progress,
+    ):
+        record = ws.fetch_baci(
+            revision,
+            release,
+            years=_parse_years(years),
+            base_url=base_url,
+            download_progress=download,
+            progress=progress,
+        )
     _print_record(record)
 
 
@@ -288,24 +334,48 @@ def _print_info(info: dict[str, Any]) -> None:
     """Render ``Workspace.info()`` as rich tables."""
     console.print(f"Store: [bold]{info['home']}[/bold]")
     if not info["sources"]:
-        console.print("The store is empty: run `chokepoints data demo` or `chokepoints data "
-                      "ingest baci PATH`.")
+        console.print(
+            "The store is empty: run `chokepoints data demo` or `chokepoints data "
+            "ingest baci PATH`."
+        )
         return
     table = Table(header_style="bold")
-    for name in ("source", "release", "HS", "year", "flows", "value (bn USD)", "reporters",
-                 "exporters", "coverage"):
-        table.add_column(name, justify="right" if name in ("flows", "value (bn USD)",
-                                                              "reporters", "exporters") else "left")
+    for name in (
+        "source",
+        "release",
+        "HS",
+        "year",
+        "flows",
+        "value (bn USD)",
+        "reporters",
+        "exporters",
+        "coverage",
+    ):
+        table.add_column(
+            name,
+            justify="right"
+            if name in ("flows", "value (bn USD)", "reporters", "exporters")
+            else "left",
+        )
     for source in info["sources"]:
         label = source["source"] + (" (demo)" if source["demo"] else "")
         for year in source["years"]:
-            table.add_row(label, source["release"], source["classification"], str(year["year"]),
-                          f"{year['rows']:,}", f"{year['value_usd'] / 1e9:,.2f}",
-                          f"{year.get('reporters', 0):,}", f"{year.get('exporters', 0):,}",
-                          year.get("coverage", ""))
+            table.add_row(
+                label,
+                source["release"],
+                source["classification"],
+                str(year["year"]),
+                f"{year['rows']:,}",
+                f"{year['value_usd'] / 1e9:,.2f}",
+                f"{year.get('reporters', 0):,}",
+                f"{year.get('exporters', 0):,}",
+                year.get("coverage", ""),
+            )
     console.print(table)
-    console.print(f"{info['rows']:,} flows, {info['value_usd'] / 1e9:,.2f} bn USD, "
-                  f"{info['products']:,} product descriptions, {len(info['ingests'])} ingest(s).")
+    console.print(
+        f"{info['rows']:,} flows, {info['value_usd'] / 1e9:,.2f} bn USD, "
+        f"{info['products']:,} product descriptions, {len(info['ingests'])} ingest(s)."
+    )
     if info["demo"]:
         console.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
@@ -314,8 +384,9 @@ def _print_info(info: dict[str, Any]) -> None:
 @app.command("sql")
 def sql(
     query: Annotated[str, typer.Argument(help="SQL over the views trade, products, countries.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
-    OutputFormat.table,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
     home: HomeOption = None,
 ) -> None:
     """Run a DuckDB SQL query over the store."""
@@ -356,11 +427,13 @@ def quickstart(home: HomeOption = None) -> None:
     _print_info(ws.info())
     frame = ws.sql(QUICKSTART_QUERY)
     if len(frame):
-        _render(frame, OutputFormat.table,
-                title="Japan and Germany: import concentration of six strategic products "
-                      "(latest year)")
+        _render(
+            frame,
+            OutputFormat.table,
+            title="Japan and Germany: import concentration of six strategic products (latest year)",
+        )
     console.print(
-        "Next: `chokepoints sql \"SELECT * FROM trade LIMIT 5\"`, `chokepoints data ingest baci "
+        'Next: `chokepoints sql "SELECT * FROM trade LIMIT 5"`, `chokepoints data ingest baci '
         "PATH`, `chokepoints data info`."
     )
 
@@ -370,6 +443,7 @@ def main() -> None:
     try:
         app()
     except ChokepointsError as exc:
-        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True,
-                     markup=True)
+        errors.print(
+            f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True, markup=True
+        )
         sys.exit(1)

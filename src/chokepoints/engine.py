@@ -33,15 +33,19 @@ def connect(store: Store, backend: str = "duckdb", **options: Any) -> ibis.BaseB
 def countries_arrow() -> pa.Table:
     """The reference countries table as Arrow, in the canonical ``COUNTRIES`` schema."""
     return schema.conform(
-        pa.Table.from_pandas(countries(), preserve_index=False), schema.COUNTRIES,
+        pa.Table.from_pandas(countries(), preserve_index=False),
+        schema.COUNTRIES,
         what="countries",
     )
 
 
 def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None = None):
     """In-memory DuckDB whose views read the store's Parquet files in place."""
-    con = ibis.duckdb.connect(threads=threads, memory_limit=memory_limit) if threads or \
-        memory_limit else ibis.duckdb.connect()
+    con = (
+        ibis.duckdb.connect(threads=threads, memory_limit=memory_limit)
+        if threads or memory_limit
+        else ibis.duckdb.connect()
+    )
     raw = con.con
     for name, table_schema in TABLES.items():
         files = store.files(name)

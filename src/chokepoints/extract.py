@@ -60,6 +60,8 @@ class TradePart:
     slice: str = "all"
     rows: RowReader | None = None
     verify: Verifier | None = None
+    #: The file's own name for each canonical column, so that errors speak the file's language.
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from chokepoints.errors import ChokepointsError, InputError, StoreBusyError, Sto
 from chokepoints.extract import Extract, TradePart, sql_path
 
 MANIFEST = "manifest.json"
+DATA_FOLDERS = ("trade", "products")
 MANIFEST_FORMAT = 1
 
 #: Progress callback: (description, steps done, steps in all).
@@ -56,43 +57,72 @@ class Check:
     hint: str
 
 
+def _quoted(values: Iterable[str]) -> str:
+    """SQL list of string literals."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
 def _trade_checks() -> list[Check]:
     """The validation rules every trade ingest must pass, in the order they are reported."""
     checks = [
-        Check(f.name, f"{f.name} IS NULL", f"missing or unreadable {f.name}",
-              "fill in the value or remove the row")
+        Check(
+            f.name,
+            f"{f.name} IS NULL",
+            f"missing or unreadable {f.name}",
+            "fill in the value or remove the row",
+        )
         for f in schema.TRADE
         if not f.nullable
     ]
     return [
         *checks,
-        Check("value_usd", "NOT isfinite(value_usd)", "value is not a finite number",
-              "fix the value"),
-        Check("value_usd", "value_usd < 0", "negative trade value",
-              "trade values must be zero or positive"),
-        Check("quantity_t", "quantity_t < 0 OR NOT isfinite(quantity_t)",
-              "quantity that is not a number, negative or infinite",
-              "fix the quantity or leave it empty"),
-        Check("exporter", "exporter NOT IN (SELECT iso3 FROM _known_countries)",
-              "unknown exporter country code",
-              "use ISO3 or BACI/M49 numeric codes (see `chokepoints sql \"SELECT * FROM "
-              "countries\"`)"),
-        Check("importer", "importer NOT IN (SELECT iso3 FROM _known_countries)",
-              "unknown importer country code",
-              "use ISO3 or BACI/M49 numeric codes (see `chokepoints sql \"SELECT * FROM "
-              "countries\"`)"),
-        Check("product", "NOT regexp_full_match(product, '[0-9]+') OR length(product) <> level "
-              "OR level NOT IN (2, 4, 6, 8)",
-              "product code is not a 2, 4, 6 or 8 digit code",
-              "HS codes must be digits; 6-digit codes keep their leading zeros"),
-        Check("classification",
-              "NOT (classification IN ({}) OR regexp_full_match(classification, 'CN[0-9]{{4}}'))"
-              .format(", ".join(f"'{c}'" for c in schema.HS_REVISIONS)),
-              "unknown classification", "use HS92, HS96, HS02, HS07, HS12, HS17, HS22 or CNyyyy"),
-        Check("reporter_side",
-              "reporter_side NOT IN ({})".format(", ".join(f"'{s}'" for s in
-                                                          schema.REPORTER_SIDES)),
-              "unknown reporter_side", "use importer, exporter or reconciled"),
+        Check(
+            "value_usd", "NOT isfinite(value_usd)", "value is not a finite number", "fix the value"
+        ),
+        Check(
+            "value_usd",
+            "value_usd < 0",
+            "negative trade value",
+            "trade values must be zero or positive",
+        ),
+        Check(
+            "quantity_t",
+            "quantity_t < 0 OR NOT isfinite(quantity_t)",
+            "quantity that is not a number, negative or infinite",
+            "fix the quantity or leave it empty",
+        ),
+        Check(
+            "exporter",
+            "exporter NOT IN (SELECT iso3 FROM _known_countries)",
+            "unknown exporter country code",
+            'use ISO3 or BACI/M49 numeric codes (see `chokepoints sql "SELECT * FROM countries"`)',
+        ),
+        Check(
+            "importer",
+            "importer NOT IN (SELECT iso3 FROM _known_countries)",
+            "unknown importer country code",
+            'use ISO3 or BACI/M49 numeric codes (see `chokepoints sql "SELECT * FROM countries"`)',
+        ),
+        Check(
+            "product",
+            "NOT regexp_full_match(product, '[0-9]+') OR length(product) <> level "
+            "OR level NOT IN (2, 4, 6, 8)",
+            "product code is not a 2, 4, 6 or 8 digit code",
+            "HS codes must be digits; 6-digit codes keep their leading zeros",
+        ),
+        Check(
+            "classification",
+            f"NOT (classification IN ({_quoted(schema.HS_REVISIONS)}) "
+            "OR regexp_full_match(classification, 'CN[0-9]{4}'))",
+            "unknown classification",
+            "use HS92, HS96, HS02, HS07, HS12, HS17, HS22 or CNyyyy",
+        ),
+        Check(
+            "reporter_side",
+            f"reporter_side NOT IN ({_quoted(schema.REPORTER_SIDES)})",
+            "unknown reporter_side",
+            "use importer, exporter or reconciled",
+        ),
     ]
 
 
@@ -178,15 +208,11 @@ class Store:
         """Delete staging areas and data files that the manifest does not list."""
         shutil.rmtree(self.home / ".staging", ignore_errors=True)
         live = {self.home / p["path"] for p in self.manifest()["parts"]}
-        for folder in ("trade", "products"):
-            root = self.home / folder
-            if not root.is_dir():
-                continue
-            for path in sorted(root.rglob("*"), reverse=True):
+        for folder in DATA_FOLDERS:
+            for path in (self.home / folder).rglob("*"):
                 if path.is_file() and path not in live:
                     path.unlink()
-                elif path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
+        _remove_empty_folders(self.home)
         for stale in self.home.glob(f".{MANIFEST}.*.tmp"):
             stale.unlink()
 
@@ -217,7 +243,7 @@ class Store:
                         "is unchanged: free disk space or fix permissions, then run it again"
                     ) from exc
                 finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+                    shutil.rmtree(self.home / ".staging", ignore_errors=True)
         finally:
             if extract.cleanup is not None:
                 extract.cleanup()
@@ -239,6 +265,7 @@ class Store:
             for number, part in enumerate(extract.trade):
                 progress(f"reading {part.origin}", number, total)
                 staged.extend(self._stage_trade(con, extract, part, ingest_id, staging, number))
+            _check_duplicates_across_parts(con, staging, staged)
             if not staged:
                 raise InputError(
                     "no trade rows found",
@@ -267,16 +294,18 @@ class Store:
         relation = part.build(con)
         _check_columns(relation, part.origin)
         relation.create_view("_part", replace=True)
-        columns = ", ".join(f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"'
-                            for f in schema.TRADE)
+        columns = ", ".join(
+            f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"' for f in schema.TRADE
+        )
         try:
             con.execute(
                 f"COPY (SELECT {columns} FROM _part) TO '{sql_path(whole)}' "
                 "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
             )
-        except (duckdb.InvalidInputError, duckdb.ConversionException) as exc:
-            raise InputError(_reader_message(exc), file=part.origin,
-                             hint="fix or re-export the file") from exc
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            raise InputError(
+                _reader_message(exc), file=part.origin, hint="fix or re-export the file"
+            ) from exc
         scan = f"read_parquet('{sql_path(whole)}')"
         rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
         if rows == 0:
@@ -296,7 +325,7 @@ class Store:
                 / f"source={extract.source}"
                 / f"classification={classification}"
                 / f"year={year}"
-                / f"{part.slice}-{ingest_id}.parquet"
+                / f"{part.slice}-{ingest_id}-{number}.parquet"
             )
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -335,15 +364,17 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Stage the product descriptions of ``extract``, one file per classification."""
         extract.products(con).create_view("_products_in", replace=True)  # type: ignore[misc]
-        columns = ", ".join(f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"'
-                            for f in schema.PRODUCTS)
+        columns = ", ".join(
+            f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"' for f in schema.PRODUCTS
+        )
         con.execute(f"CREATE TEMP TABLE _products AS SELECT DISTINCT {columns} FROM _products_in")
         records = []
         for (classification,) in con.execute(
             "SELECT DISTINCT classification FROM _products ORDER BY 1"
         ).fetchall():
             relative = (
-                Path("products") / f"classification={classification}"
+                Path("products")
+                / f"classification={classification}"
                 / f"{extract.source}-{ingest_id}.parquet"
             )
             target = staging / relative
@@ -399,16 +430,28 @@ class Store:
             "replaced": len(replaced),
         }
         staging = self.home / ".staging" / ingest_id
-        for part in staged:
-            target = self.home / part["path"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / part["path"], target)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "parts": sorted(kept + staged, key=lambda p: (p["table"], *map(str, _part_key(p)))),
-            "ingests": [*manifest["ingests"], record],
-        }
-        self._write_manifest(manifest)
+        moved: list[Path] = []
+        try:
+            for part in staged:
+                target = self.home / part["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / part["path"], target)
+                moved.append(target)
+            self._write_manifest(
+                {
+                    "format": MANIFEST_FORMAT,
+                    "parts": sorted(
+                        kept + staged,
+                        key=lambda p: (p["table"], *map(str, _part_key(p)), p["path"]),
+                    ),
+                    "ingests": [*manifest["ingests"], record],
+                }
+            )
+        except BaseException:
+            for path in moved:
+                path.unlink(missing_ok=True)
+            _remove_empty_folders(self.home)
+            raise
         progress("committed", 1, 1)
         for part in replaced:
             with contextlib.suppress(OSError):
@@ -427,6 +470,43 @@ class Store:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+
+
+def _remove_empty_folders(home: Path) -> None:
+    """Delete empty folders under the data folders of ``home`` (left by removed files)."""
+    for folder in DATA_FOLDERS:
+        root = home / folder
+        if root.is_dir():
+            for path in sorted(root.rglob("*"), reverse=True):
+                if path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+            if not any(root.iterdir()):
+                root.rmdir()
+
+
+def _check_duplicates_across_parts(
+    con: duckdb.DuckDBPyConnection, staging: Path, staged: list[dict[str, Any]]
+) -> None:
+    """Refuse flows that two input files of one ingest both contain (same key and slice)."""
+    by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for record in staged:
+        by_key.setdefault(_part_key(record), []).append(record)
+    key = ", ".join(schema.TRADE_KEY)
+    for records in by_key.values():
+        if len(records) < 2:
+            continue
+        listing = ", ".join(f"'{sql_path(staging / r['path'])}'" for r in records)
+        duplicate = con.execute(
+            f"SELECT {key} FROM read_parquet([{listing}]) GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if duplicate:
+            row = dict(zip(schema.TRADE_KEY, duplicate, strict=True))
+            raise InputError(
+                f"the flow year {row['year']} {row['exporter']} -> {row['importer']} product "
+                f"{row['product']} is in more than one of the files "
+                f"{', '.join(sorted({r['origin'] for r in records}))}",
+                hint="ingest overlapping files separately, or remove the repeats",
+            )
 
 
 def _part_key(part: dict[str, Any]) -> tuple[Any, ...]:
@@ -470,7 +550,8 @@ def _check_columns(relation: duckdb.DuckDBPyRelation, origin: str) -> None:
 def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) -> None:
     """Raise InputError for the first rule the staged rows break, pointing at a line if we can."""
     counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
         + f" FROM {scan}"
     ).fetchone()
     for check, count in zip(TRADE_CHECKS, counts, strict=True):
@@ -482,7 +563,7 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
                 f"{check.message}{'' if shown is None else f' {shown!r}'} in {count} row(s)",
                 file=part.origin,
                 line=_locate(part, row, duplicate=False),
-                field=check.field,
+                field=part.fields.get(check.field, check.field),
                 hint=check.hint,
             )
     key = ", ".join(schema.TRADE_KEY)

@@ -132,8 +132,14 @@ class Workspace:
         from chokepoints.sources.table import read_table
 
         extract = read_table(
-            path, mapping=mapping, classification=classification, source=source, year=year,
-            unit=unit, codes=codes, release=release,
+            path,
+            mapping=mapping,
+            classification=classification,
+            source=source,
+            year=year,
+            unit=unit,
+            codes=codes,
+            release=release,
         )
         return self.ingest(extract, progress)
 
@@ -151,7 +157,10 @@ class Workspace:
         from chokepoints.sources.baci import fetch_baci
 
         archive = fetch_baci(
-            revision, release, self.home / "downloads", base_url=base_url,
+            revision,
+            release,
+            self.home / "downloads",
+            base_url=base_url,
             progress=download_progress,
         )
         return self.ingest_baci(archive, years=years, progress=progress)
@@ -173,8 +182,13 @@ class Workspace:
             key = (part["source"], part["release"], part["classification"])
             entry = datasets.setdefault(
                 key,
-                {"source": key[0], "release": key[1], "classification": key[2], "years": {},
-                 "demo": part.get("demo", False)},
+                {
+                    "source": key[0],
+                    "release": key[1],
+                    "classification": key[2],
+                    "years": {},
+                    "demo": part.get("demo", False),
+                },
             )
             year = entry["years"].setdefault(
                 part["year"], {"year": part["year"], "rows": 0, "value_usd": 0.0}
@@ -225,7 +239,9 @@ class Workspace:
     def sql(self, query: str) -> pd.DataFrame:
         """Run SQL over the views ``trade``, ``products`` and ``countries`` (DuckDB engine)."""
         if self.backend != "duckdb":
-            raise ChokepointsError("SQL queries run on the DuckDB engine; open with backend='duckdb'")
+            raise ChokepointsError(
+                "SQL queries run on the DuckDB engine; open with backend='duckdb'"
+            )
         try:
             frame = self.con.con.execute(query).df()
         except duckdb.Error as exc:

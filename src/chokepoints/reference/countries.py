@@ -94,8 +94,8 @@ def countries() -> pd.DataFrame:
     current_special = {
         iso3: code for code, iso3 in SPECIAL_NUMERIC.items() if code not in _NOT_CURRENT_BACI
     }
-    table["baci_code"] = table["iso3"].map(current_special).fillna(table["iso_numeric"])
-    table["baci_code"] = table["baci_code"].astype("Int32")
+    special = table["iso3"].map(current_special).astype("Int32")
+    table["baci_code"] = special.fillna(table["iso_numeric"])
     # Comtrade's M49 reporter codes follow BACI's except for Italy (380 there, 381 in old data).
     table["m49_code"] = table["baci_code"]
     return table[
@@ -145,7 +145,7 @@ def to_iso3(code: str | int, *, what: str = "country code") -> str:
         raise UnknownCodeError(
             f"unknown {what} {text!r}",
             hint="use an ISO3 code such as DEU, JPN or USA (run `chokepoints sql "
-            "\"SELECT * FROM countries\"` for the list)",
+            '"SELECT * FROM countries"` for the list)',
         )
     return iso3
 
@@ -174,7 +174,9 @@ def read_baci_country_file(path: Path | str, text: str | None = None) -> dict[in
         raw_code = (row.get("country_code") or "").strip()
         if not raw_code.isdigit():
             raise InputError(
-                f"country_code {raw_code!r} is not a number", file=name, line=number,
+                f"country_code {raw_code!r} is not a number",
+                file=name,
+                line=number,
                 field="country_code",
             )
         iso3 = normalize_iso3(row.get(iso_column) or "")
@@ -183,7 +185,9 @@ def read_baci_country_file(path: Path | str, text: str | None = None) -> dict[in
     return mapping
 
 
-def baci_code_map(country_file_text: str | None = None, name: str = "country_codes") -> dict[int, str]:
+def baci_code_map(
+    country_file_text: str | None = None, name: str = "country_codes"
+) -> dict[int, str]:
     """BACI code -> ISO3: the built-in table, completed by an archive's own country file.
 
     The built-in table wins where both know a code, since it is verified across releases

@@ -32,6 +32,14 @@ ARCHIVE_FILE = re.compile(r"BACI_(HS\d{2})_V(\d{6}[a-z]?)\.zip$", re.IGNORECASE)
 COUNTRY_FILE = re.compile(r"country_codes_V(\d{6}[a-z]?)\.csv$", re.IGNORECASE)
 PRODUCT_FILE = re.compile(r"product_codes_(HS\d{2})_V(\d{6}[a-z]?)\.csv$", re.IGNORECASE)
 COLUMNS = ("t", "i", "j", "k", "v", "q")
+FIELDS = {
+    "year": "t",
+    "exporter": "i",
+    "importer": "j",
+    "product": "k",
+    "value_usd": "v",
+    "quantity_t": "q",
+}
 
 #: Share of a file's distinct product codes that may be missing from the declared revision's
 #: nomenclature before the file is taken to be of another revision. BACI only uses codes of its
@@ -79,12 +87,16 @@ def _read_folder(
 ) -> Extract:
     """A folder of yearly CSVs, with the release's country and product files if present."""
     csvs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv")
-    side = {p.name: p.read_text(encoding="utf-8-sig") for p in csvs
-            if COUNTRY_FILE.search(p.name) or PRODUCT_FILE.search(p.name)}
+    side = {
+        p.name: p.read_text(encoding="utf-8-sig")
+        for p in csvs
+        if COUNTRY_FILE.search(p.name) or PRODUCT_FILE.search(p.name)
+    }
     trade = [p for p in csvs if p.name not in side and _looks_like_trade(p)]
     if not trade:
         raise InputError(
-            "no BACI trade file (header t,i,j,k,v,q) in this folder", file=str(folder),
+            "no BACI trade file (header t,i,j,k,v,q) in this folder",
+            file=str(folder),
             hint="point to a BACI_HSxx_Yyyyy_Vyyyymm.csv file, a folder of them or the zip",
         )
     trade = [p for p in trade if _wanted(_year_of(p.name), years)]
@@ -104,13 +116,17 @@ def _read_archive(
     try:
         with zipfile.ZipFile(archive) as bundle:
             names = bundle.namelist()
-            side = {Path(n).name: bundle.read(n).decode("utf-8-sig") for n in names
-                    if COUNTRY_FILE.search(n) or PRODUCT_FILE.search(n)}
+            side = {
+                Path(n).name: bundle.read(n).decode("utf-8-sig")
+                for n in names
+                if COUNTRY_FILE.search(n) or PRODUCT_FILE.search(n)
+            }
             members = [n for n in names if TRADE_FILE.search(Path(n).name)]
             if not members:
                 raise InputError(
                     "archive holds no BACI_HSxx_Yyyyy_Vyyyymm.csv member",
-                    file=archive.name, hint="check that this is a BACI archive from CEPII",
+                    file=archive.name,
+                    hint="check that this is a BACI archive from CEPII",
                 )
             available = sorted({_year_of(n) for n in members})
             chosen = [n for n in members if _wanted(_year_of(n), years)]
@@ -118,7 +134,8 @@ def _read_archive(
                 raise InputError(
                     f"archive has no year {', '.join(map(str, years or []))} "
                     f"(it covers {available[0]}-{available[-1]})",
-                    file=archive.name, hint="choose years the archive holds",
+                    file=archive.name,
+                    hint="choose years the archive holds",
                 )
             paths = []
             for member in chosen:
@@ -129,7 +146,8 @@ def _read_archive(
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         raise InputError(
-            f"the archive is truncated or damaged ({exc})", file=archive.name,
+            f"the archive is truncated or damaged ({exc})",
+            file=archive.name,
             hint="download it again (`chokepoints data fetch baci` resumes a partial download)",
         ) from exc
     except BaseException:
@@ -162,7 +180,8 @@ def _read_files(
         release = "V" + COUNTRY_FILE.search(next(iter(country_files))).group(1)
     if revision is None:
         raise InputError(
-            "cannot tell the HS revision from the file name", file=label,
+            "cannot tell the HS revision from the file name",
+            file=label,
             hint="pass --revision (HS92, HS96, HS02, HS07, HS12, HS17 or HS22)",
         )
     notes = []
@@ -171,18 +190,18 @@ def _read_files(
         notes.append(f"{label}: BACI release unknown; pass --release (e.g. V202501) to record it")
     country_name, country_text = _pick(country_files, release)
     codes = baci_code_map(country_text, country_name or "country_codes")
-    product_files = {n: t for n, t in side.items()
-                     if PRODUCT_FILE.search(n) and PRODUCT_FILE.search(n).group(1).upper()
-                     == revision}
+    product_files = {
+        n: t
+        for n, t in side.items()
+        if PRODUCT_FILE.search(n) and PRODUCT_FILE.search(n).group(1).upper() == revision
+    }
     product_name, product_text = _pick(product_files, release)
     products = None
     if product_text is not None:
         from chokepoints.reference.products import read_baci_product_file
 
         products = read_baci_product_file(product_name, product_text)
-    parts = [
-        _trade_part(p, revision, release, codes, products, _year_of(p.name)) for p in paths
-    ]
+    parts = [_trade_part(p, revision, release, codes, products, _year_of(p.name)) for p in paths]
     if years:
         notes.append(f"{label}: years {', '.join(map(str, years))} only")
     return Extract(
@@ -213,29 +232,32 @@ def _trade_part(
             "INSERT INTO _baci_codes VALUES (?, ?)", [[str(c), i] for c, i in codes.items()]
         )
         columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
-        return con.sql(
-            f"""
-            SELECT TRY_CAST(trim(r.t) AS SMALLINT) AS year,
-                   coalesce(e.iso3, '?' || trim(r.i)) AS exporter,
-                   coalesce(m.iso3, '?' || trim(r.j)) AS importer,
-                   CASE WHEN length(trim(r.k)) < 6 THEN lpad(trim(r.k), 6, '0')
-                        ELSE trim(r.k) END AS product,
-                   '{revision}' AS classification,
-                   CAST(6 AS TINYINT) AS level,
-                   TRY_CAST(trim(r.v) AS DOUBLE) * 1000 AS value_usd,
-                   CASE WHEN trim(coalesce(r.q, '')) IN ('', 'NA') THEN NULL
-                        ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), 'NaN'::DOUBLE) END
-                       AS quantity_t,
-                   'baci' AS source,
-                   '{release}' AS release,
-                   'reconciled' AS reporter_side
-            FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
-                          quote = '"', delim = ',', null_padding = false,
-                          strict_mode = true) AS r
-            LEFT JOIN _baci_codes AS e ON e.code = ltrim(trim(r.i), '0')
-            LEFT JOIN _baci_codes AS m ON m.code = ltrim(trim(r.j), '0')
-            """
-        )
+        try:
+            return con.sql(
+                f"""
+                SELECT TRY_CAST(trim(r.t) AS SMALLINT) AS year,
+                       coalesce(e.iso3, '?' || trim(r.i)) AS exporter,
+                       coalesce(m.iso3, '?' || trim(r.j)) AS importer,
+                       CASE WHEN length(trim(r.k)) < 6 THEN lpad(trim(r.k), 6, '0')
+                            ELSE trim(r.k) END AS product,
+                       '{revision}' AS classification,
+                       CAST(6 AS TINYINT) AS level,
+                       TRY_CAST(trim(r.v) AS DOUBLE) * 1000 AS value_usd,
+                       CASE WHEN trim(coalesce(r.q, '')) IN ('', 'NA') THEN NULL
+                            ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), 'NaN'::DOUBLE) END
+                           AS quantity_t,
+                       'baci' AS source,
+                       '{release}' AS release,
+                       'reconciled' AS reporter_side
+                FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
+                              quote = '"', delim = ',', null_padding = false,
+                              strict_mode = true) AS r
+                LEFT JOIN _baci_codes AS e ON e.code = ltrim(trim(r.i), '0')
+                LEFT JOIN _baci_codes AS m ON m.code = ltrim(trim(r.j), '0')
+                """
+            )
+        except duckdb.InvalidInputException as exc:
+            raise _malformed(path, header) from exc
 
     def verify(con: duckdb.DuckDBPyConnection, scan: str) -> None:
         _verify_year(con, scan, path.name, year)
@@ -247,6 +269,25 @@ def _trade_part(
         build=build,
         rows=lambda: _python_rows(path, header, revision, release, codes),
         verify=verify,
+        fields=FIELDS,
+    )
+
+
+def _malformed(path: Path, header: list[str]) -> InputError:
+    """An InputError naming the first line whose number of fields differs from the header's."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for number, values in enumerate(csv.reader(handle), start=1):
+            if len(values) != len(header):
+                return InputError(
+                    f"{len(values)} fields where the header has {len(header)}",
+                    file=path.name,
+                    line=number,
+                    hint="fix the line or re-export the file",
+                )
+    return InputError(
+        "DuckDB cannot parse this CSV",
+        file=path.name,
+        hint="check that the file is a comma-separated BACI file",
     )
 
 
@@ -256,18 +297,27 @@ def _header(path: Path) -> list[str]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             first = handle.readline()
     except UnicodeDecodeError as exc:
-        raise InputError("not a text CSV file", file=path.name, line=1,
-                         hint="give a BACI CSV, a folder of them or the zip") from exc
+        raise InputError(
+            "not a text CSV file",
+            file=path.name,
+            line=1,
+            hint="give a BACI CSV, a folder of them or the zip",
+        ) from exc
     if not first.strip():
-        raise InputError("the file is empty", file=path.name, line=1,
-                         hint="check the download or export; a BACI file starts with t,i,j,k,v,q")
+        raise InputError(
+            "the file is empty",
+            file=path.name,
+            line=1,
+            hint="check the download or export; a BACI file starts with t,i,j,k,v,q",
+        )
     names = [n.strip().strip('"').lower() for n in next(csv.reader([first]))]
     names = [n if n else "_index" for n in names]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise InputError(
             f"missing column(s) {', '.join(missing)}: found {', '.join(names)}",
-            file=path.name, line=1,
+            file=path.name,
+            line=1,
             hint="a BACI trade file has the header t,i,j,k,v,q",
         )
     return names
@@ -286,20 +336,24 @@ def _python_rows(
             q = raw.get("q", "")
             value = _float(raw.get("v", ""))
             quantity = None if q in ("", "NA") else _float(q)
-            yield number, {
-                "year": _smallint(raw.get("t", "")),
-                "exporter": _country(raw.get("i", ""), codes),
-                "importer": _country(raw.get("j", ""), codes),
-                "product": k.rjust(6, "0") if len(k) < 6 else k,
-                "classification": revision,
-                "level": 6,
-                "value_usd": None if value is None else value * 1000,
-                "quantity_t": float("nan") if q not in ("", "NA") and quantity is None
-                else quantity,
-                "source": "baci",
-                "release": release,
-                "reporter_side": "reconciled",
-            }
+            yield (
+                number,
+                {
+                    "year": _smallint(raw.get("t", "")),
+                    "exporter": _country(raw.get("i", ""), codes),
+                    "importer": _country(raw.get("j", ""), codes),
+                    "product": k.rjust(6, "0") if len(k) < 6 else k,
+                    "classification": revision,
+                    "level": 6,
+                    "value_usd": None if value is None else value * 1000,
+                    "quantity_t": float("nan")
+                    if q not in ("", "NA") and quantity is None
+                    else quantity,
+                    "source": "baci",
+                    "release": release,
+                    "reporter_side": "reconciled",
+                },
+            )
 
 
 def _country(raw: str, codes: dict[int, str]) -> str:
@@ -331,12 +385,15 @@ def _verify_year(con: duckdb.DuckDBPyConnection, scan: str, name: str, year: int
     """A yearly file named ``_Yyyyy_`` must hold that year only."""
     if year is None:
         return
-    other = con.execute(f"SELECT year, count(*) FROM {scan} WHERE year <> ? GROUP BY 1 LIMIT 1",
-                        [year]).fetchone()
+    other = con.execute(
+        f"SELECT year, count(*) FROM {scan} WHERE year <> ? GROUP BY 1 LIMIT 1", [year]
+    ).fetchone()
     if other:
         raise InputError(
-            f"{other[1]} row(s) of year {other[0]} in a file named for {year}", file=name,
-            field="t", hint="check that the file was not renamed or concatenated",
+            f"{other[1]} row(s) of year {other[0]} in a file named for {year}",
+            file=name,
+            field="t",
+            hint="check that the file was not renamed or concatenated",
         )
 
 
@@ -350,13 +407,14 @@ def _verify_revision(
                    list(d.product ORDER BY d.product) FILTER (WHERE n.product IS NULL)[1:5]
             FROM (SELECT DISTINCT product FROM {scan}) AS d
             LEFT JOIN _nomenclature AS n USING (product)"""
-    ).fetchone()
+    ).fetchall()[0]
     con.unregister("_nomenclature")
     if distinct and foreign / distinct > FOREIGN_CODE_TOLERANCE:
         raise InputError(
             f"{foreign} of {distinct} product codes are not {revision} codes "
             f"(e.g. {', '.join(examples)}): the file looks like another HS revision",
-            file=name, field="k",
+            file=name,
+            field="k",
             hint="pass the right --revision (HS92, HS96, HS02, HS07, HS12, HS17, HS22)",
         )
 
@@ -419,7 +477,8 @@ def _agree(what: str, given: str | None, found: str, name: str) -> str:
     """Reconcile a --revision/--release option with what the file name says."""
     if given is not None and given.upper() != found.upper():
         raise InputError(
-            f"the file name says {what} {found} but {given} was given", file=name,
+            f"the file name says {what} {found} but {given} was given",
+            file=name,
             hint=f"drop the --{what} option or check the file",
         )
     return found
@@ -441,7 +500,8 @@ def _normalize_release(release: str) -> str:
     value = release.strip()
     value = value[1:] if value[:1] in "vV" else value
     if not re.fullmatch(r"\d{6}[a-z]?", value):
-        raise InputError(f"unknown BACI release {release!r}",
-                         hint="releases look like V202501 (year and month, maybe a letter)")
+        raise InputError(
+            f"unknown BACI release {release!r}",
+            hint="releases look like V202501 (year and month, maybe a letter)",
+        )
     return "V" + value
-

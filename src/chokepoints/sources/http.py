@@ -1,0 +1,260 @@
+"""Resumable, verified HTTP downloads of large source archives (BACI zips are several GB).
+
+A download writes to ``<dest>.part`` and resumes it with a ``Range`` request after a failure, so
+an interrupted multi-gigabyte transfer never starts over. The file appears under its final name
+only once its size (and checksum, when known) is verified, so ``dest`` is never half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from chokepoints import __version__
+from chokepoints.errors import DownloadError, InputError
+from chokepoints.schema import HS_REVISIONS
+
+#: Folder of CEPII's BACI archives (FORMATS.md section 1); ``CHOKEPOINTS_BACI_URL`` overrides it.
+DEFAULT_BACI_BASE_URL = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
+
+_RELEASE = re.compile(r"[Vv]?(\d{6}[a-z]?)")
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
+_CHUNK_SIZE = 1 << 20
+
+
+class _RetryableError(Exception):
+    """A failure worth retrying: connection error, 5xx or 429 answer, truncated body."""
+
+
+@dataclass
+class _DownloadState:
+    """What the attempts so far have learnt: the total size, if known, and the last status."""
+
+    total: int | None = None
+    status: int | None = None
+
+
+def url_join(base: str, name: str) -> str:
+    """Join a base URL and a file name with exactly one slash between them."""
+    return f"{base.rstrip('/')}/{name.lstrip('/')}"
+
+
+def baci_base_url() -> str:
+    """The folder BACI archives are downloaded from: ``CHOKEPOINTS_BACI_URL`` or CEPII's."""
+    return os.environ.get("CHOKEPOINTS_BACI_URL") or DEFAULT_BACI_BASE_URL
+
+
+def baci_archive_url(base_url: str, revision: str, release: str) -> str:
+    """URL of one BACI archive, ``{base}/BACI_{revision}_V{release}.zip``, after checking names.
+
+    ``revision`` is an HS revision (HS92..HS22, any case); ``release`` is ``YYYYMM`` with an
+    optional letter suffix, written with or without its leading ``V`` (``202401b``, ``V202501``).
+    """
+    rev = revision.strip().upper()
+    if rev not in HS_REVISIONS:
+        raise InputError(
+            f"unknown HS revision {revision!r}",
+            field="revision",
+            hint=f"use one of {', '.join(HS_REVISIONS)}",
+        )
+    match = _RELEASE.fullmatch(release.strip())
+    if match is None:
+        raise InputError(
+            f"BACI release {release!r} is not of the form YYYYMM with an optional letter",
+            field="release",
+            hint="write it as CEPII does, e.g. 202501 or V202401b",
+        )
+    return url_join(base_url, f"BACI_{rev}_V{match.group(1)}.zip")
+
+
+def download(
+    url: str,
+    dest: Path,
+    *,
+    expected_size: int | None = None,
+    expected_sha256: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    client: httpx.Client | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 2.0,
+) -> Path:
+    """Download ``url`` to ``dest`` through a resumable ``.part`` file and return ``dest``.
+
+    Connection errors, 5xx/429 answers and truncated bodies are retried ``retries`` times,
+    resuming each time, after ``backoff * 2**k`` seconds. ``progress(bytes_done, total)`` is
+    called after every chunk. ``dest`` is written (atomically) only when the size matches the
+    server's and ``expected_size``, and the SHA-256 matches ``expected_sha256`` when given.
+    """
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    own_client = client is None
+    if client is None:
+        client = httpx.Client(follow_redirects=True)
+    state = _DownloadState()
+    try:
+        for attempt in range(retries + 1):
+            try:
+                _fetch(client, url, part, state, expected_size, progress, timeout)
+                break
+            except (_RetryableError, httpx.TransportError) as exc:
+                if attempt == retries:
+                    raise DownloadError(_failure_message(url, part, state, exc, retries)) from exc
+                time.sleep(backoff * 2**attempt)
+    finally:
+        if own_client:
+            client.close()
+    _verify(url, part, state.total, expected_size, expected_sha256)
+    os.replace(part, dest)
+    return dest
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    part: Path,
+    state: _DownloadState,
+    expected_size: int | None,
+    progress: Callable[[int, int | None], None] | None,
+    timeout: float,
+) -> None:
+    """Make one request and append to (206) or rewrite (200) ``part`` until the body ends."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": f"chokepoints/{__version__}", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        state.status = response.status_code
+        if response.status_code == 416 and offset:
+            _settle_unsatisfiable_range(response, part, offset, state, expected_size)
+            return
+        _raise_for_status(url, response)
+        if response.status_code == 206:
+            start, total = _parse_content_range(url, response.headers.get("Content-Range", ""))
+            if start != offset:
+                part.unlink()
+                raise _RetryableError(f"server resumed at byte {start} instead of {offset}")
+            mode = "ab"
+        else:  # 200: the server ignored the Range header or there was nothing to resume
+            offset = 0
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            mode = "wb"
+        state.total = total
+        if total is not None and expected_size is not None and total != expected_size:
+            raise DownloadError(
+                f"{url} is {total} bytes but {expected_size} were expected; check the URL "
+                "or the expected size"
+            )
+        done = offset
+        with part.open(mode) as file:
+            for chunk in response.iter_bytes():  # unbuffered: keep every byte that arrived
+                file.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+    if total is not None and done < total:
+        raise _RetryableError(f"body ended after {done} of {total} bytes")
+
+
+def _settle_unsatisfiable_range(
+    response: httpx.Response,
+    part: Path,
+    offset: int,
+    state: _DownloadState,
+    expected_size: int | None,
+) -> None:
+    """Accept a 416 answer when ``part`` already holds the whole file, else restart from zero."""
+    match = _UNSATISFIED_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+    total = int(match.group(1)) if match else expected_size
+    if total == offset:
+        state.total = total
+        return
+    part.unlink()
+    raise _RetryableError(f"server refused to resume at byte {offset} (HTTP 416)")
+
+
+def _raise_for_status(url: str, response: httpx.Response) -> None:
+    """Raise DownloadError for a final 4xx answer, _RetryableError for 5xx and 429."""
+    status = response.status_code
+    if status == 404:
+        raise DownloadError(
+            f"{url} was not found (HTTP 404); check the release and revision names "
+            "(e.g. release 202501, revision HS22) against the publisher's download page"
+        )
+    if status >= 500 or status == 429:
+        raise _RetryableError(f"server answered HTTP {status}")
+    if status not in (200, 206):
+        raise DownloadError(f"{url} answered HTTP {status} {response.reason_phrase}")
+
+
+def _parse_content_range(url: str, header: str) -> tuple[int, int | None]:
+    """Start byte and total size of a 206 answer's ``Content-Range: bytes a-b/total``."""
+    match = _CONTENT_RANGE.fullmatch(header.strip())
+    if match is None:
+        raise DownloadError(f"{url} answered 206 with an unreadable Content-Range {header!r}")
+    total = match.group(3)
+    return int(match.group(1)), None if total == "*" else int(total)
+
+
+def _failure_message(
+    url: str, part: Path, state: _DownloadState, exc: Exception, retries: int
+) -> str:
+    """One sentence on a download that failed after its retries: what arrived, what to do."""
+    arrived = part.stat().st_size if part.exists() else 0
+    of_total = f"of {state.total}" if state.total is not None else "of an unknown total"
+    if state.status is not None and (state.status >= 500 or state.status == 429):
+        cause = f"the server answered HTTP {state.status}"
+    else:
+        cause = str(exc) or type(exc).__name__
+    kept = (
+        f"the partial file {part} is kept and re-running the download resumes it"
+        if arrived
+        else "nothing was kept; try again later"
+    )
+    return (
+        f"download of {url} failed after {retries + 1} attempt(s) ({cause}): {arrived} bytes "
+        f"{of_total} arrived; {kept}"
+    )
+
+
+def _verify(
+    url: str,
+    part: Path,
+    total: int | None,
+    expected_size: int | None,
+    expected_sha256: str | None,
+) -> None:
+    """Check a finished ``part`` against the announced size, ``expected_size`` and the SHA-256.
+
+    A complete file with the wrong size or checksum cannot be fixed by resuming, so it is deleted.
+    """
+    size = part.stat().st_size
+    for what, wanted in (("the server announced", total), ("expected", expected_size)):
+        if wanted is not None and size != wanted:
+            part.unlink()
+            raise DownloadError(
+                f"download of {url} has {size} bytes but {what} {wanted}; the file was "
+                "deleted, run the download again"
+            )
+    if expected_sha256 is not None:
+        digest = hashlib.sha256()
+        with part.open("rb") as file:
+            for block in iter(lambda: file.read(_CHUNK_SIZE), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected_sha256.strip().lower():
+            part.unlink()
+            raise DownloadError(
+                f"download of {url} has SHA-256 {digest.hexdigest()} but "
+                f"{expected_sha256} was expected; the file was deleted, check the checksum "
+                "or run the download again"
+            )
