@@ -65,7 +65,7 @@ def test_missing_column(loaded: Workspace, tmp_path: Path) -> None:
 
 def test_non_numeric_value_names_line_and_field(loaded: Workspace, tmp_path: Path) -> None:
     rows = [*SMALL_ROWS[:2], "2021,156,392,850760,abc,1"]
-    error = _ingest_fails(loaded, write_baci(tmp_path, rows), "missing or unreadable")
+    error = _ingest_fails(loaded, write_baci(tmp_path, rows), "'abc' is not a number")
     assert (error.line, error.field) == (4, "v")
     assert "line 4" in str(error)
 
@@ -224,3 +224,9 @@ def test_second_ingest_while_one_runs(loaded: Workspace, tmp_path: Path,
         holder.wait()
     # Once the other writer is gone the ingest goes through.
     assert loaded.ingest_baci(write_baci(tmp_path / "new", SMALL_ROWS[:2]))["rows"] == 2
+
+
+def test_missing_value_names_line(loaded: Workspace, tmp_path: Path) -> None:
+    rows = [*SMALL_ROWS[:2], "2021,156,392,850760,,1"]
+    error = _ingest_fails(loaded, write_baci(tmp_path, rows), "missing or unreadable value_usd")
+    assert (error.line, error.field) == (4, "v")

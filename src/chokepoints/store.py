@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -300,26 +301,21 @@ class Store:
         try:
             con.execute(
                 f"COPY (SELECT {columns} FROM _part) TO '{sql_path(whole)}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+                "(FORMAT parquet, COMPRESSION zstd)"
             )
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-            raise InputError(
-                _reader_message(exc), file=part.origin, hint="fix or re-export the file"
-            ) from exc
+            raise _reader_error(exc, part) from exc
         scan = f"read_parquet('{sql_path(whole)}')"
-        rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
-        if rows == 0:
+        groups = _profile(con, scan)
+        if not groups:
             return []
-        _validate_trade(con, scan, part)
+        if not _looks_valid(groups):
+            _validate_trade(con, scan, part)
         if part.verify is not None:
             part.verify(con, scan)
-        groups = con.execute(
-            f"SELECT classification, year, count(*), sum(value_usd), count(DISTINCT importer), "
-            f"count(DISTINCT exporter), count(DISTINCT product) FROM {scan} "
-            "GROUP BY ALL ORDER BY 1, 2"
-        ).fetchall()
         records = []
-        for classification, year, n, value, importers, exporters, products in groups:
+        for group in groups:
+            classification, year = group["classification"], group["year"]
             relative = (
                 Path("trade")
                 / f"source={extract.source}"
@@ -346,11 +342,11 @@ class Store:
                     "year": int(year),
                     "slice": part.slice,
                     "path": relative.as_posix(),
-                    "rows": int(n),
-                    "value_usd": float(value),
-                    "importers": int(importers),
-                    "exporters": int(exporters),
-                    "products": int(products),
+                    "rows": group["rows"],
+                    "value_usd": group["value_usd"],
+                    "importers": len(group["importers"]),
+                    "exporters": len(group["exporters"]),
+                    "products": len(group["products"]),
                     "origin": part.origin,
                     "ingest": ingest_id,
                     "demo": extract.demo,
@@ -533,11 +529,27 @@ def _duck_type(field: Any) -> str:
     }[str(field.type)]
 
 
-def _reader_message(exc: duckdb.Error) -> str:
-    """The informative first lines of a DuckDB CSV reader error, as one sentence."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    kept = [line for line in lines[:3] if not line.startswith(("Possible", "*"))]
-    return "; ".join(kept).rstrip(".")
+def _reader_error(exc: duckdb.Error, part: TradePart) -> InputError:
+    """Turn a DuckDB CSV reader error into one sentence naming the line and the field."""
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    value = re.search(
+        r'converting column "([^"]+)"\. Could not convert string "([^"]*)" to \'(\w+)\'', text
+    )
+    if value:
+        column, raw, kind = value.groups()
+        return InputError(
+            f"{raw.strip()!r} is not a {'whole number' if 'INT' in kind else 'number'}",
+            file=part.origin,
+            line=int(line.group(1)) if line else None,
+            field=column,
+            hint="fix the value or re-export the file",
+        )
+    lines = [row.strip() for row in text.splitlines() if row.strip()]
+    kept = [row for row in lines[:3] if not row.startswith(("Possible", "*"))]
+    return InputError(
+        "; ".join(kept).rstrip("."), file=part.origin, hint="fix or re-export the file"
+    )
 
 
 def _check_columns(relation: duckdb.DuckDBPyRelation, origin: str) -> None:
@@ -547,8 +559,54 @@ def _check_columns(relation: duckdb.DuckDBPyRelation, origin: str) -> None:
         raise ChokepointsError(f"{origin}: source produced no column(s) {', '.join(missing)}")
 
 
+def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
+    """One pass over staged rows: per (classification, year) totals, distinct codes, and
+    counts of rows that break a rule, so that valid data is checked without further scans."""
+    key = ", ".join(schema.TRADE_KEY)
+    required = [f.name for f in schema.TRADE if not f.nullable]
+    result = con.execute(
+        f"""
+        SELECT classification, year, count(*) AS rows, sum(value_usd) AS value_usd,
+               count(DISTINCT hash({key})) AS keys,
+               list(DISTINCT exporter) AS exporters, list(DISTINCT importer) AS importers,
+               list(DISTINCT product) AS products, list(DISTINCT reporter_side) AS sides,
+               {" + ".join(f"(count(*) - count({c}))" for c in required)} AS nulls,
+               count(*) FILTER (WHERE NOT isfinite(value_usd) OR value_usd < 0
+                                OR NOT isfinite(quantity_t) OR quantity_t < 0
+                                OR length(product) <> level OR level NOT IN (2, 4, 6, 8))
+                   AS bad_numbers
+        FROM {scan} GROUP BY ALL ORDER BY classification, year
+        """
+    )
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _looks_valid(groups: list[dict[str, Any]]) -> bool:
+    """True when the profile shows no broken rule (then no detailed check is needed)."""
+    known = _known_countries()
+    for group in groups:
+        if group["nulls"] or group["bad_numbers"] or group["keys"] != group["rows"]:
+            return False
+        if not (set(group["exporters"]) | set(group["importers"])) <= known:
+            return False
+        if not all(p.isdigit() for p in group["products"]):
+            return False
+        if not set(group["sides"]) <= set(schema.REPORTER_SIDES):
+            return False
+        classification = group["classification"]
+        if classification not in schema.HS_REVISIONS and not re.fullmatch(
+            r"CN\d{4}", classification
+        ):
+            return False
+    return True
+
+
 def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) -> None:
-    """Raise InputError for the first rule the staged rows break, pointing at a line if we can."""
+    """Raise InputError for the first rule the staged rows break, pointing at a line if we can.
+
+    Runs only when ``_profile`` saw a problem, so its extra scans cost nothing on valid data.
+    """
     counts = con.execute(
         "SELECT "
         + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
@@ -567,6 +625,13 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
                 hint=check.hint,
             )
     key = ", ".join(schema.TRADE_KEY)
+    # Fast path: distinct 64-bit hashes of the key. Only when they fall short of the row count
+    # (a duplicate, or a vanishingly rare hash collision) is the exact grouping run.
+    rows, distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({key})) FROM {scan}"
+    ).fetchall()[0]
+    if rows == distinct:
+        return
     duplicates = con.execute(
         f"SELECT {key}, count(*) AS n FROM {scan} GROUP BY ALL HAVING count(*) > 1 "
         "ORDER BY n DESC LIMIT 1"

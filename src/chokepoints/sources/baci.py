@@ -227,23 +227,24 @@ def _trade_part(
     header = _header(path)
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        con.execute("CREATE OR REPLACE TEMP TABLE _baci_codes (code VARCHAR, iso3 VARCHAR)")
-        con.executemany(
-            "INSERT INTO _baci_codes VALUES (?, ?)", [[str(c), i] for c, i in codes.items()]
-        )
-        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
+        con.execute("CREATE OR REPLACE TEMP TABLE _baci_codes (code INTEGER, iso3 VARCHAR)")
+        con.executemany("INSERT INTO _baci_codes VALUES (?, ?)", [[c, i] for c, i in codes.items()])
+        types = {"t": "SMALLINT", "i": "INTEGER", "j": "INTEGER", "v": "DOUBLE"}
+        columns = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
         try:
+            # Numbers are parsed by the CSV reader itself (fast, and a bad one is reported
+            # with its line); q stays text because BACI pads its "NA" with spaces.
             return con.sql(
                 f"""
-                SELECT TRY_CAST(trim(r.t) AS SMALLINT) AS year,
-                       coalesce(e.iso3, '?' || trim(r.i)) AS exporter,
-                       coalesce(m.iso3, '?' || trim(r.j)) AS importer,
+                SELECT r.t AS year,
+                       coalesce(e.iso3, '?' || r.i) AS exporter,
+                       coalesce(m.iso3, '?' || r.j) AS importer,
                        CASE WHEN length(trim(r.k)) < 6 THEN lpad(trim(r.k), 6, '0')
                             ELSE trim(r.k) END AS product,
                        '{revision}' AS classification,
                        CAST(6 AS TINYINT) AS level,
-                       TRY_CAST(trim(r.v) AS DOUBLE) * 1000 AS value_usd,
-                       CASE WHEN trim(coalesce(r.q, '')) IN ('', 'NA') THEN NULL
+                       r.v * 1000 AS value_usd,
+                       CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL
                             ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), 'NaN'::DOUBLE) END
                            AS quantity_t,
                        'baci' AS source,
@@ -252,8 +253,8 @@ def _trade_part(
                 FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
                               quote = '"', delim = ',', null_padding = false,
                               strict_mode = true) AS r
-                LEFT JOIN _baci_codes AS e ON e.code = ltrim(trim(r.i), '0')
-                LEFT JOIN _baci_codes AS m ON m.code = ltrim(trim(r.j), '0')
+                LEFT JOIN _baci_codes AS e ON e.code = r.i
+                LEFT JOIN _baci_codes AS m ON m.code = r.j
                 """
             )
         except duckdb.InvalidInputException as exc:
@@ -356,12 +357,11 @@ def _python_rows(
             )
 
 
-def _country(raw: str, codes: dict[int, str]) -> str:
-    """ISO3 of a BACI numeric code, or ``?code`` as the SQL writes unknown ones."""
-    stripped = raw.lstrip("0")
-    if stripped.isdigit() and int(stripped) in codes:
-        return codes[int(stripped)]
-    return "?" + raw
+def _country(raw: str, codes: dict[int, str]) -> str | None:
+    """ISO3 of a BACI numeric code, ``?code`` for an unknown one, None when empty (as the SQL)."""
+    if not raw:
+        return None
+    return codes.get(int(raw), f"?{int(raw)}")
 
 
 def _float(text: str) -> float | None:

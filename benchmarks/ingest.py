@@ -1,0 +1,201 @@
+"""Benchmark: ingesting one BACI-format year, against pandas and a hand-written DuckDB COPY.
+
+Generates a BACI-layout yearly CSV of N rows (default 11 million, the size of one real BACI
+year: numeric country codes, HS6 codes partly without their leading zero, values in kUSD,
+quantities space-padded with some ``NA`` and blanks), then times in separate processes:
+
+* ``chokepoints``: ``Workspace.ingest_baci`` into a fresh store (validation and commit included);
+* ``duckdb_copy``: one ``COPY (SELECT ... FROM read_csv(...)) TO '...parquet'`` with the same
+  conversions (the practical limit on one machine);
+* ``pandas``: ``read_csv`` + conversions + ``to_parquet``, what analysts do today.
+
+Prints rows/s, the ratios to the DuckDB COPY, and each process's peak RSS.
+
+    python benchmarks/ingest.py [--rows 11000000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+BACI_CODES = [
+    4, 8, 12, 24, 32, 36, 40, 50, 56, 76, 100, 116, 124, 152, 156, 170, 188, 191, 203, 208,
+    218, 231, 246, 251, 276, 288, 300, 344, 348, 360, 364, 368, 372, 376, 381, 392, 398, 404,
+    410, 414, 458, 484, 490, 504, 528, 554, 566, 579, 586, 604, 608, 616, 620, 634, 642, 643,
+    682, 699, 702, 703, 704, 705, 710, 724, 752, 757, 764, 784, 792, 804, 818, 826, 842, 858,
+    862,
+]
+
+
+def generate(path: Path, rows: int) -> None:
+    """Write a BACI-format CSV of ``rows`` random flows with DuckDB (deterministic seed)."""
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    codes = ", ".join(map(str, BACI_CODES))
+    if rows > 5000 * len(BACI_CODES) * (len(BACI_CODES) - 1):
+        raise SystemExit("too many rows for distinct (exporter, importer, product) flows")
+    con.execute(
+        f"""
+        COPY (
+          WITH n AS (SELECT range AS r, range // 5000 AS pair FROM range({rows})),
+          p AS (SELECT r, pair // {len(BACI_CODES) - 1} AS e,
+                       pair % {len(BACI_CODES) - 1} AS m FROM n)
+          SELECT 2021 AS t,
+                 list_element([{codes}], 1 + e::INTEGER) AS i,
+                 list_element([{codes}], 1 + (CASE WHEN m < e THEN m ELSE m + 1 END)::INTEGER)
+                     AS j,
+                 CAST(10000 + (r % 5000) * 17 AS VARCHAR) AS k,
+                 printf('%.3f', 0.001 + random() * 5000) AS v,
+                 CASE WHEN r % 50 = 0 THEN '           NA'
+                      WHEN r % 97 = 0 THEN ''
+                      ELSE lpad(printf('%.3f', random() * 900), 15, ' ') END AS q
+          FROM p
+        ) TO '{path}' (HEADER, DELIMITER ',', QUOTE '')
+        """
+    )
+    con.close()
+
+
+def run_chokepoints(csv: Path, out: Path) -> int:
+    """Ingest with chokepoints into a fresh home; return the rows committed."""
+    from chokepoints.workspace import Workspace
+
+    return Workspace.open(out).ingest_baci(csv, revision="HS17", release="V202501")["rows"]
+
+
+def run_duckdb_copy(csv: Path, out: Path) -> int:
+    """The same conversions in one hand-written DuckDB COPY to Parquet."""
+    from chokepoints.reference.countries import baci_numeric_map
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE codes (code VARCHAR, iso3 VARCHAR)")
+    con.executemany(
+        "INSERT INTO codes VALUES (?, ?)", [[str(c), i] for c, i in baci_numeric_map().items()]
+    )
+    out.mkdir(parents=True)
+    con.execute(
+        f"""
+        COPY (
+          SELECT CAST(trim(r.t) AS SMALLINT) AS year, e.iso3 AS exporter, m.iso3 AS importer,
+                 lpad(trim(r.k), 6, '0') AS product, 'HS17' AS classification,
+                 CAST(6 AS TINYINT) AS level, CAST(trim(r.v) AS DOUBLE) * 1000 AS value_usd,
+                 TRY_CAST(NULLIF(NULLIF(trim(r.q), ''), 'NA') AS DOUBLE) AS quantity_t,
+                 'baci' AS source, 'V202501' AS release, 'reconciled' AS reporter_side
+          FROM read_csv('{csv}', header = true, all_varchar = true) AS r
+          LEFT JOIN codes e ON e.code = trim(r.i)
+          LEFT JOIN codes m ON m.code = trim(r.j)
+        ) TO '{out / "trade.parquet"}' (FORMAT parquet, COMPRESSION zstd)
+        """
+    )
+    return con.execute(f"SELECT count(*) FROM '{out / 'trade.parquet'}'").fetchall()[0][0]
+
+
+def run_pandas(csv: Path, out: Path) -> int:
+    """What analysts do today: pandas read_csv with text codes, convert, to_parquet."""
+    import pandas as pd
+
+    from chokepoints.reference.countries import baci_numeric_map
+
+    frame = pd.read_csv(
+        csv, dtype={"t": "int16", "i": "int32", "j": "int32", "k": str, "q": str},
+        keep_default_na=False,
+    )
+    codes = baci_numeric_map()
+    result = pd.DataFrame(
+        {
+            "year": frame["t"],
+            "exporter": frame["i"].map(codes),
+            "importer": frame["j"].map(codes),
+            "product": frame["k"].str.strip().str.zfill(6),
+            "classification": "HS17",
+            "level": 6,
+            "value_usd": frame["v"] * 1000,
+            "quantity_t": pd.to_numeric(frame["q"].str.strip().replace({"NA": None, "": None})),
+            "source": "baci",
+            "release": "V202501",
+            "reporter_side": "reconciled",
+        }
+    )
+    out.mkdir(parents=True)
+    result.to_parquet(out / "trade.parquet", compression="zstd", index=False)
+    return len(result)
+
+
+METHODS = {"chokepoints": run_chokepoints, "duckdb_copy": run_duckdb_copy, "pandas": run_pandas}
+
+
+def measure(method: str, csv: Path, workdir: Path) -> dict[str, float]:
+    """Run one method in a child process; return its seconds, rows and peak RSS (MiB)."""
+    out = workdir / f"out-{method}"
+    shutil.rmtree(out, ignore_errors=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", method, "--csv", str(csv), "--out", str(out)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{method} failed with exit code {child.returncode}")
+    result = json.loads(output)
+    result["peak_rss_mib"] = usage.ru_maxrss / 1024
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    """Parse arguments; either run one method (child) or the whole comparison (parent)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=11_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    parser.add_argument("--child", choices=sorted(METHODS), help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        # Imports are paid once per process, whatever the file size: keep them out of timing.
+        __import__("chokepoints.workspace")
+        __import__("pandas")
+        started = time.perf_counter()
+        rows = METHODS[args.child](args.csv, args.out)
+        print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+        return
+
+    workdir = Path(tempfile.mkdtemp(prefix="chokepoints-bench-"))
+    try:
+        csv = workdir / "BACI_HS17_Y2021_V202501.csv"
+        started = time.perf_counter()
+        generate(csv, args.rows)
+        size = csv.stat().st_size / 2**20
+        print(f"generated {args.rows:,} rows ({size:,.0f} MiB) in "
+              f"{time.perf_counter() - started:.1f} s on {os.cpu_count()} cores")
+        results = {m: measure(m, csv, workdir) for m in ("duckdb_copy", "chokepoints", "pandas")}
+        base = results["duckdb_copy"]["seconds"]
+        print(f"{'method':<12} {'seconds':>8} {'rows/s':>12} {'x DuckDB COPY':>14} "
+              f"{'peak RSS MiB':>13}")
+        for method, result in results.items():
+            assert result["rows"] == args.rows, (method, result["rows"])
+            print(f"{method:<12} {result['seconds']:>8.2f} "
+                  f"{result['rows'] / result['seconds']:>12,.0f} "
+                  f"{result['seconds'] / base:>14.2f} {result['peak_rss_mib']:>13,.0f}")
+        print(f"pandas / chokepoints: "
+              f"{results['pandas']['seconds'] / results['chokepoints']['seconds']:.2f}x")
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
