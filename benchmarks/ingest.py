@@ -6,12 +6,13 @@ quantities space-padded with some ``NA`` and blanks), then times in separate pro
 
 * ``chokepoints``: ``Workspace.ingest_baci`` into a fresh store (validation and commit included);
 * ``duckdb_copy``: one ``COPY (SELECT ... FROM read_csv(...)) TO '...parquet'`` with the same
-  conversions (the practical limit on one machine);
+  conversions and the same typed CSV parsing, but no validation (the practical limit);
 * ``pandas``: ``read_csv`` + conversions + ``to_parquet``, what analysts do today.
 
-Prints rows/s, the ratios to the DuckDB COPY, and each process's peak RSS.
+Prints rows/s, the ratios to the DuckDB COPY, and each process's peak RSS (medians over
+``--repeat`` interleaved rounds, since a 2-core machine's timings wander by a few percent).
 
-    python benchmarks/ingest.py [--rows 11000000] [--keep]
+    python benchmarks/ingest.py [--rows 11000000] [--repeat 3] [--keep]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,10 +31,80 @@ from pathlib import Path
 import duckdb
 
 BACI_CODES = [
-    4, 8, 12, 24, 32, 36, 40, 50, 56, 76, 100, 116, 124, 152, 156, 170, 188, 191, 203, 208,
-    218, 231, 246, 251, 276, 288, 300, 344, 348, 360, 364, 368, 372, 376, 381, 392, 398, 404,
-    410, 414, 458, 484, 490, 504, 528, 554, 566, 579, 586, 604, 608, 616, 620, 634, 642, 643,
-    682, 699, 702, 703, 704, 705, 710, 724, 752, 757, 764, 784, 792, 804, 818, 826, 842, 858,
+    4,
+    8,
+    12,
+    24,
+    32,
+    36,
+    40,
+    50,
+    56,
+    76,
+    100,
+    116,
+    124,
+    152,
+    156,
+    170,
+    188,
+    191,
+    203,
+    208,
+    218,
+    231,
+    246,
+    251,
+    276,
+    288,
+    300,
+    344,
+    348,
+    360,
+    364,
+    368,
+    372,
+    376,
+    381,
+    392,
+    398,
+    404,
+    410,
+    414,
+    458,
+    484,
+    490,
+    504,
+    528,
+    554,
+    566,
+    579,
+    586,
+    604,
+    608,
+    616,
+    620,
+    634,
+    642,
+    643,
+    682,
+    699,
+    702,
+    703,
+    704,
+    705,
+    710,
+    724,
+    752,
+    757,
+    764,
+    784,
+    792,
+    804,
+    818,
+    826,
+    842,
+    858,
     862,
 ]
 
@@ -78,22 +150,22 @@ def run_duckdb_copy(csv: Path, out: Path) -> int:
     from chokepoints.reference.countries import baci_numeric_map
 
     con = duckdb.connect()
-    con.execute("CREATE TABLE codes (code VARCHAR, iso3 VARCHAR)")
-    con.executemany(
-        "INSERT INTO codes VALUES (?, ?)", [[str(c), i] for c, i in baci_numeric_map().items()]
-    )
+    con.execute("CREATE TABLE codes (code INTEGER, iso3 VARCHAR)")
+    con.executemany("INSERT INTO codes VALUES (?, ?)", list(baci_numeric_map().items()))
     out.mkdir(parents=True)
+    columns = "{'t': 'SMALLINT', 'i': 'INTEGER', 'j': 'INTEGER', 'k': 'VARCHAR', 'v': 'DOUBLE', "
+    columns += "'q': 'VARCHAR'}"
     con.execute(
         f"""
         COPY (
-          SELECT CAST(trim(r.t) AS SMALLINT) AS year, e.iso3 AS exporter, m.iso3 AS importer,
+          SELECT r.t AS year, e.iso3 AS exporter, m.iso3 AS importer,
                  lpad(trim(r.k), 6, '0') AS product, 'HS17' AS classification,
-                 CAST(6 AS TINYINT) AS level, CAST(trim(r.v) AS DOUBLE) * 1000 AS value_usd,
+                 CAST(6 AS TINYINT) AS level, r.v * 1000 AS value_usd,
                  TRY_CAST(NULLIF(NULLIF(trim(r.q), ''), 'NA') AS DOUBLE) AS quantity_t,
                  'baci' AS source, 'V202501' AS release, 'reconciled' AS reporter_side
-          FROM read_csv('{csv}', header = true, all_varchar = true) AS r
-          LEFT JOIN codes e ON e.code = trim(r.i)
-          LEFT JOIN codes m ON m.code = trim(r.j)
+          FROM read_csv('{csv}', header = true, columns = {columns}) AS r
+          LEFT JOIN codes e ON e.code = r.i
+          LEFT JOIN codes m ON m.code = r.j
         ) TO '{out / "trade.parquet"}' (FORMAT parquet, COMPRESSION zstd)
         """
     )
@@ -107,7 +179,8 @@ def run_pandas(csv: Path, out: Path) -> int:
     from chokepoints.reference.countries import baci_numeric_map
 
     frame = pd.read_csv(
-        csv, dtype={"t": "int16", "i": "int32", "j": "int32", "k": str, "q": str},
+        csv,
+        dtype={"t": "int16", "i": "int32", "j": "int32", "k": str, "q": str},
         keep_default_na=False,
     )
     codes = baci_numeric_map()
@@ -140,7 +213,8 @@ def measure(method: str, csv: Path, workdir: Path) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     child = subprocess.Popen(
         [sys.executable, __file__, "--child", method, "--csv", str(csv), "--out", str(out)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -157,6 +231,7 @@ def main() -> None:
     """Parse arguments; either run one method (child) or the whole comparison (parent)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=11_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
     parser.add_argument("--child", choices=sorted(METHODS), help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
@@ -177,19 +252,35 @@ def main() -> None:
         started = time.perf_counter()
         generate(csv, args.rows)
         size = csv.stat().st_size / 2**20
-        print(f"generated {args.rows:,} rows ({size:,.0f} MiB) in "
-              f"{time.perf_counter() - started:.1f} s on {os.cpu_count()} cores")
-        results = {m: measure(m, csv, workdir) for m in ("duckdb_copy", "chokepoints", "pandas")}
+        print(
+            f"generated {args.rows:,} rows ({size:,.0f} MiB) in "
+            f"{time.perf_counter() - started:.1f} s on {os.cpu_count()} cores"
+        )
+        rounds = [
+            {m: measure(m, csv, workdir) for m in ("duckdb_copy", "chokepoints", "pandas")}
+            for _ in range(args.repeat)
+        ]
+        results = {
+            m: {k: statistics.median(r[m][k] for r in rounds) for k in rounds[0][m]}
+            for m in rounds[0]
+        }
         base = results["duckdb_copy"]["seconds"]
-        print(f"{'method':<12} {'seconds':>8} {'rows/s':>12} {'x DuckDB COPY':>14} "
-              f"{'peak RSS MiB':>13}")
+        print(f"medians of {args.repeat} rounds")
+        print(
+            f"{'method':<12} {'seconds':>8} {'rows/s':>12} {'x DuckDB COPY':>14} "
+            f"{'peak RSS MiB':>13}"
+        )
         for method, result in results.items():
             assert result["rows"] == args.rows, (method, result["rows"])
-            print(f"{method:<12} {result['seconds']:>8.2f} "
-                  f"{result['rows'] / result['seconds']:>12,.0f} "
-                  f"{result['seconds'] / base:>14.2f} {result['peak_rss_mib']:>13,.0f}")
-        print(f"pandas / chokepoints: "
-              f"{results['pandas']['seconds'] / results['chokepoints']['seconds']:.2f}x")
+            print(
+                f"{method:<12} {result['seconds']:>8.2f} "
+                f"{result['rows'] / result['seconds']:>12,.0f} "
+                f"{result['seconds'] / base:>14.2f} {result['peak_rss_mib']:>13,.0f}"
+            )
+        print(
+            f"pandas / chokepoints: "
+            f"{results['pandas']['seconds'] / results['chokepoints']['seconds']:.2f}x"
+        )
     finally:
         if args.keep:
             print(f"kept {workdir}")

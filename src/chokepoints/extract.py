@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,23 +28,43 @@ Verifier = Callable[[duckdb.DuckDBPyConnection, str], None]
 RowReader = Callable[[], Iterator[tuple[int, dict[str, Any]]]]
 
 
+#: Hashes input files in the background while DuckDB reads them (hashlib releases the GIL).
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chokepoints-sha256")
+
+
+def _sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass
 class SourceFile:
     """One input file as received: its name, size and checksum, for the manifest."""
 
     name: str
     bytes: int
-    sha256: str
+    _digest: Future[str]
 
     @classmethod
     def of(cls, path: Path | str, name: str | None = None) -> SourceFile:
-        """Describe ``path``, hashing it in 1 MiB blocks."""
+        """Describe ``path``; its checksum is computed in the background until first asked for."""
         path = Path(path)
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return cls(name=name or path.name, bytes=path.stat().st_size, sha256=digest.hexdigest())
+        return cls(
+            name=name or path.name, bytes=path.stat().st_size, _digest=_HASHER.submit(_sha256, path)
+        )
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the file (waits for the background hash)."""
+        return self._digest.result()
+
+    def record(self) -> dict[str, Any]:
+        """The manifest entry for this file."""
+        return {"name": self.name, "bytes": self.bytes, "sha256": self.sha256}
 
 
 @dataclass

@@ -40,6 +40,20 @@ REQUIRED_COLUMNS = (
     "primaryValue",
 )
 
+# fmt: off
+#: All columns of a Comtrade Plus export, to tell renamed or foreign columns in messages.
+EXPORT_COLUMNS = [
+    "typeCode", "freqCode", "refPeriodId", "refYear", "refMonth", "period", "reporterCode",
+    "reporterISO", "reporterDesc", "flowCode", "flowDesc", "partnerCode", "partnerISO",
+    "partnerDesc", "partner2Code", "partner2ISO", "partner2Desc", "classificationCode",
+    "classificationSearchCode", "isOriginalClassification", "cmdCode", "cmdDesc", "aggrLevel",
+    "isLeaf", "customsCode", "customsDesc", "mosCode", "motCode", "motDesc", "qtyUnitCode",
+    "qtyUnitAbbr", "qty", "isQtyEstimated", "altQtyUnitCode", "altQtyUnitAbbr", "altQty",
+    "isAltQtyEstimated", "netWgt", "isNetWgtEstimated", "grossWgt", "isGrossWgtEstimated",
+    "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag", "isReported", "isAggregate",
+]
+# fmt: on
+
 #: Comtrade's HS revision codes and the names chokepoints (and BACI) uses for them.
 CLASSIFICATIONS = {
     "H0": "HS92",
@@ -58,7 +72,7 @@ WORLD = "World"
 NES = "areas not elsewhere specified"
 SPECIAL = "special categories, bunkers, free zones and the Neutral Zone"
 GROUP = "country groups"
-ALL_PRODUCTS = "all products"
+ALL_PRODUCTS = "total of all products"
 
 #: Comtrade (M49) partner codes that are not countries. 490 "Other Asia, nes" is Taiwan and stays.
 NON_COUNTRY_AREAS = {
@@ -88,8 +102,8 @@ NON_COUNTRY_AREAS = {
 
 TAIWAN_CODE = 490
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_CODE = re.compile(r"\d+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_CODE = re.compile(r"[0-9]+")
 
 
 def read_comtrade(path: Path | str, *, release: str | None = None) -> Extract:
@@ -118,6 +132,7 @@ def read_comtrade(path: Path | str, *, release: str | None = None) -> Extract:
                 build=functools.partial(_relation, table),
                 slice=f"{reporter}-{flow}-{digest[:8]}",
                 rows=functools.partial(_part_rows, path, release, (reporter, flow)),
+                fields=_fields(flow),
             )
         )
     products = schema.conform(
@@ -139,6 +154,24 @@ def read_comtrade(path: Path | str, *, release: str | None = None) -> Extract:
         products=functools.partial(_relation, products),
         notes=summary.notes(path.name),
     )
+
+
+def _fields(flow: str) -> dict[str, str]:
+    """The export's column behind each canonical column, for the store's error messages."""
+    exporter, importer = (
+        ("partnerCode", "reporterCode") if flow == "M" else ("reporterCode", "partnerCode")
+    )
+    return {
+        "year": "refYear",
+        "exporter": exporter,
+        "importer": importer,
+        "product": "cmdCode",
+        "classification": "classificationCode",
+        "level": "cmdCode",
+        "value_usd": "primaryValue",
+        "quantity_t": "netWgt",
+        "reporter_side": "flowCode",
+    }
 
 
 def _relation(table: pa.Table, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -185,6 +218,7 @@ class _Summary:
     excluded_codes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     other_flows: Counter[str] = field(default_factory=Counter)
     breakdowns: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    breakdown_rows: int = 0
     totals: set[tuple[Any, ...]] = field(default_factory=set)
     products: dict[tuple[str, str], str | None] = field(default_factory=dict)
     taiwan: int = 0
@@ -197,6 +231,7 @@ class _Summary:
                 self.totals.add(result.key)
             else:
                 self.breakdowns.setdefault(result.key, line)
+                self.breakdown_rows += 1
         if result.other_flow is not None:
             self.other_flows[result.other_flow] += 1
             return
@@ -220,9 +255,7 @@ class _Summary:
                 file=name,
                 hint="download the extract again, with at least one reporter, partner and year",
             )
-        uncovered = sorted(
-            line for key, line in self.breakdowns.items() if key not in self.totals
-        )
+        uncovered = sorted(line for key, line in self.breakdowns.items() if key not in self.totals)
         if uncovered:
             raise InputError(
                 "flows are broken down by second partner, customs procedure or mode of "
@@ -262,9 +295,9 @@ class _Summary:
                 f"skipped {skipped} rows of other flows ({flows}); only imports (M) and exports "
                 "(X) are kept"
             )
-        if self.breakdowns:
+        if self.breakdown_rows:
             notes.append(
-                f"dropped {len(self.breakdowns)} breakdowns by second partner, customs procedure "
+                f"dropped {self.breakdown_rows} breakdowns by second partner, customs procedure "
                 "or mode of transport; kept their totals"
             )
         if self.taiwan:
@@ -281,9 +314,11 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     header = [name.strip() for name in header]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
+        foreign = [column for column in header if column not in EXPORT_COLUMNS]
+        found = f"found {_shorten(foreign)} instead" if foreign else f"found {_shorten(header)}"
         raise InputError(
             f"column(s) {', '.join(missing)} missing, so this is not a Comtrade Plus CSV export "
-            f"(expected {', '.join(REQUIRED_COLUMNS)}; found {_shorten(header)})",
+            f"(expected {', '.join(REQUIRED_COLUMNS)}; {found})",
             file=path.name,
             line=1,
             hint="download the data again from comtradeplus.un.org as CSV, without renaming "
@@ -309,6 +344,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _decode(path: Path) -> str:
     """The export's text: UTF-8 (with or without BOM), else Latin-1 as the Comtrade UI writes."""
+    if not path.is_file():
+        raise InputError("the file does not exist", file=str(path))
     data = path.read_bytes()
     if not data:
         raise InputError(
@@ -338,6 +375,14 @@ def _interpret(record: dict[str, str], line: int, name: str, release: str) -> _R
                 hint="download annual (A) goods (C) data",
             )
     year = _integer(record, "refYear", name, line)
+    if not 1000 <= year <= 9999:
+        raise InputError(
+            f"refYear {year} is not a four-digit year",
+            file=name,
+            line=line,
+            field="refYear",
+            hint="download the extract again; it may have been edited",
+        )
     reporter_code = _integer(record, "reporterCode", name, line)
     partner_code = _integer(record, "partnerCode", name, line)
     value = _number(record, "primaryValue", name, line)
