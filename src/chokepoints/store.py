@@ -309,7 +309,9 @@ class Store:
         groups = _profile(con, scan)
         if not groups:
             return []
-        if not _looks_valid(groups, _distinct_codes(con, scan, groups)):
+        if not _looks_valid(groups, _distinct_codes(con, scan)) or _may_have_duplicates(
+            con, scan, groups
+        ):
             _validate_trade(con, scan, part)
         if part.verify is not None:
             part.verify(con, scan)
@@ -579,20 +581,11 @@ def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def _distinct_codes(
-    con: duckdb.DuckDBPyConnection, scan: str, groups: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Distinct flow keys (as 64-bit hashes) and the distinct codes of every code column.
-
-    When the rows share one classification, year and reporter side (a yearly file), the key
-    hashes only exporter, importer and product, which is markedly faster at BACI scale.
-    """
-    constant = len(groups) == 1 and len(groups[0]["sides"]) == 1
-    key = "exporter, importer, product" if constant else ", ".join(schema.TRADE_KEY)
+def _distinct_codes(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, Any]:
+    """The distinct values of every code column (a few hundred to a few thousand each)."""
     result = con.execute(
         f"""
-        SELECT count(DISTINCT hash({key})) AS keys,
-               list(DISTINCT exporter) AS exporters, list(DISTINCT importer) AS importers,
+        SELECT list(DISTINCT exporter) AS exporters, list(DISTINCT importer) AS importers,
                list(DISTINCT product) AS products, list(DISTINCT reporter_side) AS sides,
                list(DISTINCT classification) AS classifications
         FROM {scan}
@@ -602,15 +595,26 @@ def _distinct_codes(
     return dict(zip(names, result.fetchall()[0], strict=True))
 
 
-def _looks_valid(groups: list[dict[str, Any]], codes: dict[str, Any]) -> bool:
-    """True when the profile shows no broken rule (then no detailed check is needed).
+def _may_have_duplicates(
+    con: duckdb.DuckDBPyConnection, scan: str, groups: list[dict[str, Any]]
+) -> bool:
+    """False when every flow key is distinct; True when two keys share a 64-bit hash.
 
-    Fewer distinct key hashes than rows means a duplicate, or (vanishingly rarely) a hash
-    collision: either way the exact checks decide.
+    Sorting the hashes with numpy and comparing neighbours is several times faster than a
+    DuckDB DISTINCT at BACI scale. Equal hashes are almost always a real duplicate; the exact
+    checks of ``_validate_trade`` decide. When the rows share one classification, year and
+    reporter side (a yearly file), only exporter, importer and product are hashed.
     """
+    constant = len(groups) == 1 and len(groups[0]["sides"]) == 1
+    key = "exporter, importer, product" if constant else ", ".join(schema.TRADE_KEY)
+    hashes = con.sql(f"SELECT hash({key}) AS h FROM {scan}").fetchnumpy()["h"]
+    hashes.sort()
+    return bool((hashes[1:] == hashes[:-1]).any())
+
+
+def _looks_valid(groups: list[dict[str, Any]], codes: dict[str, Any]) -> bool:
+    """True when the profile and the distinct codes show no broken rule."""
     if any(g["nulls"] or g["bad_numbers"] for g in groups):
-        return False
-    if codes["keys"] != sum(g["rows"] for g in groups):
         return False
     if not set(codes["exporters"]) | set(codes["importers"]) <= _known_countries():
         return False
@@ -646,13 +650,6 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
                 hint=check.hint,
             )
     key = ", ".join(schema.TRADE_KEY)
-    # Fast path: distinct 64-bit hashes of the key. Only when they fall short of the row count
-    # (a duplicate, or a vanishingly rare hash collision) is the exact grouping run.
-    rows, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT hash({key})) FROM {scan}"
-    ).fetchall()[0]
-    if rows == distinct:
-        return
     duplicates = con.execute(
         f"SELECT {key}, count(*) AS n FROM {scan} GROUP BY ALL HAVING count(*) > 1 "
         "ORDER BY n DESC LIMIT 1"
