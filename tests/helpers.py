@@ -17,8 +17,13 @@ SMALL_ROWS = [
 ]
 
 
-def write_baci(folder: Path, rows: list[str], *, name: str = "BACI_HS17_Y2021_V202501.csv",
-               header: str = BACI_HEADER) -> Path:
+def write_baci(
+    folder: Path,
+    rows: list[str],
+    *,
+    name: str = "BACI_HS17_Y2021_V202501.csv",
+    header: str = BACI_HEADER,
+) -> Path:
     """Write a BACI-layout CSV with ``rows`` under ``folder`` and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -7,10 +7,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import SMALL_ROWS, snapshot, write_baci
 
 from chokepoints.errors import InputError
 from chokepoints.workspace import Workspace
+from helpers import SMALL_ROWS, snapshot, write_baci
 
 ALGERIA = "baci/V202301_Anesouadou"
 
@@ -73,18 +73,25 @@ def test_bare_csv_needs_revision(home: Path, tmp_path: Path) -> None:
 def test_official_zip_with_years(home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "zip"
     y2021 = write_baci(folder, SMALL_ROWS)
-    y2022 = write_baci(folder, [r.replace("2021,", "2022,", 1) for r in SMALL_ROWS[:3]],
-                       name="BACI_HS17_Y2022_V202501.csv")
+    y2022 = write_baci(
+        folder,
+        [r.replace("2021,", "2022,", 1) for r in SMALL_ROWS[:3]],
+        name="BACI_HS17_Y2022_V202501.csv",
+    )
     archive = tmp_path / "BACI_HS17_V202501.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.write(y2021, y2021.name)
         bundle.write(y2022, y2022.name)
-        bundle.writestr("country_codes_V202501.csv",
-                        "country_code,country_name,country_iso2,country_iso3\n"
-                        "392,Japan,JP,JPN\n490,\"Other Asia, nes\",,S19\n")
-        bundle.writestr("product_codes_HS17_V202501.csv",
-                        'code,description\n"850511","Permanent magnets of metal"\n'
-                        '"854231","Processors and controllers"\n"010121","Horses"\n')
+        bundle.writestr(
+            "country_codes_V202501.csv",
+            "country_code,country_name,country_iso2,country_iso3\n"
+            '392,Japan,JP,JPN\n490,"Other Asia, nes",,S19\n',
+        )
+        bundle.writestr(
+            "product_codes_HS17_V202501.csv",
+            'code,description\n"850511","Permanent magnets of metal"\n'
+            '"854231","Processors and controllers"\n"010121","Horses"\n',
+        )
         bundle.writestr("Readme.txt", "Version: 202501\n")
     ws = Workspace.open(home)
     record = ws.ingest_baci(archive, years=[2022])
@@ -135,8 +142,7 @@ def test_real_folder_with_v202301_country_file(shared_data: Path, home: Path) ->
     record = ws.ingest_baci(shared_data / ALGERIA, revision="HS92")
     assert record["release"] == "V202301"  # from country_codes_V202301.csv
     assert record["rows"] == 31396 + 6480
-    assert record["value_usd"] == pytest.approx((34_286_908.188 + 35_390_672.476) * 1000,
-                                                rel=1e-12)
+    assert record["value_usd"] == pytest.approx((34_286_908.188 + 35_390_672.476) * 1000, rel=1e-12)
     exports = ws.sql("SELECT count(DISTINCT importer) AS n FROM trade WHERE exporter = 'DZA'")
     assert exports["n"].iloc[0] == 120
     assert ws.info()["products"] == 5022
@@ -144,8 +150,9 @@ def test_real_folder_with_v202301_country_file(shared_data: Path, home: Path) ->
     assert "cheese" in cheese["description"].iloc[0].lower()
 
 
-def test_real_file_declared_as_another_revision(shared_data: Path, home: Path,
-                                                tmp_path: Path) -> None:
+def test_real_file_declared_as_another_revision(
+    shared_data: Path, home: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "mislabelled"
     folder.mkdir()
     shutil.copy(shared_data / ALGERIA / "Algeria_import_transaction.csv", folder)

@@ -13,11 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import SMALL_ROWS, snapshot, write_baci
 
 from chokepoints.errors import InputError, StoreBusyError, StoreError
 from chokepoints.store import Store
 from chokepoints.workspace import Workspace
+from helpers import SMALL_ROWS, snapshot, write_baci
 
 
 @pytest.fixture
@@ -126,8 +126,9 @@ def test_wrong_year_in_yearly_file(loaded: Workspace, tmp_path: Path) -> None:
     _ingest_fails(loaded, write_baci(tmp_path, rows), "year 2019 in a file named for 2021")
 
 
-def test_disk_full_while_writing(loaded: Workspace, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_writing(
+    loaded: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ENOSPC while committing the manifest: nothing of the new ingest stays."""
     before_info, before_files = loaded.info(), snapshot(loaded.home)
     real_fsync = os.fsync
@@ -137,15 +138,16 @@ def test_disk_full_while_writing(loaded: Workspace, tmp_path: Path,
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("chokepoints.store.os.fsync", full_disk)
-    with pytest.raises(StoreError, match="No space left on device.*store is unchanged"):
+    with pytest.raises(StoreError, match=r"No space left on device.*store is unchanged"):
         loaded.ingest_baci(write_baci(tmp_path / "new", SMALL_ROWS[:2]))
     monkeypatch.undo()
     assert loaded.info() == before_info
     assert snapshot(loaded.home) == before_files
 
 
-def test_permission_error_while_staging(loaded: Workspace, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_error_while_staging(
+    loaded: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A refused write (simulated: tests run as root, where chmod does not stop writes)."""
     before_info, before_files = loaded.info(), snapshot(loaded.home)
 
@@ -168,8 +170,10 @@ def _big_baci(folder: Path, rows: int) -> Path:
     with path.open("w") as handle:
         handle.write("t,i,j,k,v,q\n")
         for n in range(rows):
-            handle.write(f"2021,{exporters[n % 8]},{exporters[(n // 8) % 7 + 1 if n % 8 == 0 else 0]}"
-                         f",{100000 + n // 56:06d},{1 + n % 97}.5,{n % 13}\n")
+            handle.write(
+                f"2021,{exporters[n % 8]},{exporters[(n // 8) % 7 + 1 if n % 8 == 0 else 0]}"
+                f",{100000 + n // 56:06d},{1 + n % 97}.5,{n % 13}\n"
+            )
     return path
 
 
@@ -201,15 +205,20 @@ def test_process_killed_mid_ingest(loaded: Workspace, tmp_path: Path) -> None:
     assert snapshot(loaded.home) == before_files
 
 
-def test_second_ingest_while_one_runs(loaded: Workspace, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_ingest_while_one_runs(
+    loaded: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A writer holding the lock makes a second ingest stop with a clear message."""
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import filelock, sys, time\n"
-         f"lock = filelock.FileLock({str(loaded.home / '.lock')!r}); lock.acquire()\n"
-         "print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import filelock, sys, time\n"
+            f"lock = filelock.FileLock({str(loaded.home / '.lock')!r}); lock.acquire()\n"
+            "print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"

@@ -10,12 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import SMALL_ROWS, snapshot, write_baci
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from chokepoints import __version__, cli
 from chokepoints.sources import http
+from helpers import SMALL_ROWS, snapshot, write_baci
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -73,12 +73,14 @@ def test_demo_info_and_sql_formats(capsys: pytest.CaptureFixture[str], home: Pat
     info = json.loads(out)
     assert code == 0 and info["demo"] is True
     assert [y["year"] for y in info["sources"][0]["years"]] == [2020, 2021, 2022]
-    code, out, err = run(capsys, "sql", "SELECT count(*) AS n FROM trade", "--format", "json",
-                         "--home", str(home))
+    code, out, err = run(
+        capsys, "sql", "SELECT count(*) AS n FROM trade", "--format", "json", "--home", str(home)
+    )
     assert code == 0 and json.loads(out) == [{"n": info["rows"]}]
     assert "demo data (synthetic)" in err
-    code, out, _ = run(capsys, "sql", "SELECT 'JPN' AS iso3, 1.5 AS x", "--format", "csv",
-                       "--home", str(home))
+    code, out, _ = run(
+        capsys, "sql", "SELECT 'JPN' AS iso3, 1.5 AS x", "--format", "csv", "--home", str(home)
+    )
     assert out.splitlines() == ["iso3,x", "JPN,1.5"]
 
 
@@ -87,8 +89,9 @@ def test_empty_store_info(capsys: pytest.CaptureFixture[str], home: Path) -> Non
     assert code == 0 and "empty" in out
 
 
-def test_bad_file_gives_one_sentence(capsys: pytest.CaptureFixture[str], home: Path,
-                                     tmp_path: Path) -> None:
+def test_bad_file_gives_one_sentence(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
     path = write_baci(tmp_path, [*SMALL_ROWS, "2021,156,392,850760,abc,1"])
     code, _, err = run(capsys, "data", "ingest", "baci", str(path), "--home", str(home))
     assert_one_sentence_error(code, err)
@@ -98,8 +101,9 @@ def test_bad_file_gives_one_sentence(capsys: pytest.CaptureFixture[str], home: P
 def test_missing_file_and_bad_option(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     code, _, err = run(capsys, "data", "ingest", "baci", "/nonexistent.csv", "--home", str(home))
     assert_one_sentence_error(code, err)
-    code, _, err = run(capsys, "data", "ingest", "baci", "/x.csv", "--years", "20x1",
-                       "--home", str(home))
+    code, _, err = run(
+        capsys, "data", "ingest", "baci", "/x.csv", "--years", "20x1", "--home", str(home)
+    )
     assert_one_sentence_error(code, err)
 
 
@@ -109,19 +113,35 @@ def test_sql_error(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     assert "nope" in err
 
 
-def test_table_and_comtrade_from_cli(capsys: pytest.CaptureFixture[str], home: Path,
-                                     shared_data: Path) -> None:
+def test_table_and_comtrade_from_cli(
+    capsys: pytest.CaptureFixture[str], home: Path, shared_data: Path
+) -> None:
     code, out, _ = run(
-        capsys, "data", "ingest", "table",
+        capsys,
+        "data",
+        "ingest",
+        "table",
         str(shared_data / "baci/V202601_critical_materials_atlas/baci_2022.csv"),
-        "--map", "exporter=i,importer=j,product=cmd,value_usd=value", "--year", "2022",
-        "--classification", "HS17", "--source", "atlas", "--home", str(home),
+        "--map",
+        "exporter=i,importer=j,product=cmd,value_usd=value",
+        "--year",
+        "2022",
+        "--classification",
+        "HS17",
+        "--source",
+        "atlas",
+        "--home",
+        str(home),
     )
     assert code == 0 and "23,167 flows" in out
     code, out, _ = run(
-        capsys, "data", "ingest", "comtrade",
+        capsys,
+        "data",
+        "ingest",
+        "comtrade",
         str(shared_data / "comtrade/THA_M_8542_2014-2024_methakanb/TradeData.csv"),
-        "--home", str(home),
+        "--home",
+        str(home),
     )
     assert code == 0 and "comtrade" in out
     info = json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])
@@ -136,14 +156,20 @@ def baci_zip() -> bytes:
     """A small official-layout BACI archive with two years."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("BACI_HS22_Y2022_V202501.csv",
-                        "t,i,j,k,v,q\n" + "\n".join(r.replace("2021,", "2022,", 1)
-                                                    for r in SMALL_ROWS) + "\n")
-        bundle.writestr("BACI_HS22_Y2023_V202501.csv",
-                        "t,i,j,k,v,q\n" + "\n".join(r.replace("2021,", "2023,", 1)
-                                                    for r in SMALL_ROWS[:2]) + "\n")
-        bundle.writestr("country_codes_V202501.csv",
-                        "country_code,country_name,country_iso2,country_iso3\n392,Japan,JP,JPN\n")
+        bundle.writestr(
+            "BACI_HS22_Y2022_V202501.csv",
+            "t,i,j,k,v,q\n" + "\n".join(r.replace("2021,", "2022,", 1) for r in SMALL_ROWS) + "\n",
+        )
+        bundle.writestr(
+            "BACI_HS22_Y2023_V202501.csv",
+            "t,i,j,k,v,q\n"
+            + "\n".join(r.replace("2021,", "2023,", 1) for r in SMALL_ROWS[:2])
+            + "\n",
+        )
+        bundle.writestr(
+            "country_codes_V202501.csv",
+            "country_code,country_name,country_iso2,country_iso3\n392,Japan,JP,JPN\n",
+        )
     return buffer.getvalue()
 
 
@@ -154,13 +180,27 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_fetch_baci_downloads_then_ingests_years(
-    capsys: pytest.CaptureFixture[str], home: Path, httpserver: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+    home: Path,
+    httpserver: HTTPServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     httpserver.expect_request("/baci/BACI_HS22_V202501.zip").respond_with_data(baci_zip())
     monkeypatch.setenv("CHOKEPOINTS_BACI_URL", httpserver.url_for("/baci"))
-    code, out, _ = run(capsys, "data", "fetch", "baci", "--revision", "HS22", "--release",
-                       "V202501", "--years", "2023", "--home", str(home))
+    code, out, _ = run(
+        capsys,
+        "data",
+        "fetch",
+        "baci",
+        "--revision",
+        "HS22",
+        "--release",
+        "V202501",
+        "--years",
+        "2023",
+        "--home",
+        str(home),
+    )
     assert code == 0, out
     info = json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])
     assert [y["year"] for y in info["sources"][0]["years"]] == [2023]
@@ -169,8 +209,11 @@ def test_fetch_baci_downloads_then_ingests_years(
 
 
 def test_fetch_truncated_then_resumed(
-    capsys: pytest.CaptureFixture[str], home: Path, httpserver: HTTPServer,
-    monkeypatch: pytest.MonkeyPatch, fast_retries: None,
+    capsys: pytest.CaptureFixture[str],
+    home: Path,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_retries: None,
 ) -> None:
     payload = baci_zip()
     half = len(payload) // 2
@@ -182,8 +225,20 @@ def test_fetch_truncated_then_resumed(
 
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_handler(truncated)
     before = snapshot(home)
-    code, _, err = run(capsys, "data", "fetch", "baci", "--revision", "HS22", "--release",
-                       "202501", "--base-url", httpserver.url_for("/"), "--home", str(home))
+    code, _, err = run(
+        capsys,
+        "data",
+        "fetch",
+        "baci",
+        "--revision",
+        "HS22",
+        "--release",
+        "202501",
+        "--base-url",
+        httpserver.url_for("/"),
+        "--home",
+        str(home),
+    )
     assert_one_sentence_error(code, err)
     assert "re-running resumes" in err or "resume" in err
     assert json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])["rows"] == 0
@@ -197,23 +252,52 @@ def test_fetch_truncated_then_resumed(
         header = request.headers.get("Range")  # type: ignore[attr-defined]
         ranges.append(header)
         start = int(header.removeprefix("bytes=").removesuffix("-")) if header else 0
-        return Response(payload[start:], status=206 if header else 200, headers={
-            "Content-Range": f"bytes {start}-{len(payload) - 1}/{len(payload)}"})
+        return Response(
+            payload[start:],
+            status=206 if header else 200,
+            headers={"Content-Range": f"bytes {start}-{len(payload) - 1}/{len(payload)}"},
+        )
 
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_handler(ranged)
-    code, out, err = run(capsys, "data", "fetch", "baci", "--revision", "HS22", "--release",
-                         "202501", "--base-url", httpserver.url_for("/"), "--home", str(home))
+    code, _, err = run(
+        capsys,
+        "data",
+        "fetch",
+        "baci",
+        "--revision",
+        "HS22",
+        "--release",
+        "202501",
+        "--base-url",
+        httpserver.url_for("/"),
+        "--home",
+        str(home),
+    )
     assert code == 0, err
     assert ranges and ranges[0] is not None and ranges[0].startswith("bytes=")
     assert json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])["rows"] == 7
 
 
 def test_fetch_server_error(
-    capsys: pytest.CaptureFixture[str], home: Path, httpserver: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+    home: Path,
+    httpserver: HTTPServer,
     fast_retries: None,
 ) -> None:
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_data("down", status=503)
-    code, _, err = run(capsys, "data", "fetch", "baci", "--revision", "HS22", "--release",
-                       "202501", "--base-url", httpserver.url_for("/"), "--home", str(home))
+    code, _, err = run(
+        capsys,
+        "data",
+        "fetch",
+        "baci",
+        "--revision",
+        "HS22",
+        "--release",
+        "202501",
+        "--base-url",
+        httpserver.url_for("/"),
+        "--home",
+        str(home),
+    )
     assert_one_sentence_error(code, err)
     assert "503" in err

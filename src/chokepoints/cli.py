@@ -98,6 +98,7 @@ def _steps(title: str) -> Iterator[Any]:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
+        disable=not errors.is_terminal,
     ) as bar:
         task = bar.add_task(title, total=None)
 
@@ -118,6 +119,7 @@ def _download_bar(title: str) -> Iterator[Any]:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
+        disable=not errors.is_terminal,
     ) as bar:
         task = bar.add_task(title, total=None)
 
@@ -393,7 +395,7 @@ def sql(
     ws = Workspace.open(home)
     frame = ws.sql(query)
     _render(frame, fmt)
-    if ws.is_demo and fmt is OutputFormat.table:
+    if ws.is_demo:  # on stderr, so that CSV and JSON output stay machine-readable
         errors.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
 
