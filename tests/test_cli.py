@@ -152,24 +152,23 @@ def test_table_and_comtrade_from_cli(
 
 
 # -- download ---------------------------------------------------------------------------------
+@functools.cache
 def baci_zip() -> bytes:
-    """A small official-layout BACI archive with two years."""
+    """A small official-layout BACI archive with two years (fixed timestamps: same bytes)."""
+    members = {
+        "BACI_HS22_Y2022_V202501.csv": "t,i,j,k,v,q\n"
+        + "\n".join(r.replace("2021,", "2022,", 1) for r in SMALL_ROWS)
+        + "\n",
+        "BACI_HS22_Y2023_V202501.csv": "t,i,j,k,v,q\n"
+        + "\n".join(r.replace("2021,", "2023,", 1) for r in SMALL_ROWS[:2])
+        + "\n",
+        "country_codes_V202501.csv": "country_code,country_name,country_iso2,country_iso3\n"
+        "392,Japan,JP,JPN\n",
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr(
-            "BACI_HS22_Y2022_V202501.csv",
-            "t,i,j,k,v,q\n" + "\n".join(r.replace("2021,", "2022,", 1) for r in SMALL_ROWS) + "\n",
-        )
-        bundle.writestr(
-            "BACI_HS22_Y2023_V202501.csv",
-            "t,i,j,k,v,q\n"
-            + "\n".join(r.replace("2021,", "2023,", 1) for r in SMALL_ROWS[:2])
-            + "\n",
-        )
-        bundle.writestr(
-            "country_codes_V202501.csv",
-            "country_code,country_name,country_iso2,country_iso3\n392,Japan,JP,JPN\n",
-        )
+        for name, text in members.items():
+            bundle.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 30, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
