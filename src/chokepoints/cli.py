@@ -139,11 +139,31 @@ def _render(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) ->
         sys.stdout.write(frame.to_json(orient="records", indent=1, force_ascii=False) + "\n")
         return
     table = Table(title=title, header_style="bold", show_lines=False)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+    cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [
+        max([len(str(column)), *(len(row[n]) for row in cells)])
+        for n, column in enumerate(frame.columns)
+    ]
+    # Numbers and codes keep their width; long text columns share what is left, cut with "…".
+    short = [
+        pd.api.types.is_numeric_dtype(frame[c]) or widths[n] <= 12
+        for n, c in enumerate(frame.columns)
+    ]
+    texts = short.count(False)
+    room = console.width - sum(w for w, s in zip(widths, short, strict=True) if s)
+    room -= 3 * len(widths) + 1
+    text_width = max(10, min(40, room // texts)) if texts else None
+    for number, column in enumerate(frame.columns):
+        table.add_column(
+            str(column),
+            justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=widths[number] if short[number] else None,
+            max_width=None if short[number] else text_width,
+        )
+    for row in cells:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -360,7 +380,9 @@ def _print_info(info: dict[str, Any]) -> None:
             else "left",
         )
     for source in info["sources"]:
-        label = source["source"] + (" (demo)" if source["demo"] else "")
+        label = source["source"] + (
+            " (demo)" if source["demo"] and source["source"] != "demo" else ""
+        )
         for year in source["years"]:
             table.add_row(
                 label,
@@ -410,8 +432,8 @@ shares AS (
   SELECT *, value_usd / sum(value_usd) OVER (PARTITION BY importer, product) AS share
   FROM imports)
 SELECT s.importer, s.product, any_value(p.description) AS description,
-       sum(s.value_usd) AS import_value_usd,
-       arg_max(s.exporter, s.share) AS top_supplier, max(s.share) AS top_supplier_share,
+       sum(s.value_usd) AS imports_usd,
+       arg_max(s.exporter, s.share) AS top, max(s.share) AS top_share,
        sum(s.share * s.share) AS hhi
 FROM shares s LEFT JOIN products p ON p.product = s.product
 GROUP BY s.importer, s.product ORDER BY s.importer, hhi DESC
