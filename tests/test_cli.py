@@ -300,3 +300,18 @@ def test_fetch_server_error(
     )
     assert_one_sentence_error(code, err)
     assert "503" in err
+
+
+def test_groups_with_user_file(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    (home / "groups.toml").write_text(
+        '[groups.chips]\ndescription = "Chip alliance"\nmembers = ["USA", "JPN", "S19"]\n'
+    )
+    code, out, _ = run(capsys, "groups", "--format", "json", "--home", str(home))
+    groups = {g["group"]: g["members"] for g in json.loads(out)}
+    assert code == 0
+    assert groups["chips"] == ["JPN", "TWN", "USA"]
+    assert groups["G7"] == ["CAN", "DEU", "FRA", "GBR", "ITA", "JPN", "USA"]
+    (home / "groups.toml").write_text('[groups.bad]\nmembers = ["USA", "ZZZ"]\n')
+    code, _, err = run(capsys, "groups", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "ZZZ" in err and "groups.toml" in err

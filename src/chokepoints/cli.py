@@ -404,6 +404,22 @@ def _print_info(info: dict[str, Any]) -> None:
         console.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
 
+@app.command("groups")
+def groups(
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.table
+    ),
+    home: HomeOption = None,
+) -> None:
+    """List country groups: built-in (EU27, G7, G20, OECD, ASEAN, Quad...) and HOME/groups.toml."""
+    frame = Workspace.open(home).groups()
+    if fmt is OutputFormat.table:
+        frame = frame.assign(
+            size=frame["members"].map(len), members=frame["members"].map(" ".join)
+        )[["group", "size", "members", "description"]]
+    _render(frame, fmt)
+
+
 # -- sql and quickstart ----------------------------------------------------------------------
 @app.command("sql")
 def sql(

@@ -171,6 +171,33 @@ class Workspace:
 
         return self.ingest(demo_extract(), progress)
 
+    # -- reference -----------------------------------------------------------------------
+    @property
+    def groups_file(self) -> Path | None:
+        """The user's country groups, ``groups.toml`` in the home, when it exists."""
+        path = self.home / "groups.toml"
+        return path if path.is_file() else None
+
+    def groups(self) -> pd.DataFrame:
+        """Every country group (built-in and the user's), with description and ISO3 members."""
+        from chokepoints.reference.groups import group_members, list_groups
+
+        rows = [
+            {
+                "group": name,
+                "description": description,
+                "members": sorted(group_members(name, user_file=self.groups_file)),
+            }
+            for name, description in list_groups(self.groups_file).items()
+        ]
+        return pd.DataFrame(rows, columns=["group", "description", "members"])
+
+    def countries_of(self, spec: str) -> list[str]:
+        """ISO3 codes of a comma list of countries and groups (``"JPN,DEU,G7"``)."""
+        from chokepoints.reference.groups import expand_countries
+
+        return expand_countries(spec, self.groups_file)
+
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What the store holds: per source and year, rows, value and reporter coverage."""
