@@ -145,6 +145,9 @@ def test_real_folder_with_v202301_country_file(shared_data: Path, home: Path) ->
     assert record["value_usd"] == pytest.approx((34_286_908.188 + 35_390_672.476) * 1000, rel=1e-12)
     exports = ws.sql("SELECT count(DISTINCT importer) AS n FROM trade WHERE exporter = 'DZA'")
     assert exports["n"].iloc[0] == 120
+    # The folder's V202301 country file writes Taiwan as N/A: the built-in table decides.
+    taiwan = ws.sql("SELECT sum(value_usd) AS v FROM trade WHERE exporter = 'TWN'")
+    assert taiwan["v"].iloc[0] == pytest.approx(54_847.509 * 1000, rel=1e-12)
     assert ws.info()["products"] == 5022
     cheese = ws.sql("SELECT description FROM products WHERE product = '040630'")
     assert "cheese" in cheese["description"].iloc[0].lower()

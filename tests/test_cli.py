@@ -172,6 +172,26 @@ def baci_zip() -> bytes:
     return buffer.getvalue()
 
 
+def fetch(
+    capsys: pytest.CaptureFixture[str], home: Path, httpserver: HTTPServer
+) -> tuple[int, str, str]:
+    """``chokepoints data fetch baci`` of HS22 V202501 from the local server."""
+    return run(
+        capsys,
+        "data",
+        "fetch",
+        "baci",
+        "--revision",
+        "HS22",
+        "--release",
+        "202501",
+        "--base-url",
+        httpserver.url_for("/"),
+        "--home",
+        str(home),
+    )
+
+
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """No waiting between download retries."""
@@ -224,20 +244,7 @@ def test_fetch_truncated_then_resumed(
 
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_handler(truncated)
     before = snapshot(home)
-    code, _, err = run(
-        capsys,
-        "data",
-        "fetch",
-        "baci",
-        "--revision",
-        "HS22",
-        "--release",
-        "202501",
-        "--base-url",
-        httpserver.url_for("/"),
-        "--home",
-        str(home),
-    )
+    code, _, err = fetch(capsys, home, httpserver)
     assert_one_sentence_error(code, err)
     assert "re-running resumes" in err or "resume" in err
     assert json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])["rows"] == 0
@@ -258,20 +265,7 @@ def test_fetch_truncated_then_resumed(
         )
 
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_handler(ranged)
-    code, _, err = run(
-        capsys,
-        "data",
-        "fetch",
-        "baci",
-        "--revision",
-        "HS22",
-        "--release",
-        "202501",
-        "--base-url",
-        httpserver.url_for("/"),
-        "--home",
-        str(home),
-    )
+    code, _, err = fetch(capsys, home, httpserver)
     assert code == 0, err
     assert ranges and ranges[0] is not None and ranges[0].startswith("bytes=")
     assert json.loads(run(capsys, "data", "info", "--json", "--home", str(home))[1])["rows"] == 7
@@ -284,20 +278,7 @@ def test_fetch_server_error(
     fast_retries: None,
 ) -> None:
     httpserver.expect_request("/BACI_HS22_V202501.zip").respond_with_data("down", status=503)
-    code, _, err = run(
-        capsys,
-        "data",
-        "fetch",
-        "baci",
-        "--revision",
-        "HS22",
-        "--release",
-        "202501",
-        "--base-url",
-        httpserver.url_for("/"),
-        "--home",
-        str(home),
-    )
+    code, _, err = fetch(capsys, home, httpserver)
     assert_one_sentence_error(code, err)
     assert "503" in err
 
