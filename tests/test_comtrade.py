@@ -179,8 +179,8 @@ def test_thailand_products_and_files(thailand: Path) -> None:
     assert extract.source == "comtrade" and extract.release == "2026-06-19"
     assert {row["release"] for row in relation_rows(extract.trade[0])} == {"2026-06-19"}
     assert [(f.name, f.bytes) for f in extract.files] == [("TradeData.csv", 398036)]
-    assert extract.products is not None
-    products = extract.products(duckdb.connect())
+    assert "products" in extract.tables
+    products = extract.tables["products"](duckdb.connect())
     assert products.columns == schema.PRODUCTS.names
     assert sorted(products.fetchall()) == [
         ("8542", revision, 4, "Electronic integrated circuits")

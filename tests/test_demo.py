@@ -142,8 +142,8 @@ def test_extract_is_marked_as_demo_and_builds_relations(table: pa.Table) -> None
     assert (part.origin, part.slice) == ("demo world", "all")
     con = duckdb.connect()
     assert part.build(con).to_arrow_table().cast(TRADE).equals(table)
-    assert extract.products is not None
-    products = extract.products(con).to_arrow_table()
+    assert "products" in extract.tables
+    products = extract.tables["products"](con).to_arrow_table()
     assert products.column_names == PRODUCTS.names
     products = conform(products, PRODUCTS)  # DuckDB drops the not-null flags only
     assert set(products.column("product").to_pylist()) == set(table.column("product").to_pylist())

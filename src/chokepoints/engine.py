@@ -18,7 +18,7 @@ from chokepoints.reference.countries import countries
 from chokepoints.store import Store
 
 BACKENDS = ("duckdb", "pyspark")
-TABLES = {"trade": schema.TRADE, "products": schema.PRODUCTS}
+TABLES = {"trade": schema.TRADE, **schema.COMPANION_TABLES}
 
 
 def connect(store: Store, backend: str = "duckdb", **options: Any) -> ibis.BaseBackend:

@@ -93,7 +93,8 @@ class Extract:
     release: str
     files: list[SourceFile]
     trade: list[TradePart]
-    products: RelationBuilder | None = None
+    #: Companion tables by name (``schema.COMPANION_TABLES``): products, governance, production.
+    tables: dict[str, RelationBuilder] = field(default_factory=dict)
     demo: bool = False
     notes: list[str] = field(default_factory=list)
     #: Called once the store is done with the extract (temporary files of the source).

@@ -89,6 +89,10 @@ PRODUCTION = pa.schema(
 )
 
 
+#: Tables stored beside ``trade``, by name; an ingest may bring any of them.
+COMPANION_TABLES = {"products": PRODUCTS, "governance": GOVERNANCE, "production": PRODUCTION}
+
+
 def conform(table: pa.Table, schema: pa.Schema, *, what: str = "table") -> pa.Table:
     """Return ``table`` with exactly the columns and types of ``schema``, or raise SchemaError.
 

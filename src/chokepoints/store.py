@@ -34,10 +34,10 @@ import filelock
 
 from chokepoints import schema
 from chokepoints.errors import ChokepointsError, InputError, StoreBusyError, StoreError
-from chokepoints.extract import Extract, TradePart, sql_path
+from chokepoints.extract import Extract, RelationBuilder, TradePart, sql_path
 
 MANIFEST = "manifest.json"
-DATA_FOLDERS = ("trade", "products")
+DATA_FOLDERS = ("trade", *schema.COMPANION_TABLES)
 MANIFEST_FORMAT = 1
 
 #: Progress callback: (description, steps done, steps in all).
@@ -262,20 +262,20 @@ class Store:
             con.execute("CREATE TEMP TABLE _known_countries (iso3 VARCHAR)")
             con.executemany("INSERT INTO _known_countries VALUES (?)", [[c] for c in known])
             staged: list[dict[str, Any]] = []
-            total = len(extract.trade) + (1 if extract.products else 0)
+            total = len(extract.trade) + len(extract.tables)
             for number, part in enumerate(extract.trade):
                 progress(f"reading {part.origin}", number, total)
                 staged.extend(self._stage_trade(con, extract, part, ingest_id, staging, number))
             _check_duplicates_across_parts(con, staging, staged)
-            if not staged:
+            if extract.trade and not staged:
                 raise InputError(
                     "no trade rows found",
                     file=", ".join(f.name for f in extract.files) or extract.source,
                     hint="check that the file is the one you meant and is not empty",
                 )
-            if extract.products is not None:
-                progress("reading product descriptions", total - 1, total)
-                staged.extend(self._stage_products(con, extract, ingest_id, staging))
+            for number, (name, build) in enumerate(sorted(extract.tables.items())):
+                progress(f"reading {name}", len(extract.trade) + number, total)
+                staged.extend(self._stage_table(con, extract, name, build, ingest_id, staging))
             progress("validated", total, total)
             return staged
         finally:
@@ -354,39 +354,67 @@ class Store:
         whole.unlink(missing_ok=True)
         return records
 
-    def _stage_products(
-        self, con: duckdb.DuckDBPyConnection, extract: Extract, ingest_id: str, staging: Path
+    def _stage_table(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        extract: Extract,
+        name: str,
+        build: RelationBuilder,
+        ingest_id: str,
+        staging: Path,
     ) -> list[dict[str, Any]]:
-        """Stage the product descriptions of ``extract``, one file per classification."""
-        extract.products(con).create_view("_products_in", replace=True)  # type: ignore[misc]
+        """Stage a companion table (products, governance...), split by classification if any."""
+        table_schema = schema.COMPANION_TABLES[name]
+        build(con).create_view("_table_in", replace=True)
         columns = ", ".join(
-            f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"' for f in schema.PRODUCTS
+            f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"' for f in table_schema
         )
-        con.execute(f"CREATE TEMP TABLE _products AS SELECT DISTINCT {columns} FROM _products_in")
-        records = []
-        for (classification,) in con.execute(
-            "SELECT DISTINCT classification FROM _products ORDER BY 1"
-        ).fetchall():
-            relative = (
-                Path("products")
-                / f"classification={classification}"
-                / f"{extract.source}-{ingest_id}.parquet"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _table AS SELECT DISTINCT {columns} FROM _table_in"
+        )
+        nulls = [
+            f.name
+            for f in table_schema
+            if not f.nullable
+            and con.execute(f'SELECT count(*) FROM _table WHERE "{f.name}" IS NULL').fetchone()[0]
+        ]
+        if nulls:
+            raise InputError(
+                f"{name} rows with no {', '.join(nulls)}",
+                file=", ".join(f.name for f in extract.files) or extract.source,
+                hint="fill in or remove those rows",
             )
+        split = "classification" in table_schema.names
+        groups = (
+            [
+                c
+                for (c,) in con.execute(
+                    "SELECT DISTINCT classification FROM _table ORDER BY 1"
+                ).fetchall()
+            ]
+            if split
+            else [None]
+        )
+        records = []
+        for classification in groups:
+            folder = Path(name) / (f"classification={classification}" if split else "")
+            relative = folder / f"{extract.source}-{ingest_id}.parquet"
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
+            where = "WHERE classification = ?" if split else ""
             n = con.execute(
-                f"COPY (SELECT * FROM _products WHERE classification = ? ORDER BY product) "
+                f"COPY (SELECT * FROM _table {where} ORDER BY ALL) "
                 f"TO '{sql_path(target)}' (FORMAT parquet)",
-                [classification],
+                [classification] if split else [],
             ).fetchone()[0]
             records.append(
                 {
-                    "table": "products",
+                    "table": name,
                     "source": extract.source,
                     "release": extract.release,
-                    "classification": classification,
+                    "classification": classification or "",
                     "year": None,
-                    "slice": "products",
+                    "slice": name,
                     "path": relative.as_posix(),
                     "rows": int(n),
                     "ingest": ingest_id,

@@ -209,7 +209,7 @@ def _read_files(
         release=release,
         files=files,
         trade=parts,
-        products=(lambda con: con.from_arrow(products)) if products is not None else None,
+        tables={} if products is None else {"products": lambda con: con.from_arrow(products)},
         notes=notes,
     )
 

@@ -151,7 +151,7 @@ def read_comtrade(path: Path | str, *, release: str | None = None) -> Extract:
         release=release,
         files=[SourceFile.of(path)],
         trade=parts,
-        products=functools.partial(_relation, products),
+        tables={"products": functools.partial(_relation, products)},
         notes=summary.notes(path.name),
     )
 

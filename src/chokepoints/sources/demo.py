@@ -738,7 +738,7 @@ def demo_extract(years: Iterable[int] = (2020, 2021, 2022), seed: int = 20240501
         release=RELEASE,
         files=[],
         trade=[TradePart(origin="demo world", slice="all", build=build_trade, rows=rows)],
-        products=build_products,
+        tables={"products": build_products},
         demo=True,
         notes=[note],
     )
