@@ -1,0 +1,235 @@
+"""Concentration metrics on bilateral flows, as Ibis expressions (DuckDB or Spark).
+
+Every function takes a *flows* table (``year, exporter, importer, product, value_usd,
+quantity_t``: one dataset, one product level, one row per flow; see :func:`select_flows`) and
+returns an Ibis table. Shares, Herfindahl-Hirschman indices and ratios follow
+docs/methods/concentration.md:
+
+* supplier share ``s_c = M_c / sum_c M_c`` of an importer's imports of a product in a year;
+* ``HHI = sum_c s_c^2`` on the 0-1 scale (0.4 = 4,000 on the 0-10,000 scale), computed as
+  ``sum(v^2) / sum(v)^2`` so that one row per flow needs no join;
+* import/export ratio ``M / X``, 9999 when ``X = 0`` (CEPII GeoDep);
+* revealed comparative advantage ``(X_cp / X_c) / (X_wp / X_w)`` (Balassa 1965).
+
+A group importer (EU27, G7...) is handled by :func:`as_group`: intra-group flows are dropped so
+that only extra-group flows count as its imports and exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+FLOW_KEY = ("year", "exporter", "importer", "product")
+IMPORT_KEY = ("year", "importer", "product")
+EXPORT_KEY = ("year", "exporter", "product")
+
+#: Import/export ratio used when a country does not export the product at all (CEPII GeoDep).
+NO_EXPORTS_RATIO = 9999.0
+
+
+def attach(left: ir.Table, right: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """``left`` with the non-key columns of ``right`` joined on ``keys`` (null when absent)."""
+    keys = list(keys)
+    joined = left.left_join(right, keys)
+    extra = [c for c in right.columns if c not in keys]
+    return joined.select(*[left[c] for c in left.columns], *[right[c] for c in extra])
+
+
+def select_flows(
+    trade: ir.Table,
+    *,
+    source: str | None = None,
+    classification: str | None = None,
+    level: int = 6,
+    years: Sequence[int] | None = None,
+) -> ir.Table:
+    """One dataset's flows at one product level, one row per (year, exporter, importer, product).
+
+    Rows reported by the importer (or reconciled, as in BACI) are used as they are; rows
+    reported only by the exporter fill the gaps (mirror data). Self-flows (re-imports) are
+    dropped, since a country is not its own supplier.
+    """
+    t = trade.filter(trade.level == level)
+    if source is not None:
+        t = t.filter(t.source == source)
+    if classification is not None:
+        t = t.filter(t.classification == classification)
+    if years is not None:
+        t = t.filter(t.year.isin(list(years)))
+    t = t.filter(t.exporter != t.importer)
+    direct = t.filter(t.reporter_side.isin(["importer", "reconciled"]))
+    mirror = t.filter(t.reporter_side == "exporter").anti_join(direct, list(FLOW_KEY))
+    both = direct.select(*FLOW_KEY, "value_usd", "quantity_t").union(
+        mirror.select(*FLOW_KEY, "value_usd", "quantity_t")
+    )
+    return both.group_by(list(FLOW_KEY)).aggregate(
+        value_usd=both.value_usd.sum(), quantity_t=both.quantity_t.sum()
+    )
+
+
+def as_group(flows: ir.Table, name: str, members: Sequence[str]) -> ir.Table:
+    """Flows of a group of countries seen as one economy called ``name``.
+
+    Flows between members are dropped; the group's imports are its members' imports from
+    outside, its exports their exports to outside. Flows not touching the group are kept, so
+    that world-level metrics computed on the result stay those of the world.
+    """
+    members = list(members)
+    inside_exporter = flows.exporter.isin(members)
+    inside_importer = flows.importer.isin(members)
+    relabelled = flows.filter(~(inside_exporter & inside_importer)).mutate(
+        exporter=inside_exporter.ifelse(ibis.literal(name), flows.exporter),
+        importer=inside_importer.ifelse(ibis.literal(name), flows.importer),
+    )
+    return relabelled.group_by(list(FLOW_KEY)).aggregate(
+        value_usd=relabelled.value_usd.sum(), quantity_t=relabelled.quantity_t.sum()
+    )
+
+
+def supplier_shares(flows: ir.Table) -> ir.Table:
+    """Per (year, importer, product, exporter): value, quantity and the exporter's share."""
+    total = flows.value_usd.sum().over(group_by=list(IMPORT_KEY))
+    return flows.select(
+        *IMPORT_KEY, "exporter", "value_usd", "quantity_t", share=flows.value_usd / total
+    )
+
+
+def import_concentration(
+    flows: ir.Table,
+    *,
+    focus: Mapping[str, Sequence[str]] | None = None,
+    top3: bool = True,
+) -> ir.Table:
+    """Per (year, importer, product): imports, suppliers, HHI, top supplier and top-3 share.
+
+    ``focus`` maps names to supplier countries (``{"CHN": ["CHN"], "G7": [...]}``); each adds a
+    column ``share_<name>``: the share of imports coming from those suppliers. ``top3=False``
+    skips the top-3 share, which needs a ranking window (the costliest step at BACI scale).
+    """
+    if top3:
+        rank = ibis.row_number().over(
+            group_by=list(IMPORT_KEY), order_by=[ibis.desc(flows.value_usd), flows.exporter]
+        )
+        flows = flows.mutate(rank=rank)
+    value = flows.value_usd
+    total = value.sum()
+    extra = {
+        f"share_{name.lower()}": value.sum(where=flows.exporter.isin(list(members))) / total
+        for name, members in (focus or {}).items()
+    }
+    if top3:
+        extra["top3_share"] = value.sum(where=flows["rank"] < 3) / total
+    result = flows.group_by(list(IMPORT_KEY)).aggregate(
+        import_value_usd=total,
+        import_quantity_t=flows.quantity_t.sum(),
+        n_suppliers=flows.count(),
+        hhi=(value * value).sum() / (total * total),
+        top_supplier=flows.exporter.argmax(value),
+        top_supplier_share=value.max() / total,
+        **extra,
+    )
+    return result.mutate(**{k: result[k].fill_null(0.0) for k in extra})
+
+
+def world_exports(flows: ir.Table) -> ir.Table:
+    """Per (year, product): world exports, exporters, world export HHI, top exporter and share."""
+    by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(x=flows.value_usd.sum())
+    x = by_exporter.x
+    total = x.sum()
+    return by_exporter.group_by(["year", "product"]).aggregate(
+        world_export_value_usd=total,
+        n_exporters=by_exporter.count(),
+        world_export_hhi=(x * x).sum() / (total * total),
+        top_exporter=by_exporter.exporter.argmax(x),
+        top_exporter_share=x.max() / total,
+    )
+
+
+def exporter_shares(flows: ir.Table) -> ir.Table:
+    """Per (year, product, exporter): exports and the exporter's share of world exports."""
+    by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(export_value_usd=flows.value_usd.sum())
+    world = by_exporter.export_value_usd.sum().over(group_by=["year", "product"])
+    return by_exporter.mutate(world_share=by_exporter.export_value_usd / world)
+
+
+def trade_balance(flows: ir.Table) -> ir.Table:
+    """Per (year, country, product): exports, imports, import/export ratio and RCA.
+
+    ``import_export_ratio`` is ``imports / exports``, 9999 when exports are 0 (CEPII GeoDep).
+    ``rca`` is Balassa's ``(X_cp / X_c) / (X_wp / X_w)``; null for countries without exports.
+    """
+    exports = flows.group_by(["year", flows.exporter.name("country"), "product"]).aggregate(
+        exports_usd=flows.value_usd.sum()
+    )
+    imports = flows.group_by(["year", flows.importer.name("country"), "product"]).aggregate(
+        imports_usd=flows.value_usd.sum()
+    )
+    joined = exports.outer_join(imports, ["year", "country", "product"]).select(
+        year=ibis.coalesce(exports.year, imports.year),
+        country=ibis.coalesce(exports.country, imports.country),
+        product=ibis.coalesce(exports.product, imports.product),
+        exports_usd=exports.exports_usd.fill_null(0.0),
+        imports_usd=imports.imports_usd.fill_null(0.0),
+    )
+    country_total = joined.exports_usd.sum().over(group_by=["year", "country"])
+    product_total = joined.exports_usd.sum().over(group_by=["year", "product"])
+    world_total = joined.exports_usd.sum().over(group_by=["year"])
+    rca = (joined.exports_usd / country_total) / (product_total / world_total)
+    return joined.mutate(
+        import_export_ratio=(joined.exports_usd == 0).ifelse(
+            NO_EXPORTS_RATIO, joined.imports_usd / joined.exports_usd
+        ),
+        rca=(country_total > 0).ifelse(rca, ibis.null("float64")),
+    )
+
+
+def export_dependence(
+    flows: ir.Table, *, focus: Mapping[str, Sequence[str]] | None = None
+) -> ir.Table:
+    """Per (year, exporter, product): how much the exporter's sales hang on one market.
+
+    Columns: export value, number of markets, destination HHI, top market and its share,
+    ``share_<name>`` for each ``focus`` group of markets, and ``share_of_exports`` (the product's
+    share of the exporter's total exports that year).
+    """
+    value = flows.value_usd
+    total = value.sum()
+    extra = {
+        f"share_{name.lower()}": value.sum(where=flows.importer.isin(list(members))) / total
+        for name, members in (focus or {}).items()
+    }
+    per_product = flows.group_by(list(EXPORT_KEY)).aggregate(
+        export_value_usd=total,
+        n_markets=flows.count(),
+        market_hhi=(value * value).sum() / (total * total),
+        top_market=flows.importer.argmax(value),
+        top_market_share=value.max() / total,
+        **extra,
+    )
+    all_products = per_product.export_value_usd.sum().over(group_by=["year", "exporter"])
+    return per_product.mutate(
+        share_of_exports=per_product.export_value_usd / all_products,
+        **{k: per_product[k].fill_null(0.0) for k in extra},
+    )
+
+
+def coverage(flows: ir.Table) -> ir.Table:
+    """Per year: countries seen as importers and exporters, and the share that import.
+
+    World-level criteria (world export HHI, a country's exports to all markets) are only
+    meaningful when the data covers (nearly) every importer, as BACI does. A file of one
+    country's imports has many exporters and one importer: ``importer_share`` tells them apart.
+    """
+    importers = flows.group_by("year").aggregate(n_importers=flows.importer.nunique())
+    exporters = flows.group_by("year").aggregate(n_exporters=flows.exporter.nunique())
+    countries = (
+        flows.select("year", country=flows.importer)
+        .union(flows.select("year", country=flows.exporter))
+        .distinct()
+    )
+    seen = countries.group_by("year").aggregate(n_countries=countries.count())
+    joined = importers.join(exporters, "year").join(seen, "year")
+    return joined.mutate(importer_share=joined.n_importers / joined.n_countries)
