@@ -10,7 +10,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,8 +28,10 @@ from rich.progress import (
 from rich.table import Table
 
 from chokepoints import __version__
+from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
-from chokepoints.workspace import DEMO_NOTE, Workspace
+from chokepoints.render import OutputFormat, render
+from chokepoints.workspace import Workspace
 
 console = Console()
 errors = Console(stderr=True)
@@ -58,14 +59,6 @@ HomeOption = Annotated[
         show_envvar=True,
     ),
 ]
-
-
-class OutputFormat(StrEnum):
-    """How tabular results are written."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 def _version(value: bool) -> None:
@@ -130,56 +123,6 @@ def _download_bar(title: str) -> Iterator[Any]:
 
 
 # -- rendering -------------------------------------------------------------------------------
-def _render(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
-    """Print a result frame as a rich table, CSV or JSON records."""
-    if fmt is OutputFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
-        return
-    if fmt is OutputFormat.json:
-        sys.stdout.write(frame.to_json(orient="records", indent=1, force_ascii=False) + "\n")
-        return
-    table = Table(title=title, header_style="bold", show_lines=False)
-    cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
-    widths = [
-        max([len(str(column)), *(len(row[n]) for row in cells)])
-        for n, column in enumerate(frame.columns)
-    ]
-    # Numbers and codes keep their width; long text columns share what is left, cut with "…".
-    short = [
-        pd.api.types.is_numeric_dtype(frame[c]) or widths[n] <= 12
-        for n, c in enumerate(frame.columns)
-    ]
-    texts = short.count(False)
-    room = console.width - sum(w for w, s in zip(widths, short, strict=True) if s)
-    room -= 3 * len(widths) + 1
-    text_width = max(10, min(40, room // texts)) if texts else None
-    for number, column in enumerate(frame.columns):
-        table.add_column(
-            str(column),
-            justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-            min_width=widths[number] if short[number] else None,
-            max_width=None if short[number] else text_width,
-        )
-    for row in cells:
-        table.add_row(*row)
-    console.print(table)
-
-
-def _cell(value: Any) -> str:
-    """Format one value for the terminal: thousands separators, 4 significant decimals."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
-    return str(value)
-
-
 def _print_record(record: dict[str, Any]) -> None:
     """Summarise one ingest for the terminal."""
     years = record["years"]
@@ -417,7 +360,7 @@ def groups(
         frame = frame.assign(
             size=frame["members"].map(len), members=frame["members"].map(" ".join)
         )[["group", "size", "members", "description"]]
-    _render(frame, fmt)
+    render(frame, fmt, console=console)
 
 
 # -- sql and quickstart ----------------------------------------------------------------------
@@ -432,49 +375,262 @@ def sql(
     """Run a DuckDB SQL query over the store."""
     ws = Workspace.open(home)
     frame = ws.sql(query)
-    _render(frame, fmt)
+    render(frame, fmt, console=console)
     if ws.is_demo:  # on stderr, so that CSV and JSON output stay machine-readable
         errors.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
 
-QUICKSTART_QUERY = """
-WITH latest AS (SELECT max(year) AS year FROM trade),
-imports AS (
-  SELECT t.importer, t.product, t.exporter, sum(t.value_usd) AS value_usd
-  FROM trade t, latest WHERE t.year = latest.year AND t.importer IN ('JPN', 'DEU')
-    AND t.product IN ('850511', '284690', '811292', '283691', '850760', '250490')
-  GROUP BY ALL),
-shares AS (
-  SELECT *, value_usd / sum(value_usd) OVER (PARTITION BY importer, product) AS share
-  FROM imports)
-SELECT s.importer, s.product, any_value(p.description) AS description,
-       sum(s.value_usd) AS imports_usd,
-       arg_max(s.exporter, s.share) AS top, max(s.share) AS top_share,
-       sum(s.share * s.share) AS hhi
-FROM shares s LEFT JOIN products p ON p.product = s.product
-GROUP BY s.importer, s.product ORDER BY s.importer, hhi DESC
-"""
-
-
 @app.command("quickstart")
 def quickstart(home: HomeOption = None) -> None:
-    """Load demo data if the store is empty, then show what the store holds and a first look."""
+    """Load demo data if the store is empty, then show Japan's and Germany's top dependencies."""
     ws = Workspace.open(home)
     if ws.store.is_empty():
         console.print("The store is empty: loading the synthetic demo world first.")
         with _steps("demo") as progress:
             _print_record(ws.load_demo(progress=progress))
     _print_info(ws.info())
-    frame = ws.sql(QUICKSTART_QUERY)
-    if len(frame):
-        _render(
-            frame,
-            OutputFormat.table,
-            title="Japan and Germany: import concentration of six strategic products (latest year)",
-        )
+    for country in QUICKSTART_COUNTRIES:
+        for sector in QUICKSTART_SECTORS:
+            frame = ws.dependencies(country, sector=sector, top=5, include_all=True)
+            year = frame.attrs["provenance"]["year"]
+            render(
+                frame[DEPS_TABLE],
+                OutputFormat.table,
+                title=f"{country}: top imports in {sector.replace('_', ' ')} ({year})",
+                console=console,
+            )
+    _print_provenance(frame.attrs["provenance"])
     console.print(
-        'Next: `chokepoints sql "SELECT * FROM trade LIMIT 5"`, `chokepoints data ingest baci '
-        "PATH`, `chokepoints data info`."
+        "Next: `chokepoints deps DEU --sector critical_minerals`, `chokepoints product 850511`, "
+        "`chokepoints trend JPN --supplier CHN`, `chokepoints data ingest baci PATH`."
+    )
+
+
+QUICKSTART_COUNTRIES = ("JPN", "DEU")
+QUICKSTART_SECTORS = ("critical_minerals", "semiconductors", "batteries")
+
+#: Columns of ``deps`` shown in terminal tables (files get every column).
+DEPS_TABLE = [
+    "product",
+    "description",
+    "import_value_usd",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "world_export_hhi",
+    "import_export_ratio",
+    "dependent",
+]
+EXPORTS_TABLE = [
+    "product",
+    "description",
+    "export_value_usd",
+    "n_markets",
+    "market_hhi",
+    "top_market",
+    "top_market_share",
+    "share_of_exports",
+    "dependent",
+]
+
+
+def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = None) -> None:
+    """One or two lines saying what a result was computed from and how."""
+    stream = stream or console
+    method = provenance.get("method") or {}
+    thresholds = ", ".join(f"{k}={v}" for k, v in method.items() if k not in ("name",))
+    stream.print(
+        f"[dim]{provenance['source']} {'/'.join(provenance['releases'])} "
+        f"{provenance['classification']}"
+        + (f", {provenance['year']}" if "year" in provenance else "")
+        + (f"; method {method.get('name')} ({thresholds})" if method else "")
+        + f"; {provenance['tool']}[/dim]",
+        highlight=False,
+    )
+    for warning in provenance.get("warnings") or []:
+        stream.print(f"[yellow]warning:[/yellow] {warning}")
+    if provenance.get("demo"):
+        stream.print(f"[yellow]{DEMO_NOTE}[/yellow]")
+
+
+def _emit(
+    frame: pd.DataFrame, fmt: OutputFormat, output: Path | None, columns: list[str], title: str
+) -> None:
+    """Print or write a result; tables show ``columns`` and the provenance below them."""
+    if fmt is OutputFormat.table:
+        if frame.empty:
+            console.print(f"{title}: nothing found.")
+        else:
+            render(
+                frame[[c for c in columns if c in frame.columns]], fmt, title=title, console=console
+            )
+        _print_provenance(frame.attrs["provenance"])
+        return
+    render(frame, fmt, output=output, console=console)
+    _print_provenance(frame.attrs["provenance"], stream=errors)
+    if output is not None:
+        errors.print(f"wrote {len(frame):,} rows to {output}")
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table, csv, json or parquet (with --output).")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
+YearOption = Annotated[int | None, typer.Option(help="Year (default: the latest held).")]
+SectorOption = Annotated[
+    str | None, typer.Option(help="Sector, e.g. critical_minerals, semiconductors, batteries.")
+]
+SourceOption = Annotated[
+    str | None, typer.Option(help="Dataset to use when the store holds several (e.g. baci).")
+]
+PartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Run world-level criteria on partial coverage, keeping the warning in the output.",
+    ),
+]
+
+
+@app.command("deps")
+def deps(
+    country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27, G7...).")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    method: Annotated[str, typer.Option(help="geodep, ec2021 or custom.")] = "geodep",
+    side: Annotated[str, typer.Option(help="imports, or exports (one-market sales).")] = "imports",
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="Custom rule, repeatable: 'hhi>0.5', 'top_supplier=CHN'."),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="List every product, not only dependent ones.")
+    ] = False,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
+    frame = Workspace.open(home).dependencies(
+        country,
+        year=year,
+        sector=sector,
+        method=method,
+        side=side,
+        rules=rule or [],
+        top=top,
+        include_all=all_,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    who = frame.attrs["provenance"]["economy"]
+    what = "products" if all_ else "dependent products"
+    title = (
+        f"{who}: {what}"
+        + (f" in {sector}" if sector else "")
+        + f" ({side}, {frame.attrs['provenance']['year']})"
+    )
+    _emit(frame, fmt, output, DEPS_TABLE if side == "imports" else EXPORTS_TABLE, title)
+
+
+@app.command("product")
+def product(
+    code: Annotated[str, typer.Argument(help="HS code, e.g. 850511.")],
+    year: YearOption = None,
+    top: Annotated[int, typer.Option(help="Exporters and importers to show.")] = 10,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    home: HomeOption = None,
+) -> None:
+    """The world picture of one product: exporters, concentration, who depends on it."""
+    picture = Workspace.open(home).product(
+        code, year=year, source=source, allow_partial=allow_partial
+    )
+    if fmt is OutputFormat.json:
+        payload = {
+            name: json.loads(frame.to_json(orient="records")) for name, frame in picture.items()
+        }
+        payload["provenance"] = picture["summary"].attrs["provenance"]
+        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
+        return
+    if fmt is not OutputFormat.table:
+        raise ChokepointsError("product prints a table or JSON; use --format table or json")
+    summary = picture["summary"].iloc[0]
+    console.print(
+        f"[bold]{code}[/bold] {summary.get('description') or ''}: world exports "
+        f"{summary['world_export_value_usd'] / 1e9:,.2f} bn USD from {summary['n_exporters']} "
+        f"exporters, HHI {summary['world_export_hhi']:.3f}, top {summary['top_exporter']} "
+        f"{summary['top_exporter_share']:.1%}"
+    )
+    render(
+        picture["exporters"].head(top)[["exporter", "export_value_usd", "world_share"]],
+        OutputFormat.table,
+        title="Top exporters",
+        console=console,
+    )
+    importers = picture["importers"]
+    render(
+        importers.head(top)[
+            [
+                "importer",
+                "import_value_usd",
+                "n_suppliers",
+                "hhi",
+                "top_supplier",
+                "top_supplier_share",
+                "import_export_ratio",
+                "dependent",
+            ]
+        ],
+        OutputFormat.table,
+        title=f"Top importers ({int(importers['dependent'].sum())} dependent by GeoDep)",
+        console=console,
+    )
+    _print_provenance(picture["summary"].attrs["provenance"])
+
+
+@app.command("trend")
+def trend(
+    country: Annotated[str, typer.Argument(help="ISO3 code or group.")],
+    supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN, RUS).")],
+    sector: SectorOption = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Is COUNTRY moving away from a supplier? Shares and dependent products per year."""
+    frame = Workspace.open(home).trend(
+        country, supplier, sector=sector, source=source, allow_partial=allow_partial
+    )
+    change = frame.attrs["provenance"]["change"]
+    _emit(
+        frame,
+        fmt,
+        output,
+        [
+            "year",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+            "n_dependent_on_supplier",
+            "mean_hhi",
+        ],
+        f"{country.upper()} imports from {supplier.upper()}" + (f" in {sector}" if sector else ""),
+    )
+    stream = console if fmt is OutputFormat.table else errors
+    stream.print(
+        f"{change['from_year']}-{change['to_year']}: supplier share "
+        f"{change['share_change'] * 100:+.1f} points, products dependent on it "
+        f"{change['dependent_change']:+d}: [bold]{change['verdict']}[/bold]"
     )
 
 

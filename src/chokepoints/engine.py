@@ -78,15 +78,25 @@ def _pyspark(store: Store, session: Any = None):
             .appName("chokepoints")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "4")
             .getOrCreate()
         )
+        session.sparkContext.setLogLevel("ERROR")
     for name, table_schema in TABLES.items():
         files = [str(f) for f in store.files(name)]
         frame = (
             session.read.parquet(*files)
             if files
-            else session.createDataFrame(table_schema.empty_table().to_pandas())
+            else session.createDataFrame([], schema=_spark_ddl(table_schema))
         )
         frame.createOrReplaceTempView(name)
-    session.createDataFrame(countries_arrow().to_pandas()).createOrReplaceTempView("countries")
+    session.createDataFrame(countries_arrow()).createOrReplaceTempView("countries")
     return ibis.pyspark.connect(session)
+
+
+def _spark_ddl(table_schema: pa.Schema) -> str:
+    """A Spark DDL schema string for one of the canonical Arrow schemas."""
+    types = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "double": "DOUBLE",
+             "string": "STRING", "bool": "BOOLEAN"}
+    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in table_schema)

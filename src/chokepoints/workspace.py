@@ -16,12 +16,10 @@ import ibis
 import pandas as pd
 import platformdirs
 
-from chokepoints import __version__, engine
+from chokepoints import __version__, engine, questions
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract
 from chokepoints.store import Progress, Store
-
-DEMO_NOTE = "demo data (synthetic)"
 
 
 def resolve_home(home: Path | str | None = None) -> Path:
@@ -191,6 +189,30 @@ class Workspace:
             for name, description in list_groups(self.groups_file).items()
         ]
         return pd.DataFrame(rows, columns=["group", "description", "members"])
+
+    @property
+    def sector_dirs(self) -> list[Path]:
+        """Folders of the user's sector files (``HOME/sectors``), read beside the built-in ones."""
+        path = self.home / "sectors"
+        return [path] if path.is_dir() else []
+
+    # -- analysis ------------------------------------------------------------------------
+    def dependencies(self, country: str, **options: Any) -> pd.DataFrame:
+        """Products on which ``country`` (ISO3 or group) depends; see ``questions.dependencies``.
+
+        Options: ``year``, ``sector``, ``method`` (geodep, ec2021, custom), ``side`` (imports,
+        exports), ``rules`` (for custom, e.g. ``["hhi>0.5"]``), ``top``, ``include_all``,
+        ``allow_partial``, ``source``. The frame's ``attrs["provenance"]`` says how it was made.
+        """
+        return questions.dependencies(self, country, **options)
+
+    def product(self, code: str, **options: Any) -> dict[str, pd.DataFrame]:
+        """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
+        return questions.product_picture(self, code, **options)
+
+    def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
+        """A country's dependency on one supplier over the years (``sector``, ``source``)."""
+        return questions.trend(self, country, supplier, **options)
 
     def countries_of(self, spec: str) -> list[str]:
         """ISO3 codes of a comma list of countries and groups (``"JPN,DEU,G7"``)."""

@@ -1,0 +1,404 @@
+"""The questions users ask, answered as DataFrames with provenance.
+
+"Where are we dependent?" (:func:`dependencies`), "what is the world picture of this product?"
+(:func:`product_picture`) and "is it getting better?" (:func:`trend`). Each picks the dataset,
+checks that it covers what the method needs, runs the Ibis analysis, and attaches product
+descriptions, sectors and provenance. ``Workspace`` exposes them as methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from chokepoints.analysis import concentration, dependency
+from chokepoints.analysis import trend as trend_analysis
+from chokepoints.datasets import Dataset, choose_dataset
+from chokepoints.errors import ChokepointsError, InputError, NoDataError
+
+if TYPE_CHECKING:
+    from chokepoints.workspace import Workspace
+
+METHODS = ("geodep", "ec2021", "custom")
+SIDES = ("imports", "exports")
+
+#: Below this share of countries appearing as importers, a year is not a world dataset.
+MIN_IMPORTER_SHARE = 0.5
+
+#: Columns of ``deps`` results, in order (documented in docs/methods/dependency.md).
+DEPENDENCY_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "import_quantity_t",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "top3_share",
+    "world_export_hhi",
+    "exports_usd",
+    "import_export_ratio",
+    "dependent",
+    "method",
+]
+EXPORT_COLUMNS = [
+    "year",
+    "exporter",
+    "product",
+    "description",
+    "sector",
+    "export_value_usd",
+    "n_markets",
+    "market_hhi",
+    "top_market",
+    "top_market_share",
+    "share_of_exports",
+    "dependent",
+    "method",
+]
+
+
+class PartialCoverageError(ChokepointsError):
+    """World-level criteria asked for on a year that covers only part of the world."""
+
+
+@dataclass(frozen=True)
+class Economy:
+    """A country or a group of countries, as an importer or exporter."""
+
+    name: str
+    members: tuple[str, ...]
+
+    @property
+    def is_group(self) -> bool:
+        """True for a group such as EU27 (intra-group flows are then not trade)."""
+        return self.members != (self.name,)
+
+
+def economy(ws: Workspace, spec: str) -> Economy:
+    """Resolve ``DEU``, ``de``, ``EU27`` or a user group into an Economy."""
+    from chokepoints.reference.countries import to_iso3
+    from chokepoints.reference.groups import group_members, list_groups
+
+    groups = {name.casefold(): name for name in list_groups(ws.groups_file)}
+    key = spec.strip().casefold()
+    if key in groups or key in ("eu",):
+        name = groups.get(key, "EU27")
+        return Economy(name, tuple(sorted(group_members(name, user_file=ws.groups_file))))
+    iso3 = to_iso3(spec)
+    return Economy(iso3, (iso3,))
+
+
+def sector_codes(ws: Workspace, sector: str | None, classification: str) -> list[str] | None:
+    """The HS codes of ``sector`` in ``classification`` (None when no sector is asked)."""
+    if sector is None:
+        return None
+    from chokepoints.reference.sectors import sector_products
+
+    return sector_products(sector, classification, extra_dirs=ws.sector_dirs)
+
+
+# -- shared steps ----------------------------------------------------------------------------
+def _flows(ws: Workspace, dataset: Dataset, years: Sequence[int]) -> ir.Table:
+    """The dataset's HS6 flows for ``years``."""
+    return concentration.select_flows(
+        ws.trade, source=dataset.source, classification=dataset.classification, years=years
+    )
+
+
+def _check_coverage(flows: ir.Table, years: Sequence[int], *, allow_partial: bool) -> list[str]:
+    """Refuse (or, with allow_partial, warn about) years that are not world datasets."""
+    frame = concentration.coverage(flows).to_pandas()
+    warnings = []
+    for year in years:
+        row = frame[frame["year"] == year]
+        if row.empty:
+            continue
+        share = float(row["importer_share"].iloc[0])
+        if share < MIN_IMPORTER_SHARE:
+            importers, countries = int(row["n_importers"].iloc[0]), int(row["n_countries"].iloc[0])
+            warnings.append(
+                f"{year} covers the imports of {importers} of the {countries} countries seen: "
+                "world export concentration and world-level ratios are partial"
+            )
+    if warnings and not allow_partial:
+        raise PartialCoverageError(
+            f"{warnings[0]}; ingest a complete year (e.g. a BACI archive) or pass "
+            "--allow-partial to run anyway with this warning in the output"
+        )
+    return warnings
+
+
+def _describe(ws: Workspace, frame: pd.DataFrame, classification: str) -> pd.DataFrame:
+    """Add ``description`` (from the store, else the sector files) and ``sector`` columns."""
+    from chokepoints.reference.sectors import sector_table
+
+    products = ws.sql(
+        "SELECT product, any_value(description) AS description FROM products "
+        f"WHERE classification = '{classification}' GROUP BY product"
+    )
+    sectors = sector_table(classification, extra_dirs=ws.sector_dirs)
+    by_product = sectors.groupby("product").agg(
+        sector=("sector", lambda s: ",".join(sorted(set(s)))),
+        sector_description=("description", "first"),
+    )
+    frame = frame.merge(products, on="product", how="left").merge(
+        by_product, left_on="product", right_index=True, how="left"
+    )
+    frame["description"] = frame["description"].fillna(frame.pop("sector_description"))
+    return frame
+
+
+def _finish(frame: pd.DataFrame, columns: list[str], provenance: dict[str, Any]) -> pd.DataFrame:
+    """Order columns, reset the index and attach provenance."""
+    frame = frame[
+        [c for c in columns if c in frame.columns] + [c for c in frame.columns if c not in columns]
+    ].reset_index(drop=True)
+    frame.attrs["provenance"] = provenance
+    return frame
+
+
+# -- deps ------------------------------------------------------------------------------------
+def dependencies(
+    ws: Workspace,
+    country: str,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    method: str = "geodep",
+    side: str = "imports",
+    rules: Sequence[str] = (),
+    top: int | None = None,
+    include_all: bool = False,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Products on which ``country`` (or a group) depends: one row per product, sorted.
+
+    By default only dependent products, by import value; ``include_all`` lists every imported
+    product with its metrics and flag. ``side='exports'`` looks at the country's exports whose
+    sales hang on one market instead.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    if side not in SIDES:
+        raise InputError(f"unknown side {side!r}", hint="use imports or exports")
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    codes = sector_codes(ws, sector, dataset.classification)
+    if side == "exports":
+        frame, params = _export_dependencies(ws, dataset, who, year)
+        warnings: list[str] = []
+        key = "exporter"
+    else:
+        frame, params, warnings = _import_dependencies(
+            ws, dataset, who, year, method, rules, allow_partial
+        )
+        key = "importer"
+    if frame.empty:
+        raise NoDataError(
+            f"no {side} of {who.name} in {year} in {dataset.source} {dataset.classification}"
+        )
+    if codes is not None:
+        frame = frame[frame["product"].isin(codes)]
+    frame = _describe(ws, frame, dataset.classification)
+    value = "import_value_usd" if side == "imports" else "export_value_usd"
+    frame = frame.sort_values(["dependent", value], ascending=[False, False])
+    if not include_all:
+        frame = frame[frame["dependent"]]
+    if top is not None:
+        frame = frame.head(top)
+    provenance = dataset.provenance(
+        year=year,
+        method=params,
+        side=side,
+        economy=who.name,
+        members=list(who.members),
+        sector=sector,
+        warnings=warnings,
+    )
+    if warnings:
+        frame = frame.assign(warning="; ".join(warnings))
+    frame = frame.assign(**{key: who.name})
+    columns = DEPENDENCY_COLUMNS if side == "imports" else EXPORT_COLUMNS
+    return _finish(frame, columns, provenance)
+
+
+def _import_dependencies(
+    ws: Workspace,
+    dataset: Dataset,
+    who: Economy,
+    year: int,
+    method: str,
+    rules: Sequence[str],
+    allow_partial: bool,
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Run one dependency method for one economy; return rows, parameters and warnings."""
+    if method == "geodep":
+        params = dependency.GeoDep()
+        years = list(range(year - params.window + 1, year + 1))
+    else:
+        years = [year]
+    flows = _flows(ws, dataset, years)
+    warnings = _check_coverage(flows, years, allow_partial=allow_partial)
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    if method == "geodep":
+        missing = sorted(set(years) - set(dataset.years))
+        if missing:
+            warnings.append(
+                f"years {', '.join(map(str, missing))} are not in the store: persistence is "
+                f"judged on {len(years) - len(missing)} of {len(years)} years"
+            )
+        result = dependency.geodep(flows, year, importer_flows=local, params=params)
+        parameters = params.parameters()
+    elif method == "ec2021":
+        ec = dependency.EC2021()
+        result = dependency.ec2021(flows, year, group=who.name, members=who.members, params=ec)
+        parameters = ec.parameters()
+    else:
+        parsed = [dependency.Rule.parse(r) for r in rules]
+        metrics = dependency.dependency_metrics(flows, importer_flows=local)
+        result = dependency.custom(metrics, parsed)
+        parameters = {"name": "custom", "rules": [str(r) for r in parsed]}
+    frame = result.filter(result.importer == who.name).to_pandas()
+    return frame, parameters, warnings
+
+
+def _export_dependencies(
+    ws: Workspace, dataset: Dataset, who: Economy, year: int, threshold: float = 0.4
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Products whose sales hang on one market: destination HHI above ``threshold``."""
+    flows = _flows(ws, dataset, [year])
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = concentration.export_dependence(local.filter(local.exporter == who.name))
+    frame = table.to_pandas()
+    frame["dependent"] = frame["market_hhi"] > threshold
+    frame["method"] = "market_concentration"
+    return frame, {"name": "market_concentration", "market_hhi": threshold}
+
+
+# -- product ---------------------------------------------------------------------------------
+def product_picture(
+    ws: Workspace,
+    code: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """The world picture of one product: summary, exporters, and importers depending on it."""
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    code = code.strip()
+    params = dependency.GeoDep()
+    years = list(range(year - params.window + 1, year + 1))
+    flows = _flows(ws, dataset, years)
+    flows = flows.filter(flows["product"] == code)
+    warnings = _check_coverage(flows, [year], allow_partial=allow_partial)
+    this_year = flows.filter(flows.year == year)
+    exporters = concentration.exporter_shares(this_year).to_pandas()
+    if exporters.empty:
+        raise NoDataError(
+            f"no trade in product {code} in {year} in {dataset.source} {dataset.classification}"
+        )
+    exporters = exporters.sort_values("export_value_usd", ascending=False)
+    summary = concentration.world_exports(this_year).to_pandas()
+    summary = _describe(ws, summary, dataset.classification)
+    importers = dependency.geodep(flows, year, params=params).to_pandas()
+    importers = importers.sort_values(["dependent", "import_value_usd"], ascending=False)
+    provenance = dataset.provenance(
+        year=year, product=code, method=params.parameters(), warnings=warnings
+    )
+    return {
+        "summary": _finish(summary, ["year", "product", "description", "sector"], provenance),
+        "exporters": _finish(exporters, ["year", "product", "exporter"], provenance),
+        "importers": _finish(importers, DEPENDENCY_COLUMNS, provenance),
+    }
+
+
+# -- trend -----------------------------------------------------------------------------------
+def trend(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    sector: str | None = None,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> pd.DataFrame:
+    """Per year: the supplier's share of the country's imports and the products depending on it.
+
+    The provenance carries the change from the first to the last year and its verdict
+    (``de-risking``, ``deepening`` or ``stable``).
+    """
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source)
+    who, by = economy(ws, country), economy(ws, supplier)
+    codes = sector_codes(ws, sector, dataset.classification)
+    flows = _flows(ws, dataset, dataset.years)
+    warnings = _check_coverage(flows, dataset.years, allow_partial=allow_partial)
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = trend_analysis.supplier_trend(
+        flows,
+        importer=who.name,
+        supplier=by.name,
+        supplier_members=by.members,
+        importer_flows=local,
+        products=codes,
+    )
+    frame = table.to_pandas()
+    if frame.empty:
+        raise NoDataError(
+            f"no imports of {who.name} in {dataset.source} "
+            f"{dataset.classification}" + (f" in sector {sector}" if sector else "")
+        )
+    first, last = frame.iloc[0], frame.iloc[-1]
+    verdict = trend_analysis.trend_verdict(
+        float(first["supplier_share"]),
+        float(last["supplier_share"]),
+        int(first["n_dependent_on_supplier"]),
+        int(last["n_dependent_on_supplier"]),
+    )
+    change = {
+        "from_year": int(first["year"]),
+        "to_year": int(last["year"]),
+        "share_change": float(last["supplier_share"] - first["supplier_share"]),
+        "dependent_change": int(last["n_dependent_on_supplier"] - first["n_dependent_on_supplier"]),
+        "verdict": verdict,
+    }
+    frame["sector"] = sector or "all products"
+    provenance = dataset.provenance(
+        years=list(dataset.years),
+        economy=who.name,
+        supplier=by.name,
+        sector=sector,
+        change=change,
+        warnings=warnings,
+        method=dependency.GeoDep().parameters(),
+    )
+    return _finish(
+        frame,
+        [
+            "year",
+            "importer",
+            "supplier",
+            "sector",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+            "n_dependent",
+            "n_dependent_on_supplier",
+            "mean_hhi",
+        ],
+        provenance,
+    )

@@ -1,0 +1,95 @@
+"""The same Ibis analyses on DuckDB and on Spark (PySpark, local mode) give the same numbers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chokepoints import engine
+from chokepoints.analysis import concentration, dependency, trend
+from chokepoints.store import Store
+from chokepoints.workspace import Workspace
+
+pytestmark = pytest.mark.spark
+
+
+def _spark_available() -> str | None:
+    """Why Spark cannot run here, or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed (pip install '.[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (Spark needs Java 17)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A store holding the demo world."""
+    home = tmp_path_factory.mktemp("engines")
+    Workspace.open(home).load_demo()
+    return Store(home)
+
+
+@pytest.fixture(scope="module")
+def engines(demo_store: Store):
+    """(DuckDB backend, Spark backend) over the same store."""
+    reason = _spark_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Spark parity tests must run in CI: {reason}")
+        pytest.skip(reason)
+    spark = engine.connect(demo_store, "pyspark")
+    yield engine.connect(demo_store, "duckdb"), spark
+    spark.disconnect()
+
+
+def _flows(con):
+    return concentration.select_flows(con.table("trade"), source="demo", classification="HS17")
+
+
+def _same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str]) -> None:
+    """Equal frames up to row order and float rounding."""
+    assert len(duck) == len(spark) > 0
+    duck = duck.sort_values(keys).reset_index(drop=True)
+    spark = spark.sort_values(keys).reset_index(drop=True)[list(duck.columns)]
+    pd.testing.assert_frame_equal(duck, spark, check_dtype=False, rtol=1e-9, atol=1e-12)
+
+
+ANALYSES = {
+    "import_concentration": (
+        lambda f: concentration.import_concentration(f, focus={"CHN": ["CHN"]}),
+        ["year", "importer", "product"],
+    ),
+    "world_exports": (concentration.world_exports, ["year", "product"]),
+    "trade_balance": (concentration.trade_balance, ["year", "country", "product"]),
+    "export_dependence": (concentration.export_dependence, ["year", "exporter", "product"]),
+    "coverage": (concentration.coverage, ["year"]),
+    "geodep": (lambda f: dependency.geodep(f, 2022), ["importer", "product"]),
+    "ec2021": (
+        lambda f: dependency.ec2021(f, 2022, group="EU", members=["DEU", "FRA", "ITA", "NLD"]),
+        ["product"],
+    ),
+    "group_geodep": (
+        lambda f: dependency.geodep(f, 2022, importer_flows=concentration.as_group(
+            f, "EU", ["DEU", "FRA", "ITA", "NLD"])),
+        ["importer", "product"],
+    ),
+    "trend": (
+        lambda f: trend.supplier_trend(f, importer="JPN", supplier="CHN",
+                                       supplier_members=["CHN"]),
+        ["year"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSES))
+def test_duckdb_and_spark_agree(engines, name: str) -> None:
+    build, keys = ANALYSES[name]
+    duck, spark = engines
+    _same(build(_flows(duck)).to_pandas(), build(_flows(spark)).to_pandas(), keys)
