@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
+
+import pytest
+
+from chokepoints import cli
 
 BACI_HEADER = "t,i,j,k,v,q"
 
@@ -38,3 +43,26 @@ def snapshot(home: Path) -> dict[str, str]:
         for p in sorted(home.rglob("*"))
         if p.is_file() and p.name != ".lock"
     }
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``chokepoints ARGS`` in-process; return (exit code, stdout, stderr)."""
+    argv = sys.argv
+    sys.argv = ["chokepoints", *args]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = argv
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_sentence_error(code: int, err: str) -> None:
+    """A user error: exit 1, a single 'error:' sentence, no traceback."""
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1, err

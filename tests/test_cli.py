@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
@@ -13,32 +12,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from chokepoints import __version__, cli
+from chokepoints import __version__
 from chokepoints.sources import http
-from helpers import SMALL_ROWS, snapshot, write_baci
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``chokepoints ARGS`` in-process; return (exit code, stdout, stderr)."""
-    argv = sys.argv
-    sys.argv = ["chokepoints", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_sentence_error(code: int, err: str) -> None:
-    """A user error: exit 1, a single 'error:' sentence, no traceback."""
-    assert code == 1
-    assert "Traceback" not in err
-    assert err.startswith("error: ")
-    assert len(err.strip().splitlines()) == 1, err
+from helpers import SMALL_ROWS, assert_one_sentence_error, run, snapshot, write_baci
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,6 +29,9 @@ SIDES = ("imports", "exports")
 #: Below this share of countries appearing as importers, a year is not a world dataset.
 MIN_IMPORTER_SHARE = 0.5
 
+#: Metrics that need the whole world's trade (all exporters' sales, the importer's exports).
+WORLD_METRICS = {"world_export_hhi", "exports_usd", "import_export_ratio"}
+
 #: Columns of ``deps`` results, in order (documented in docs/methods/dependency.md).
 DEPENDENCY_COLUMNS = [
     "year",
@@ -249,7 +252,9 @@ def _import_dependencies(
     else:
         years = [year]
     flows = _flows(ws, dataset, years)
-    warnings = _check_coverage(flows, years, allow_partial=allow_partial)
+    parsed = [dependency.Rule.parse(r) for r in rules]
+    needs_world = method != "custom" or any(r.metric in WORLD_METRICS for r in parsed)
+    warnings = _check_coverage(flows, years, allow_partial=allow_partial) if needs_world else []
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     if method == "geodep":
         missing = sorted(set(years) - set(dataset.years))
@@ -265,7 +270,6 @@ def _import_dependencies(
         result = dependency.ec2021(flows, year, group=who.name, members=who.members, params=ec)
         parameters = ec.parameters()
     else:
-        parsed = [dependency.Rule.parse(r) for r in rules]
         metrics = dependency.dependency_metrics(flows, importer_flows=local)
         result = dependency.custom(metrics, parsed)
         parameters = {"name": "custom", "rules": [str(r) for r in parsed]}

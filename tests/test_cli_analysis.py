@@ -1,0 +1,195 @@
+"""deps, product and trend from the command line, on the demo world."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from chokepoints.workspace import Workspace
+from helpers import assert_one_sentence_error, run
+
+JSON_FIELDS = {
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "world_export_hhi",
+    "import_export_ratio",
+    "dependent",
+    "method",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo")
+    Workspace.open(home).load_demo()
+    return home
+
+
+def test_deps_json_fields_and_flags(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "deps",
+        "JPN",
+        "--sector",
+        "critical_minerals",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and set(records[0]) >= JSON_FIELDS
+    assert all(r["dependent"] and r["importer"] == "JPN" and r["year"] == 2022 for r in records)
+    assert all("critical_minerals" in r["sector"] for r in records)
+    # Every listed product meets the GeoDep criteria in the year shown (2 of 3 years overall).
+    assert all(r["years_met"] >= 2 for r in records)
+    assert "demo data (synthetic)" in err
+    # Rare-earth compounds: the demo world makes China dominant.
+    by_product = {r["product"]: r for r in records}
+    assert by_product["284690"]["top_supplier"] == "CHN"
+
+
+def test_deps_all_lists_non_dependent_too(
+    capsys: pytest.CaptureFixture[str], demo_home: Path
+) -> None:
+    code, out, _ = run(capsys, "deps", "DEU", "--all", "--format", "json", "--home", str(demo_home))
+    records = json.loads(out)
+    assert code == 0 and {True, False} <= {r["dependent"] for r in records}
+    values = [r["import_value_usd"] for r in records if r["dependent"]]
+    assert values == sorted(values, reverse=True)
+
+
+def test_deps_group_and_methods(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys, "deps", "EU27", "--method", "ec2021", "--format", "json", "--home", str(demo_home)
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and {r["importer"] for r in records} == {"EU27"}
+    assert all(r["extra_share"] > 0.5 and r["hhi"] > 0.4 for r in records)
+    code, out, err = run(
+        capsys,
+        "deps",
+        "JPN",
+        "--method",
+        "custom",
+        "--rule",
+        "hhi>0.8",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    assert all(r["hhi"] > 0.8 for r in json.loads(out))
+
+
+def test_deps_exports_side(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "deps",
+        "DEU",
+        "--side",
+        "exports",
+        "--all",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert {"exporter", "market_hhi", "top_market", "share_of_exports"} <= set(records[0])
+    assert all(r["dependent"] == (r["market_hhi"] > 0.4) for r in records)
+
+
+def test_deps_parquet_and_csv_outputs(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "deps.parquet"
+    code, _, err = run(
+        capsys,
+        "deps",
+        "JPN",
+        "--format",
+        "parquet",
+        "--output",
+        str(target),
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    table = pq.read_table(target)
+    provenance = json.loads(table.schema.metadata[b"chokepoints.provenance"])
+    assert provenance["demo"] is True and provenance["method"]["name"] == "geodep"
+    code, out, _ = run(capsys, "deps", "JPN", "--format", "csv", "--home", str(demo_home))
+    assert out.splitlines()[0].startswith("year,importer,product,description")
+    assert len(out.splitlines()) == table.num_rows + 1
+
+
+def test_deps_table_and_errors(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, _ = run(capsys, "deps", "DEU", "--top", "3", "--home", str(demo_home))
+    assert code == 0 and "geodep" in out and "demo data (synthetic)" in out
+    code, _, err = run(capsys, "deps", "XYZ", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)
+    code, _, err = run(capsys, "deps", "JPN", "--year", "1999", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)
+    assert "latest ingested year: 2022" in err
+    code, _, err = run(capsys, "deps", "JPN", "--sector", "nonsense", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)
+    code, _, err = run(
+        capsys, "deps", "JPN", "--method", "custom", "--rule", "nope>1", "--home", str(demo_home)
+    )
+    assert_one_sentence_error(code, err)
+
+
+def test_product_and_trend(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(capsys, "product", "850511", "--format", "json", "--home", str(demo_home))
+    assert code == 0, err
+    picture = json.loads(out)
+    assert picture["exporters"][0]["exporter"] == "CHN"
+    assert picture["summary"][0]["world_export_hhi"] > 0.4
+    code, out, _ = run(capsys, "product", "850511", "--home", str(demo_home))
+    assert code == 0 and "Top exporters" in out
+    code, out, err = run(
+        capsys,
+        "trend",
+        "JPN",
+        "--supplier",
+        "CHN",
+        "--sector",
+        "critical_minerals",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    years = json.loads(out)
+    assert [y["year"] for y in years] == [2020, 2021, 2022]
+    assert all(0 <= y["supplier_share"] <= 1 for y in years)
+    code, out, _ = run(
+        capsys,
+        "trend",
+        "DEU",
+        "--supplier",
+        "RUS",
+        "--sector",
+        "lng_energy",
+        "--home",
+        str(demo_home),
+    )
+    # The demo world cuts Russian gas to Germany in 2022.
+    assert code == 0 and "de-risking" in out
