@@ -193,3 +193,49 @@ def test_product_and_trend(capsys: pytest.CaptureFixture[str], demo_home: Path) 
     )
     # The demo world cuts Russian gas to Germany in 2022.
     assert code == 0 and "de-risking" in out
+
+
+def test_risk_needs_governance_then_ranks(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "risk", "JPN", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)
+    assert "data ingest wgi" in err
+    home = tmp_path / "home"
+    Workspace.open(home).load_demo()
+    code, out, err = run(
+        capsys,
+        "data",
+        "ingest",
+        "wgi",
+        str(shared_data / "wgi/wgidataset.xlsx"),
+        "--home",
+        str(home),
+    )
+    assert code == 0 and "32,100 governance rows" in out, err
+    code, out, err = run(capsys, "risk", "JPN", "--format", "json", "--home", str(home))
+    assert code == 0, err
+    plain = {r["product"]: r for r in json.loads(out)}
+    risks = [r["supply_risk"] for r in plain.values()]
+    assert risks == sorted(risks, reverse=True)
+    assert {r["basis"] for r in plain.values()} == {"trade_shares"}
+    # An export restriction on China (factor 2) raises the weight of Chinese supply only.
+    restrictions = tmp_path / "restrictions.csv"
+    restrictions.write_text("country,product,factor\nCHN,,2\n")
+    code, out, err = run(
+        capsys,
+        "risk",
+        "JPN",
+        "--restrictions",
+        str(restrictions),
+        "--format",
+        "json",
+        "--home",
+        str(home),
+    )
+    assert code == 0, err
+    restricted = {r["product"]: r for r in json.loads(out)}
+    assert restricted["850511"]["hhi_wgi_importer"] > plain["850511"]["hhi_wgi_importer"]
+    assert all(
+        restricted[p]["hhi_wgi_importer"] >= plain[p]["hhi_wgi_importer"] - 1e-12 for p in plain
+    )

@@ -126,11 +126,21 @@ def _download_bar(title: str) -> Iterator[Any]:
 def _print_record(record: dict[str, Any]) -> None:
     """Summarise one ingest for the terminal."""
     years = record["years"]
-    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+    parts = []
+    if years:
+        span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+        parts.append(
+            f"({', '.join(record['classifications'])}, {span}): {record['rows']:,} flows, "
+            f"{record['value_usd'] / 1e9:,.2f} bn USD"
+        )
+    parts += [
+        f"{n:,} {name} rows"
+        for name, n in record.get("tables", {}).items()
+        if name != "products" or not years
+    ]
     console.print(
         f"[green]Ingested[/green] {record['source']} {record['release']} "
-        f"({', '.join(record['classifications'])}, {span}): {record['rows']:,} flows, "
-        f"{record['value_usd'] / 1e9:,.2f} bn USD"
+        + ", ".join(parts)
         + (f", replacing {record['replaced']} earlier part(s)" if record["replaced"] else "")
     )
     for note in record["notes"]:
@@ -239,6 +249,19 @@ def ingest_table(
             release=release,
             progress=progress,
         )
+    _print_record(record)
+
+
+@ingest_app.command("wgi")
+def ingest_wgi(
+    path: Annotated[Path, typer.Argument(help="wgidataset.xlsx (or its zip, or a CSV).")],
+    release: Annotated[str | None, typer.Option(help="Release label, e.g. WGI-2024.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Ingest the World Bank Worldwide Governance Indicators (for governance-weighted risk)."""
+    ws = Workspace.open(home)
+    with _steps("WGI") as progress:
+        record = ws.ingest_wgi(path, release=release, progress=progress)
     _print_record(record)
 
 
@@ -535,6 +558,67 @@ def deps(
         + f" ({side}, {frame.attrs['provenance']['year']})"
     )
     _emit(frame, fmt, output, DEPS_TABLE if side == "imports" else EXPORTS_TABLE, title)
+
+
+RISK_TABLE = [
+    "product",
+    "description",
+    "import_value_usd",
+    "hhi",
+    "hhi_wgi_importer",
+    "hhi_wgi_global",
+    "import_reliance",
+    "supply_risk",
+]
+
+
+@app.command("risk")
+def risk(
+    country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27...).")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    restrictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of export restrictions: country, product (empty = all), factor >= 1."
+        ),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk on trade shares."""
+    table = None
+    if restrictions is not None:
+        try:
+            table = pd.read_csv(
+                restrictions,
+                dtype={"country": str, "product": str},
+                keep_default_na=False,
+                na_values={"factor": [""]},
+            )
+        except (OSError, ValueError) as exc:
+            raise ChokepointsError(f"cannot read {restrictions}: {exc}") from exc
+        table["product"] = table["product"].replace("", None)
+    frame = Workspace.open(home).risk(
+        country,
+        year=year,
+        sector=sector,
+        restrictions=table,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    if top is not None:
+        frame = frame.head(top)
+    title = (
+        f"{frame.attrs['provenance']['economy']}: supply risk"
+        + (f" in {sector}" if sector else "")
+        + f" ({frame.attrs['provenance']['year']}, trade shares)"
+    )
+    _emit(frame, fmt, output, RISK_TABLE, title)
 
 
 @app.command("product")

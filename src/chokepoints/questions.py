@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -288,6 +289,93 @@ def _export_dependencies(
     frame["dependent"] = frame["market_hhi"] > threshold
     frame["method"] = "market_concentration"
     return frame, {"name": "market_concentration", "market_hhi": threshold}
+
+
+# -- supply risk -----------------------------------------------------------------------------
+RISK_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "hhi",
+    "hhi_wgi_importer",
+    "hhi_wgi_global",
+    "import_reliance",
+    "supply_risk",
+    "scored_share_importer",
+    "scored_share_global",
+    "basis",
+]
+
+
+def supply_risk(
+    ws: Workspace,
+    country: str,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    restrictions: pd.DataFrame | None = None,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Governance-weighted concentration and EU CRM supply risk of a country's imports.
+
+    Runs on trade shares (no production data), which every row says in ``basis``.
+    ``restrictions`` (country, product or empty for all, factor >= 1) raises the weight of
+    suppliers that restrict exports.
+    """
+    from chokepoints.analysis import risk
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    codes = sector_codes(ws, sector, dataset.classification)
+    governance = ws.con.table("governance")
+    if governance.count().to_pyarrow().as_py() == 0:
+        raise NoDataError(
+            "no governance indicators in the store: ingest the World Bank WGI file first "
+            "(`chokepoints data ingest wgi wgidataset.xlsx`)"
+        )
+    flows = _flows(ws, dataset, [year])
+    warnings = _check_coverage(flows, [year], allow_partial=allow_partial)
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    mine = local.filter(local.importer == who.name)
+    imports = concentration.import_concentration(mine, top3=False).select(
+        "year", "importer", "product", "import_value_usd", "hhi"
+    )
+    result = risk.supply_risk_trade(
+        concentration.supplier_shares(mine),
+        concentration.exporter_shares(flows),
+        concentration.trade_balance(local),
+        risk.governance_scores(governance, year=year),
+        restrictions=None if restrictions is None else ibis.memtable(restrictions),
+    )
+    frame = concentration.attach(result, imports, ["year", "importer", "product"]).to_pandas()
+    if frame.empty:
+        raise NoDataError(f"no imports of {who.name} in {year}")
+    if codes is not None:
+        frame = frame[frame["product"].isin(codes)]
+    frame = _describe(ws, frame, dataset.classification).sort_values("supply_risk", ascending=False)
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        sector=sector,
+        warnings=warnings,
+        method={
+            "name": "eu_crm_trade_shares",
+            "wgi_rescaling": "10 - (mean + 2.5) * 2",
+            "missing_score": risk.NEUTRAL_SCORE,
+            "eol_rir": 0.0,
+            "substitution_index": 1.0,
+            "restrictions": 0 if restrictions is None else len(restrictions),
+        },
+        governance=sorted(
+            {p["release"] for p in ws.store.manifest()["parts"] if p["table"] == "governance"}
+        ),
+    )
+    return _finish(frame, RISK_COLUMNS, provenance)
 
 
 # -- product ---------------------------------------------------------------------------------

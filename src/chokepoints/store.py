@@ -451,6 +451,10 @@ class Store:
             "demo": extract.demo,
             "notes": list(extract.notes),
             "replaced": len(replaced),
+            "tables": {
+                name: sum(p["rows"] for p in staged if p["table"] == name)
+                for name in sorted({p["table"] for p in staged} - {"trade"})
+            },
         }
         staging = self.home / ".staging" / ingest_id
         moved: list[Path] = []

@@ -141,6 +141,14 @@ class Workspace:
         )
         return self.ingest(extract, progress)
 
+    def ingest_wgi(
+        self, path: Path | str, *, release: str | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Ingest the World Bank Worldwide Governance Indicators (``sources.wgi.read_wgi``)."""
+        from chokepoints.sources.wgi import read_wgi
+
+        return self.ingest(read_wgi(path, release=release), progress)
+
     def fetch_baci(
         self,
         revision: str,
@@ -205,6 +213,14 @@ class Workspace:
         ``allow_partial``, ``source``. The frame's ``attrs["provenance"]`` says how it was made.
         """
         return questions.dependencies(self, country, **options)
+
+    def risk(self, country: str, **options: Any) -> pd.DataFrame:
+        """Governance-weighted concentration and EU CRM supply risk (``questions.supply_risk``).
+
+        Options: ``year``, ``sector``, ``restrictions`` (DataFrame: country, product, factor),
+        ``allow_partial``, ``source``. Needs governance indicators (``ingest_wgi``).
+        """
+        return questions.supply_risk(self, country, **options)
 
     def product(self, code: str, **options: Any) -> dict[str, pd.DataFrame]:
         """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
@@ -296,7 +312,8 @@ class Workspace:
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise ChokepointsError(
-                f"SQL error: {first}; the tables are trade, products and countries"
+                f"SQL error: {first}; the tables are trade, products, countries, governance "
+                "and production"
             ) from exc
         frame.attrs["provenance"] = self.provenance()
         return frame

@@ -30,6 +30,11 @@ EXPORT_KEY = ("year", "exporter", "product")
 NO_EXPORTS_RATIO = 9999.0
 
 
+def positive(flows: ir.Table) -> ir.Table:
+    """Flows worth more than zero: a zero-valued flow supplies nothing and has no share."""
+    return flows.filter(flows.value_usd > 0)
+
+
 def attach(left: ir.Table, right: ir.Table, keys: Sequence[str]) -> ir.Table:
     """``left`` with the non-key columns of ``right`` joined on ``keys`` (null when absent)."""
     keys = list(keys)
@@ -91,6 +96,7 @@ def as_group(flows: ir.Table, name: str, members: Sequence[str]) -> ir.Table:
 
 def supplier_shares(flows: ir.Table) -> ir.Table:
     """Per (year, importer, product, exporter): value, quantity and the exporter's share."""
+    flows = positive(flows)
     total = flows.value_usd.sum().over(group_by=list(IMPORT_KEY))
     return flows.select(
         *IMPORT_KEY, "exporter", "value_usd", "quantity_t", share=flows.value_usd / total
@@ -109,6 +115,7 @@ def import_concentration(
     column ``share_<name>``: the share of imports coming from those suppliers. ``top3=False``
     skips the top-3 share, which needs a ranking window (the costliest step at BACI scale).
     """
+    flows = positive(flows)
     if top3:
         rank = ibis.row_number().over(
             group_by=list(IMPORT_KEY), order_by=[ibis.desc(flows.value_usd), flows.exporter]
@@ -136,6 +143,7 @@ def import_concentration(
 
 def world_exports(flows: ir.Table) -> ir.Table:
     """Per (year, product): world exports, exporters, world export HHI, top exporter and share."""
+    flows = positive(flows)
     by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(x=flows.value_usd.sum())
     x = by_exporter.x
     total = x.sum()
@@ -150,6 +158,7 @@ def world_exports(flows: ir.Table) -> ir.Table:
 
 def exporter_shares(flows: ir.Table) -> ir.Table:
     """Per (year, product, exporter): exports and the exporter's share of world exports."""
+    flows = positive(flows)
     by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(export_value_usd=flows.value_usd.sum())
     world = by_exporter.export_value_usd.sum().over(group_by=["year", "product"])
     return by_exporter.mutate(world_share=by_exporter.export_value_usd / world)
@@ -161,6 +170,7 @@ def trade_balance(flows: ir.Table) -> ir.Table:
     ``import_export_ratio`` is ``imports / exports``, 9999 when exports are 0 (CEPII GeoDep).
     ``rca`` is Balassa's ``(X_cp / X_c) / (X_wp / X_w)``; null for countries without exports.
     """
+    flows = positive(flows)
     exports = flows.group_by(["year", flows.exporter.name("country"), "product"]).aggregate(
         exports_usd=flows.value_usd.sum()
     )
@@ -195,6 +205,7 @@ def export_dependence(
     ``share_<name>`` for each ``focus`` group of markets, and ``share_of_exports`` (the product's
     share of the exporter's total exports that year).
     """
+    flows = positive(flows)
     value = flows.value_usd
     total = value.sum()
     extra = {
@@ -223,6 +234,7 @@ def coverage(flows: ir.Table) -> ir.Table:
     meaningful when the data covers (nearly) every importer, as BACI does. A file of one
     country's imports has many exporters and one importer: ``importer_share`` tells them apart.
     """
+    flows = positive(flows)
     importers = flows.group_by("year").aggregate(n_importers=flows.importer.nunique())
     exporters = flows.group_by("year").aggregate(n_exporters=flows.exporter.nunique())
     countries = (

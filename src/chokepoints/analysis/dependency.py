@@ -206,15 +206,19 @@ _RULE = re.compile(r"\s*([a-z_0-9]+)\s*(>=|<=|==|!=|>|<|=)\s*(\S+)\s*")
 
 @dataclass(frozen=True)
 class Rule:
-    """One custom threshold: ``metric operator value`` (e.g. ``hhi > 0.5``)."""
+    """One custom threshold: ``metric operator value`` (e.g. ``hhi > 0.5``, ``top_supplier=CHN``).
+
+    The value stays text until it meets its column: a number for numeric metrics, a code for
+    text ones (so ``product=010121`` keeps its leading zero).
+    """
 
     metric: str
     operator: str
-    value: float | str
+    value: str
 
     @classmethod
     def parse(cls, text: str) -> Rule:
-        """Parse ``"top_supplier_share>=0.7"``; the value is a number or a code (``CHN``)."""
+        """Parse ``"top_supplier_share>=0.7"``."""
         from chokepoints.errors import InputError
 
         match = _RULE.fullmatch(text)
@@ -223,12 +227,23 @@ class Rule:
                 f"rule {text!r} is not of the form metric>value",
                 hint="write e.g. 'hhi>0.5' or 'top_supplier=CHN'",
             )
-        metric, op, raw = match.groups()
-        try:
-            value: float | str = float(raw)
-        except ValueError:
-            value = raw
-        return cls(metric, op, value)
+        return cls(*match.groups())
+
+    def condition(self, column: ir.Value) -> ir.BooleanValue:
+        """The rule applied to ``column`` (false where the column is null)."""
+        from chokepoints.errors import InputError
+
+        value: object = self.value
+        if column.type().is_numeric():
+            try:
+                value = float(self.value)
+            except ValueError as exc:
+                raise InputError(
+                    f"rule {self}: {self.metric} is a number, {self.value!r} is not"
+                ) from exc
+        elif column.type().is_boolean():
+            value = self.value.lower() in ("true", "yes", "1")
+        return _OPERATORS[self.operator](column, value).fill_null(False)
 
     def __str__(self) -> str:
         return f"{self.metric}{self.operator}{self.value}"
@@ -247,8 +262,7 @@ def custom(metrics: ir.Table, rules: Sequence[Rule]) -> ir.Table:
                 f"unknown metric {rule.metric!r} in rule {rule}",
                 hint=f"use one of {', '.join(sorted(metrics.columns))}",
             )
-        column = metrics[rule.metric]
-        condition = condition & _OPERATORS[rule.operator](column, rule.value).fill_null(False)
+        condition = condition & rule.condition(metrics[rule.metric])
     return metrics.mutate(
         dependent=condition, method=ibis.literal("custom: " + " & ".join(map(str, rules)))
     )
