@@ -14,7 +14,13 @@ from chokepoints.errors import InputError
 from chokepoints.reference.countries import known_iso3
 from chokepoints.reference.products import read_baci_product_file, strategic_products
 from chokepoints.schema import PRODUCTS, TRADE, TRADE_KEY, conform
-from chokepoints.sources.demo import ORDINARY_PRODUCTS, demo_extract, demo_products, demo_trade
+from chokepoints.sources.demo import (
+    ORDINARY_PRODUCTS,
+    PROFILES,
+    demo_extract,
+    demo_products,
+    demo_trade,
+)
 
 DEFAULT_SEED = 20240501
 YEARS = (2020, 2021, 2022)
@@ -33,10 +39,15 @@ def flows(request: pytest.FixtureRequest) -> pd.DataFrame:
     return demo_trade(YEARS, request.param).to_pandas()
 
 
-def hs17_strategic() -> set[str]:
+def hs17_catalogue() -> set[str]:
     """The HS17 codes of the strategic catalogue."""
     data = strategic_products()
     return set(data.loc[data["classification"] == "HS17", "product"])
+
+
+def hs17_strategic() -> set[str]:
+    """The demo's strategic products: the HS17 catalogue codes it has a profile for."""
+    return hs17_catalogue() & set(PROFILES)
 
 
 def exporter_shares(data: pd.DataFrame, products: list[str], year: int) -> pd.Series:
@@ -118,7 +129,18 @@ def test_size_countries_and_products(table: pa.Table) -> None:
     assert products >= hs17_strategic()
     assert products == hs17_strategic() | set(ORDINARY_PRODUCTS)
     assert 140 <= len(ORDINARY_PRODUCTS) <= 160
-    assert not set(ORDINARY_PRODUCTS) & hs17_strategic()
+    assert not set(ORDINARY_PRODUCTS) & hs17_catalogue()
+
+
+def test_every_profile_is_a_catalogue_product_with_its_description() -> None:
+    assert set(PROFILES) <= hs17_catalogue()
+    assert 70 <= len(PROFILES) <= 90
+    catalogue = strategic_products()
+    catalogue = catalogue[catalogue["classification"] == "HS17"].set_index("product")
+    products = demo_products().to_pandas().set_index("product")
+    codes = sorted(PROFILES)
+    assert list(products.index[: len(codes)]) == codes  # strategic first, by code
+    assert (products.loc[codes, "description"] == catalogue.loc[codes, "description"]).all()
 
 
 @pytest.mark.shared_data

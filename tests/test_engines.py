@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -76,13 +75,13 @@ ANALYSES = {
         ["product"],
     ),
     "group_geodep": (
-        lambda f: dependency.geodep(f, 2022, importer_flows=concentration.as_group(
-            f, "EU", ["DEU", "FRA", "ITA", "NLD"])),
+        lambda f: dependency.geodep(
+            f, 2022, importer_flows=concentration.as_group(f, "EU", ["DEU", "FRA", "ITA", "NLD"])
+        ),
         ["importer", "product"],
     ),
     "trend": (
-        lambda f: trend.supplier_trend(f, importer="JPN", supplier="CHN",
-                                       supplier_members=["CHN"]),
+        lambda f: trend.supplier_trend(f, importer="JPN", supplier="CHN", supplier_members=["CHN"]),
         ["year"],
     ),
 }

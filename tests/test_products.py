@@ -1,4 +1,4 @@
-"""The strategic product catalogue and the reader of BACI product code files."""
+"""The strategic product catalogue (derived from the sector files) and the BACI file reader."""
 
 from __future__ import annotations
 
@@ -11,26 +11,15 @@ import pytest
 
 from chokepoints.errors import InputError
 from chokepoints.reference.products import (
+    CATALOGUE_SECTORS,
     read_baci_product_file,
     sector_of,
     strategic_products,
 )
+from chokepoints.reference.sectors import list_sectors, sector_table
 from chokepoints.schema import PRODUCTS
 
-REQUIRED_SECTORS = {
-    "critical_minerals",
-    "semiconductors",
-    "batteries",
-    "permanent_magnets",
-    "solar_pv",
-    "lng_energy",
-    "pharmaceuticals",
-    "fertilizers",
-    "machine_tools_robots",
-    "aircraft_parts",
-    "ship_equipment",
-    "electric_vehicles",
-}
+REVISIONS = ("HS92", "HS12", "HS17", "HS22")
 
 
 def read_real(path: Path) -> pa.Table:
@@ -44,36 +33,64 @@ def read_real(path: Path) -> pa.Table:
 def test_catalogue_shape_and_codes() -> None:
     data = strategic_products()
     assert list(data.columns) == ["product", "classification", "sector", "description"]
-    assert 80 <= len(data) <= 160
-    assert set(data["classification"]) == {"HS17", "HS22"}
+    assert 500 <= len(data) <= 900
+    assert set(data["classification"]) == set(REVISIONS)
     assert data["product"].str.fullmatch(r"\d{6}").all()
-    assert data["sector"].str.fullmatch(r"[a-z]+(_[a-z]+)*").all()
+    assert set(data["sector"]) == set(CATALOGUE_SECTORS)
     assert (data["description"].str.len() >= 4).all()  # "Urea" is the shortest
     assert not data.duplicated(["product", "classification"]).any()
-    assert set(data["sector"]) >= REQUIRED_SECTORS
+
+
+def test_catalogue_sectors_are_the_builtin_sectors_that_are_not_composites() -> None:
+    sectors = list_sectors()
+    plain = sectors.loc[sectors["includes"].map(len) == 0, "id"]
+    assert set(CATALOGUE_SECTORS) == set(plain)
+    assert len(CATALOGUE_SECTORS) == len(set(CATALOGUE_SECTORS)) == 12
+    assert "eu_sensitive_ecosystems" not in CATALOGUE_SECTORS
+
+
+@pytest.mark.parametrize("classification", REVISIONS)
+def test_catalogue_files_each_code_under_its_first_sector(classification: str) -> None:
+    memberships = sector_table(classification)
+    memberships = memberships[memberships["sector"].isin(CATALOGUE_SECTORS)]
+    rank = memberships["sector"].map(CATALOGUE_SECTORS.index)
+    expected = memberships.loc[rank.groupby(memberships["product"]).idxmin()]
+    data = strategic_products()
+    data = data[data["classification"] == classification]
+    assert dict(zip(data["product"], data["sector"], strict=True)) == dict(
+        zip(expected["product"], expected["sector"], strict=True)
+    )
 
 
 @pytest.mark.parametrize(
     ("product", "classification", "sector"),
     [
-        ("283691", "HS17", "critical_minerals"),  # lithium carbonate
+        ("283691", "HS17", "critical_minerals"),  # lithium carbonate, also in batteries
         ("811292", "HS22", "critical_minerals"),  # gallium, germanium
+        ("811291", "HS92", "critical_minerals"),  # gallium before HS2007
         ("260500", "HS17", "critical_minerals"),  # cobalt ores
         ("854231", "HS17", "semiconductors"),  # processors
+        ("854211", "HS92", "semiconductors"),  # HS92 digital integrated circuits
         ("848620", "HS22", "semiconductors"),  # lithography and other fab machines
         ("850760", "HS17", "batteries"),  # lithium-ion cells
+        ("850780", "HS92", "batteries"),  # lithium-ion cells before HS2007
         ("850511", "HS17", "permanent_magnets"),
         ("854140", "HS17", "solar_pv"),  # HS17 PV cells and modules
         ("854143", "HS22", "solar_pv"),  # HS22 PV modules
-        ("280461", "HS22", "solar_pv"),  # polysilicon
+        ("280461", "HS22", "solar_pv"),  # polysilicon, also in semiconductors
         ("271111", "HS17", "lng_energy"),
-        ("294110", "HS17", "pharmaceuticals"),  # penicillins
+        ("270112", "HS17", "lng_energy"),  # coking coal, also in critical_minerals
+        ("294110", "HS17", "pharmaceuticals_antimicrobials"),  # penicillins
         ("310420", "HS22", "fertilizers"),  # potash
+        ("251010", "HS22", "critical_minerals"),  # phosphate rock, also in fertilizers
         ("847950", "HS17", "machine_tools_robots"),
+        ("848510", "HS22", "machine_tools_robots"),  # HS22: metal 3D printers
+        ("848510", "HS92", "ship_equipment"),  # HS92: ships' propellers
         ("880330", "HS17", "aircraft_parts"),
         ("880730", "HS22", "aircraft_parts"),
         ("840810", "HS17", "ship_equipment"),
         ("870380", "HS22", "electric_vehicles"),
+        ("870390", "HS12", "electric_vehicles"),  # electric cars before HS2017
     ],
 )
 def test_sector_of_known_codes(product: str, classification: str, sector: str) -> None:
@@ -86,18 +103,42 @@ def test_sector_of_respects_the_revision() -> None:
     assert sector_of("854142", "HS17") is None
     assert sector_of("880330", "HS22") is None
     assert sector_of("854143", "hs22") == "solar_pv"
+    assert sector_of("850760", "HS92") is None  # lithium-ion cells have a code since HS2012
+    assert sector_of("870390", "HS17") is None  # not electric cars any more from HS2017
     assert sector_of("010121", "HS17") is None  # horses are not strategic
+    assert sector_of("850511", "HS07") is None  # no sector lists HS07
 
 
-def test_unchanged_codes_are_listed_under_both_revisions() -> None:
+def test_codes_differ_between_revisions_only_where_the_hs_renumbered() -> None:
     data = strategic_products()
-    hs17 = set(data.loc[data["classification"] == "HS17", "product"])
-    hs22 = set(data.loc[data["classification"] == "HS22", "product"])
-    # Only the codes that HS22 renumbered may be missing from one side.
-    assert hs17 - hs22 == {"854140", "880320", "880330"}
-    assert hs22 - hs17 == {"854142", "854143", "880720", "880730"}
-    sectors = data.pivot(index="product", columns="classification", values="sector").dropna()
-    assert (sectors["HS17"] == sectors["HS22"]).all()
+    listed = {rev: set(data.loc[data["classification"] == rev, "product"]) for rev in REVISIONS}
+    # HS22: PV cells and other semiconductor devices split, bismuth split, hafnium and
+    # metal 3D printers created, forming machines and aircraft parts renumbered, electric
+    # lorries, PV generators and human vaccines given codes.
+    assert listed["HS17"] - listed["HS22"] == {
+        "300220", "810600", "846221", "846231", "846241", "854140", "854150",
+        "880310", "880320", "880330", "880390",
+    }  # fmt: skip
+    assert listed["HS22"] - listed["HS17"] == {
+        "300241", "810610", "810690", "811231", "846223", "846224", "846225", "846226",
+        "846233", "846242", "846251", "848510", "850171", "850172", "850180", "854142",
+        "854143", "854151", "854159", "870460", "880710", "880720", "880730", "880790",
+    }  # fmt: skip
+    # HS17: superphosphates, NC grinding, laser and boring machines, immunological products,
+    # electric vehicles.
+    assert listed["HS12"] - listed["HS17"] == {
+        "300210", "310310", "845610", "846011", "846021", "870390",
+    }  # fmt: skip
+    assert listed["HS17"] - listed["HS12"] == {
+        "300213", "300214", "300215", "310311", "310319", "845611", "845612", "845941",
+        "846012", "846022", "846023", "846024", "870240", "870360", "870370", "870380",
+        "871160",
+    }  # fmt: skip
+    sectors = data.pivot(index="product", columns="classification", values="sector")
+    # A code listed in several revisions is in the same sector, except 848510, which HS22
+    # reused for another product.
+    changed = sectors[sectors.nunique(axis=1) > 1].index
+    assert list(changed) == ["848510"]
 
 
 def test_strategic_products_returns_a_copy() -> None:
@@ -108,7 +149,7 @@ def test_strategic_products_returns_a_copy() -> None:
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize("classification", ["HS17", "HS22"])
+@pytest.mark.parametrize("classification", REVISIONS)
 def test_every_catalogue_code_exists_in_its_revision(
     shared_data: Path, classification: str
 ) -> None:

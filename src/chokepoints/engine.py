@@ -97,6 +97,12 @@ def _pyspark(store: Store, session: Any = None):
 
 def _spark_ddl(table_schema: pa.Schema) -> str:
     """A Spark DDL schema string for one of the canonical Arrow schemas."""
-    types = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "double": "DOUBLE",
-             "string": "STRING", "bool": "BOOLEAN"}
+    types = {
+        "int8": "TINYINT",
+        "int16": "SMALLINT",
+        "int32": "INT",
+        "double": "DOUBLE",
+        "string": "STRING",
+        "bool": "BOOLEAN",
+    }
     return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in table_schema)

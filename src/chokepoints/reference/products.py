@@ -1,9 +1,14 @@
 """HS products: the strategic product catalogue and BACI's product code files.
 
-The catalogue (``data/strategic_products.csv``) lists, per HS revision, the 6-digit codes of the
-sectors that economic-security policies name (critical minerals, semiconductors, batteries,
-LNG, antibiotics...). A code is listed once per revision, so a split such as HS22's 854142 and
-854143 (formerly 854140) is written out, and unchanged codes appear under both HS17 and HS22.
+The catalogue lists, per HS revision, the 6-digit codes of the sectors that economic-security
+policies name (critical minerals, semiconductors, batteries, LNG, antibiotics...). It is
+derived from the built-in sector files (``reference/sectors/*.toml``, see
+``chokepoints.reference.sectors``), one row per (product, classification): a code is written
+per revision, so a split such as HS22's 854142 and 854143 (formerly 854140) is written out,
+and unchanged codes appear under every revision. A code that several sectors list is filed
+under the first of them in ``CATALOGUE_SECTORS``; ``sectors.sector_table`` gives every
+membership. The composite proxy ``eu_sensitive_ecosystems`` and user sector files are not
+part of the catalogue.
 """
 
 from __future__ import annotations
@@ -12,13 +17,33 @@ import csv
 import functools
 import io
 import re
-from importlib import resources
 
 import pandas as pd
 import pyarrow as pa
 
 from chokepoints.errors import InputError
+from chokepoints.reference.sectors import sector_table
 from chokepoints.schema import HS_REVISIONS, PRODUCTS
+
+#: The sectors of the catalogue, in order of precedence for codes listed by several: primary
+#: commodities first (fuels, then minerals), so that a raw material is filed under its own
+#: sector rather than under one of its uses (lithium carbonate: ``critical_minerals``, not
+#: ``batteries``; coking coal: ``lng_energy``); ``solar_pv`` before ``semiconductors`` because
+#: most polysilicon goes into solar cells.
+CATALOGUE_SECTORS = (
+    "lng_energy",
+    "critical_minerals",
+    "solar_pv",
+    "semiconductors",
+    "batteries",
+    "permanent_magnets",
+    "fertilizers",
+    "pharmaceuticals_antimicrobials",
+    "machine_tools_robots",
+    "aircraft_parts",
+    "ship_equipment",
+    "electric_vehicles",
+)
 
 _CATALOGUE_COLUMNS = ["product", "classification", "sector", "description"]
 _REVISION_IN_NAME = re.compile(r"HS\d\d")
@@ -28,17 +53,31 @@ _BACI_CODE = re.compile(r"\d{4}[0-9A-Z]{2}")
 
 @functools.cache
 def _catalogue() -> pd.DataFrame:
-    """The catalogue file as read, every column kept as text."""
-    path = resources.files("chokepoints.reference") / "data" / "strategic_products.csv"
-    with resources.as_file(path) as file:
-        return pd.read_csv(file, dtype=str, keep_default_na=False)[_CATALOGUE_COLUMNS]
+    """The catalogue built from the built-in sector files, every column text."""
+    precedence = {sector: rank for rank, sector in enumerate(CATALOGUE_SECTORS)}
+    frames = []
+    for revision in HS_REVISIONS:
+        table = sector_table(revision)
+        table = table[table["sector"].isin(precedence)]
+        if not table.empty:
+            frames.append(table.assign(classification=revision))
+    data = pd.concat(frames, ignore_index=True)
+    data = data.assign(
+        _revision=data["classification"].map(list(HS_REVISIONS).index),
+        _precedence=data["sector"].map(precedence),
+    )
+    data = data.sort_values(["_revision", "_precedence", "product"]).drop_duplicates(
+        ["product", "classification"]
+    )
+    return data[_CATALOGUE_COLUMNS].reset_index(drop=True)
 
 
 def strategic_products() -> pd.DataFrame:
     """The strategic product catalogue: one row per (product, classification), with its sector.
 
     Columns ``product, classification, sector, description``, all text; codes keep their
-    leading zeros. A copy, so that callers may modify it.
+    leading zeros. Rows come by revision (oldest first), then sector in ``CATALOGUE_SECTORS``
+    order, then code. A copy, so that callers may modify it.
     """
     return _catalogue().copy()
 

@@ -1,12 +1,12 @@
 """A synthetic, deterministic BACI-like world for trying chokepoints without downloading data.
 
-``demo_extract`` invents bilateral HS17 trade among about 75 real countries for every strategic
-product of the catalogue and 150 ordinary products. The numbers are made up; the patterns are
-not: leading exporters follow public knowledge (China in rare earths, magnets and solar PV, the
-DRC in cobalt ores, Taiwan and Korea in chips, Russian pipeline gas to the EU collapsing in
-2022...), ordinary goods are diversified, and nearby countries trade more. Everything comes
-from ``numpy.random.default_rng`` seeded with ``seed`` (and the year, so that one year's flows
-do not depend on which other years are asked for).
+``demo_extract`` invents bilateral HS17 trade among about 75 real countries for the strategic
+products of the catalogue it has a profile for (``PROFILES``) and 150 ordinary products. The
+numbers are made up; the patterns are not: leading exporters follow public knowledge (China in
+rare earths, magnets and solar PV, the DRC in cobalt ores, Taiwan and Korea in chips, Russian
+pipeline gas to the EU collapsing in 2022...), ordinary goods are diversified, and nearby
+countries trade more. Everything comes from ``numpy.random.default_rng`` seeded with ``seed``
+(and the year, so that one year's flows do not depend on which other years are asked for).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pyarrow as pa
 from chokepoints.errors import InputError
 from chokepoints.extract import Extract, TradePart
 from chokepoints.reference.products import strategic_products
+from chokepoints.reference.sectors import sector_products
 from chokepoints.schema import PRODUCTS, TRADE, conform
 
 SOURCE = "demo"
@@ -765,15 +766,11 @@ def demo_trade(years: Iterable[int] = (2020, 2021, 2022), seed: int = 20240501) 
     is the same whichever other years are asked for.
     """
     codes = np.array([country[0] for country in COUNTRIES])
-    catalogue = strategic_products()
-    catalogue = catalogue[catalogue["classification"] == CLASSIFICATION]
-    strategic = set(catalogue["product"])
-    energy = set(catalogue.loc[catalogue["sector"] == "lng_energy", "product"])
+    energy = set(sector_products("lng_energy", CLASSIFICATION))
     rng = np.random.default_rng(seed)
     affinity = _affinity()
     lanes = [
-        _lanes(code, code in strategic, code in energy, affinity, rng)
-        for code in _product_list()[0]
+        _lanes(code, code in PROFILES, code in energy, affinity, rng) for code in _product_list()[0]
     ]
     parts = [_year_flows(lanes, year, seed) for year in _years(years)]
     product_codes = pa.array([lane.product for lane in lanes], pa.string())
@@ -811,9 +808,16 @@ def _years(years: Iterable[int]) -> list[int]:
 
 
 def _product_list() -> tuple[list[str], list[str]]:
-    """Codes and descriptions of the demo's products: the HS17 catalogue, then ordinary ones."""
+    """Codes and descriptions of the demo's products: the profiled strategic ones, then ordinary.
+
+    The strategic ones are the HS17 codes of the catalogue that ``PROFILES`` describes; the
+    catalogue's other codes are left out, which keeps the demo world small and its patterns
+    known.
+    """
     catalogue = strategic_products()
-    catalogue = catalogue[catalogue["classification"] == CLASSIFICATION].sort_values("product")
+    catalogue = catalogue[
+        (catalogue["classification"] == CLASSIFICATION) & catalogue["product"].isin(PROFILES)
+    ].sort_values("product")
     ordinary = sorted(ORDINARY_PRODUCTS.items())
     codes = list(catalogue["product"]) + [code for code, _ in ordinary]
     descriptions = list(catalogue["description"]) + [text for _, text in ordinary]
