@@ -239,3 +239,27 @@ def test_risk_needs_governance_then_ranks(
     assert all(
         restricted[p]["hhi_wgi_importer"] >= plain[p]["hhi_wgi_importer"] - 1e-12 for p in plain
     )
+
+
+def test_deps_share_from(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "deps",
+        "JPN",
+        "--all",
+        "--share-from",
+        "CHN,G7",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert all(0 <= r["share_chn"] <= r["top_supplier_share"] + 1e-12 for r in records)
+    assert all(
+        r["share_chn"] == pytest.approx(r["top_supplier_share"])
+        for r in records
+        if r["top_supplier"] == "CHN"
+    )
+    assert all(0 <= r["share_g7"] <= 1 for r in records)

@@ -531,6 +531,14 @@ def deps(
     all_: Annotated[
         bool, typer.Option("--all", help="List every product, not only dependent ones.")
     ] = False,
+    share_from: Annotated[
+        str | None,
+        typer.Option(
+            "--share-from",
+            help="Add the share of imports (or sales) through these countries or groups, "
+            "e.g. CHN,RUS or G7.",
+        ),
+    ] = None,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -538,8 +546,10 @@ def deps(
     home: HomeOption = None,
 ) -> None:
     """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
+    focus = [s.strip() for s in (share_from or "").split(",") if s.strip()]
     frame = Workspace.open(home).dependencies(
         country,
+        share_from=focus,
         year=year,
         sector=sector,
         method=method,
@@ -557,7 +567,9 @@ def deps(
         + (f" in {sector}" if sector else "")
         + f" ({side}, {frame.attrs['provenance']['year']})"
     )
-    _emit(frame, fmt, output, DEPS_TABLE if side == "imports" else EXPORTS_TABLE, title)
+    columns = DEPS_TABLE if side == "imports" else EXPORTS_TABLE
+    shares = [c for c in frame.columns if c.startswith("share_") and c != "share_of_exports"]
+    _emit(frame, fmt, output, columns[:-1] + shares + columns[-1:], title)
 
 
 RISK_TABLE = [

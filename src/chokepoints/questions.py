@@ -184,13 +184,17 @@ def dependencies(
     include_all: bool = False,
     allow_partial: bool = False,
     source: str | None = None,
+    share_from: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Products on which ``country`` (or a group) depends: one row per product, sorted.
 
     By default only dependent products, by import value; ``include_all`` lists every imported
     product with its metrics and flag. ``side='exports'`` looks at the country's exports whose
-    sales hang on one market instead.
+    sales hang on one market instead. ``share_from`` (countries or groups, e.g. ``["CHN",
+    "RUS"]``) adds a ``share_<name>`` column per entry: the share of imports (or, on the export
+    side, of sales) going through them.
     """
+    focus = {spec: list(economy(ws, spec).members) for spec in share_from}
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     if side not in SIDES:
@@ -200,12 +204,12 @@ def dependencies(
     who = economy(ws, country)
     codes = sector_codes(ws, sector, dataset.classification)
     if side == "exports":
-        frame, params = _export_dependencies(ws, dataset, who, year)
+        frame, params = _export_dependencies(ws, dataset, who, year, focus)
         warnings: list[str] = []
         key = "exporter"
     else:
         frame, params, warnings = _import_dependencies(
-            ws, dataset, who, year, method, rules, allow_partial
+            ws, dataset, who, year, method, rules, allow_partial, focus
         )
         key = "importer"
     if frame.empty:
@@ -245,6 +249,7 @@ def _import_dependencies(
     method: str,
     rules: Sequence[str],
     allow_partial: bool,
+    focus: dict[str, list[str]],
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """Run one dependency method for one economy; return rows, parameters and warnings."""
     if method == "geodep":
@@ -264,14 +269,16 @@ def _import_dependencies(
                 f"years {', '.join(map(str, missing))} are not in the store: persistence is "
                 f"judged on {len(years) - len(missing)} of {len(years)} years"
             )
-        result = dependency.geodep(flows, year, importer_flows=local, params=params)
+        result = dependency.geodep(flows, year, importer_flows=local, params=params, focus=focus)
         parameters = params.parameters()
     elif method == "ec2021":
         ec = dependency.EC2021()
-        result = dependency.ec2021(flows, year, group=who.name, members=who.members, params=ec)
+        result = dependency.ec2021(
+            flows, year, group=who.name, members=who.members, params=ec, focus=focus
+        )
         parameters = ec.parameters()
     else:
-        metrics = dependency.dependency_metrics(flows, importer_flows=local)
+        metrics = dependency.dependency_metrics(flows, importer_flows=local, focus=focus)
         result = dependency.custom(metrics, parsed)
         parameters = {"name": "custom", "rules": [str(r) for r in parsed]}
     frame = result.filter(result.importer == who.name).to_pandas()
@@ -279,12 +286,17 @@ def _import_dependencies(
 
 
 def _export_dependencies(
-    ws: Workspace, dataset: Dataset, who: Economy, year: int, threshold: float = 0.4
+    ws: Workspace,
+    dataset: Dataset,
+    who: Economy,
+    year: int,
+    focus: dict[str, list[str]],
+    threshold: float = 0.4,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Products whose sales hang on one market: destination HHI above ``threshold``."""
     flows = _flows(ws, dataset, [year])
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
-    table = concentration.export_dependence(local.filter(local.exporter == who.name))
+    table = concentration.export_dependence(local.filter(local.exporter == who.name), focus=focus)
     frame = table.to_pandas()
     frame["dependent"] = frame["market_hhi"] > threshold
     frame["method"] = "market_concentration"

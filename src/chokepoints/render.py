@@ -108,7 +108,7 @@ def _cell(value: Any, column: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float) and column.endswith(SHARE_SUFFIXES):
+    if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
         return f"{value:.1%}"
     if isinstance(value, int):
         return f"{value:,}"

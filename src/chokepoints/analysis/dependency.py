@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import ibis
@@ -72,14 +72,16 @@ def dependency_metrics(
     *,
     importer_flows: ir.Table | None = None,
     top3: bool = True,
+    focus: Mapping[str, Sequence[str]] | None = None,
 ) -> ir.Table:
     """Per (year, importer, product): import concentration, world export HHI, exports, ratio.
 
     ``flows`` are the world's flows (for world-level metrics); ``importer_flows`` are the flows
     seen from the importers analysed (defaults to ``flows``; for a group, ``as_group(...)``).
+    ``focus`` adds ``share_<name>`` columns (see ``import_concentration``).
     """
     importer_flows = flows if importer_flows is None else importer_flows
-    imports = import_concentration(importer_flows, top3=top3)
+    imports = import_concentration(importer_flows, top3=top3, focus=focus)
     world = world_exports(flows).select("year", "product", "world_export_hhi")
     exports = importer_flows.group_by(
         ["year", importer_flows.exporter.name("importer"), "product"]
@@ -102,6 +104,7 @@ def geodep(
     importer_flows: ir.Table | None = None,
     params: GeoDep = GeoDep(),
     top3: bool = True,
+    focus: Mapping[str, Sequence[str]] | None = None,
 ) -> ir.Table:
     """CEPII GeoDep flags for ``year``, from the years ``year - window + 1`` .. ``year``.
 
@@ -114,7 +117,7 @@ def geodep(
     local = (
         world if importer_flows is None else importer_flows.filter(importer_flows.year.isin(years))
     )
-    metrics = dependency_metrics(world, importer_flows=local, top3=top3)
+    metrics = dependency_metrics(world, importer_flows=local, top3=top3, focus=focus)
     metrics = metrics.mutate(
         crit_import_hhi=metrics.hhi > params.import_hhi,
         crit_world_export_hhi=metrics.world_export_hhi > params.world_export_hhi,
@@ -145,6 +148,7 @@ def ec2021(
     members: Sequence[str],
     products: Sequence[str] | None = None,
     params: EC2021 = EC2021(),
+    focus: Mapping[str, Sequence[str]] | None = None,
 ) -> ir.Table:
     """European Commission 2021 flags for the group ``group`` (e.g. EU27) in ``year``.
 
@@ -156,7 +160,7 @@ def ec2021(
     members = list(members)
     this_year = flows.filter(flows.year == year)
     grouped = as_group(this_year, group, members)
-    extra = import_concentration(grouped.filter(grouped.importer == group), top3=True)
+    extra = import_concentration(grouped.filter(grouped.importer == group), focus=focus)
     intra = this_year.filter(this_year.importer.isin(members) & this_year.exporter.isin(members))
     intra = intra.group_by("product").aggregate(intra_imports_usd=intra.value_usd.sum())
     exported = this_year.filter(this_year.exporter.isin(members))
