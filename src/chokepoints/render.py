@@ -1,8 +1,8 @@
 """Writing result frames: rich tables for people, CSV/JSON/Parquet for programs.
 
-Tables show shares as percentages and money with thousands separators; files keep the raw
-numbers and documented snake_case column names. Provenance goes with every file format that
-can carry it (Parquet schema metadata) and to stderr otherwise.
+Tables show shares as percentages and money in millions of USD under short headers; files keep
+the raw numbers (USD) and the documented snake_case column names. Provenance goes with every
+file format that can carry it (Parquet schema metadata) and to stderr otherwise.
 """
 
 from __future__ import annotations
@@ -33,6 +33,40 @@ class OutputFormat(StrEnum):
 
 #: Column name endings that hold a share (0-1), shown as a percentage in tables.
 SHARE_SUFFIXES = ("_share", "share_of_exports")
+
+#: Short headers for terminal tables (files keep the documented snake_case names).
+LABELS = {
+    "import_value_usd": "imports $m",
+    "export_value_usd": "exports $m",
+    "import_quantity_t": "imports t",
+    "n_suppliers": "suppliers",
+    "n_markets": "markets",
+    "top_supplier": "top",
+    "top_supplier_share": "top share",
+    "top3_share": "top-3 share",
+    "top_market": "top market",
+    "top_market_share": "top share",
+    "world_export_hhi": "world HHI",
+    "import_export_ratio": "M/X",
+    "market_hhi": "market HHI",
+    "share_of_exports": "of exports",
+    "hhi": "HHI",
+    "hhi_wgi_importer": "HHI-WGI",
+    "hhi_wgi_global": "HHI-WGI world",
+    "import_reliance": "reliance",
+    "supply_risk": "supply risk",
+    "imports_usd": "imports $m",
+    "from_supplier_usd": "from it $m",
+    "supplier_share": "supplier share",
+    "n_products": "products",
+    "n_products_top_supplier": "top in",
+    "n_dependent": "dependent",
+    "dependent": "dep.",
+    "n_dependent_on_supplier": "dependent on it",
+    "mean_hhi": "mean HHI",
+    "world_share": "world share",
+    "exports_usd": "exports $m",
+}
 
 
 def render(
@@ -71,9 +105,9 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
         [_cell(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
     ]
+    headers = [LABELS.get(str(c), str(c)) for c in frame.columns]
     widths = [
-        max([len(str(column)), *(len(row[n]) for row in cells)])
-        for n, column in enumerate(frame.columns)
+        max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(frame.columns))
     ]
     numeric = [
         pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in frame.columns
@@ -82,10 +116,14 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
     texts = short.count(False)
     room = table_width(width) - sum(w for w, s in zip(widths, short, strict=True) if s)
     room -= 3 * len(widths) + 1
-    text_width = max(10, min(40, room // texts)) if texts else None
-    for number, column in enumerate(frame.columns):
+    # Long text shares what is left; when too little is left it is left out of the table.
+    keep = [n for n in range(len(widths)) if short[n] or room // max(texts, 1) >= 8]
+    if len(keep) < len(widths):
+        room += 3 * (len(widths) - len(keep))
+    text_width = min(40, room // texts) if texts else None
+    for number in keep:
         table.add_column(
-            str(column),
+            headers[number],
             justify="right" if numeric[number] else "left",
             no_wrap=True,
             overflow="ellipsis",
@@ -93,7 +131,7 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
             max_width=None if short[number] else text_width,
         )
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*(row[n] for n in keep))
     return table
 
 
@@ -110,6 +148,8 @@ def _cell(value: Any, column: str = "") -> str:
         return "yes" if value else "no"
     if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
         return f"{value:.1%}"
+    if isinstance(value, float) and column.endswith("_usd"):
+        return f"{value / 1e6:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
