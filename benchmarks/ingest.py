@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -234,9 +235,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
     parser.add_argument("--child", choices=sorted(METHODS), help=argparse.SUPPRESS)
+    parser.add_argument("--generate-into", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate_into:
+        generate(args.generate_into, args.rows)
+        return
     if args.child:
         # Imports are paid once per process, whatever the file size: keep them out of timing.
         __import__("chokepoints.workspace")
@@ -250,7 +255,12 @@ def main() -> None:
     try:
         csv = workdir / "BACI_HS17_Y2021_V202501.csv"
         started = time.perf_counter()
-        generate(csv, args.rows)
+        # In a child: a child inherits its parent's peak RSS as the floor of its own, so the
+        # parent must never hold the generator's memory.
+        subprocess.run(
+            [sys.executable, __file__, "--generate-into", str(csv), "--rows", str(args.rows)],
+            check=True,
+        )
         size = csv.stat().st_size / 2**20
         print(
             f"generated {args.rows:,} rows ({size:,.0f} MiB) in "

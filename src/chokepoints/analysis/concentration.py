@@ -79,8 +79,9 @@ def as_group(flows: ir.Table, name: str, members: Sequence[str]) -> ir.Table:
     """Flows of a group of countries seen as one economy called ``name``.
 
     Flows between members are dropped; the group's imports are its members' imports from
-    outside, its exports their exports to outside. Flows not touching the group are kept, so
-    that world-level metrics computed on the result stay those of the world.
+    outside, its exports their exports to outside; flows not touching the group are kept.
+    World-level metrics must still come from the original flows (intra-group trade is world
+    trade): pass the result as ``importer_flows`` next to the world's ``flows``.
     """
     members = list(members)
     inside_exporter = flows.exporter.isin(members)
@@ -153,6 +154,16 @@ def world_exports(flows: ir.Table) -> ir.Table:
         world_export_hhi=(x * x).sum() / (total * total),
         top_exporter=by_exporter.exporter.argmax(x),
         top_exporter_share=x.max() / total,
+    )
+
+
+def world_export_hhi(flows: ir.Table) -> ir.Table:
+    """Per (year, product): only the world export HHI (what dependency criteria need)."""
+    flows = positive(flows)
+    by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(x=flows.value_usd.sum())
+    x = by_exporter.x
+    return by_exporter.group_by(["year", "product"]).aggregate(
+        world_export_hhi=(x * x).sum() / (x.sum() * x.sum())
     )
 
 

@@ -31,7 +31,7 @@ from chokepoints.analysis.concentration import (
     as_group,
     attach,
     import_concentration,
-    world_exports,
+    world_export_hhi,
 )
 
 
@@ -82,7 +82,7 @@ def dependency_metrics(
     """
     importer_flows = flows if importer_flows is None else importer_flows
     imports = import_concentration(importer_flows, top3=top3, focus=focus)
-    world = world_exports(flows).select("year", "product", "world_export_hhi")
+    world = world_export_hhi(flows)
     exports = importer_flows.group_by(
         ["year", importer_flows.exporter.name("importer"), "product"]
     ).aggregate(exports_usd=importer_flows.value_usd.sum())
@@ -165,7 +165,7 @@ def ec2021(
     intra = intra.group_by("product").aggregate(intra_imports_usd=intra.value_usd.sum())
     exported = this_year.filter(this_year.exporter.isin(members))
     exported = exported.group_by("product").aggregate(exports_usd=exported.value_usd.sum())
-    world = world_exports(this_year).select("product", "world_export_hhi")
+    world = world_export_hhi(this_year).drop("year")
     joined = attach(
         attach(attach(extra, intra, ["product"]), exported, ["product"]), world, ["product"]
     )
