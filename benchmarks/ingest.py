@@ -291,6 +291,8 @@ def main() -> None:
             f"pandas / chokepoints: "
             f"{results['pandas']['seconds'] / results['chokepoints']['seconds']:.2f}x"
         )
+        parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"(peak RSS of this parent process, a floor of the figures above: {parent:,.0f} MiB)")
     finally:
         if args.keep:
             print(f"kept {workdir}")
