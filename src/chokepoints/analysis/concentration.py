@@ -30,6 +30,23 @@ EXPORT_KEY = ("year", "exporter", "product")
 NO_EXPORTS_RATIO = 9999.0
 
 
+@ibis.udf.agg.builtin(name="arg_max")
+def _duckdb_arg_max(arg: str, key: float) -> str:
+    """DuckDB's native ``arg_max(arg, key)``."""
+
+
+def top_by(arg: ir.StringColumn, key: ir.FloatingColumn) -> ir.StringScalar:
+    """The ``arg`` of the row with the largest ``key`` (the top supplier, exporter, market).
+
+    On DuckDB this calls its native ``arg_max``: Ibis 12 compiles ``argmax`` to an ordered
+    ``FIRST(arg ORDER BY key DESC)``, which made GeoDep at BACI scale 15% slower. Other
+    backends (Spark) use Ibis's portable ``argmax``.
+    """
+    if ibis.get_backend(arg).name == "duckdb":
+        return _duckdb_arg_max(arg, key)
+    return arg.argmax(key)
+
+
 def positive(flows: ir.Table) -> ir.Table:
     """Flows worth more than zero: a zero-valued flow supplies nothing and has no share."""
     return flows.filter(flows.value_usd > 0)
@@ -135,7 +152,7 @@ def import_concentration(
         import_quantity_t=flows.quantity_t.sum(),
         n_suppliers=flows.count(),
         hhi=(value * value).sum() / (total * total),
-        top_supplier=flows.exporter.argmax(value),
+        top_supplier=top_by(flows.exporter, value),
         top_supplier_share=value.max() / total,
         **extra,
     )
@@ -152,17 +169,25 @@ def world_exports(flows: ir.Table) -> ir.Table:
         world_export_value_usd=total,
         n_exporters=by_exporter.count(),
         world_export_hhi=(x * x).sum() / (total * total),
-        top_exporter=by_exporter.exporter.argmax(x),
+        top_exporter=top_by(by_exporter.exporter, x),
         top_exporter_share=x.max() / total,
     )
 
 
-def world_export_hhi(flows: ir.Table) -> ir.Table:
-    """Per (year, product): only the world export HHI (what dependency criteria need)."""
+def exporter_totals(flows: ir.Table) -> ir.Table:
+    """Per (year, exporter, product): the exporter's sales to all markets (``x``)."""
     flows = positive(flows)
-    by_exporter = flows.group_by(list(EXPORT_KEY)).aggregate(x=flows.value_usd.sum())
-    x = by_exporter.x
-    return by_exporter.group_by(["year", "product"]).aggregate(
+    return flows.group_by(list(EXPORT_KEY)).aggregate(x=flows.value_usd.sum())
+
+
+def world_export_hhi(totals: ir.Table) -> ir.Table:
+    """Per (year, product): the world export HHI, from :func:`exporter_totals`.
+
+    Only what dependency criteria need, so that one exporter aggregation serves both the world
+    HHI and the importers' own exports.
+    """
+    x = totals.x
+    return totals.group_by(["year", "product"]).aggregate(
         world_export_hhi=(x * x).sum() / (x.sum() * x.sum())
     )
 
@@ -227,7 +252,7 @@ def export_dependence(
         export_value_usd=total,
         n_markets=flows.count(),
         market_hhi=(value * value).sum() / (total * total),
-        top_market=flows.importer.argmax(value),
+        top_market=top_by(flows.importer, value),
         top_market_share=value.max() / total,
         **extra,
     )

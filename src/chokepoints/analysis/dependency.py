@@ -30,6 +30,7 @@ from chokepoints.analysis.concentration import (
     NO_EXPORTS_RATIO,
     as_group,
     attach,
+    exporter_totals,
     import_concentration,
     world_export_hhi,
 )
@@ -80,12 +81,14 @@ def dependency_metrics(
     seen from the importers analysed (defaults to ``flows``; for a group, ``as_group(...)``).
     ``focus`` adds ``share_<name>`` columns (see ``import_concentration``).
     """
+    world_totals = exporter_totals(flows)
+    local_totals = world_totals if importer_flows is None else exporter_totals(importer_flows)
     importer_flows = flows if importer_flows is None else importer_flows
     imports = import_concentration(importer_flows, top3=top3, focus=focus)
-    world = world_export_hhi(flows)
-    exports = importer_flows.group_by(
-        ["year", importer_flows.exporter.name("importer"), "product"]
-    ).aggregate(exports_usd=importer_flows.value_usd.sum())
+    world = world_export_hhi(world_totals)
+    exports = local_totals.select(
+        "year", "product", importer=local_totals.exporter, exports_usd=local_totals.x
+    )
     joined = attach(attach(imports, world, ["year", "product"]), exports, IMPORT_KEY)
     exported = joined.exports_usd.fill_null(0.0)
     result = joined.mutate(
@@ -165,7 +168,7 @@ def ec2021(
     intra = intra.group_by("product").aggregate(intra_imports_usd=intra.value_usd.sum())
     exported = this_year.filter(this_year.exporter.isin(members))
     exported = exported.group_by("product").aggregate(exports_usd=exported.value_usd.sum())
-    world = world_export_hhi(this_year).drop("year")
+    world = world_export_hhi(exporter_totals(this_year)).drop("year")
     joined = attach(
         attach(attach(extra, intra, ["product"]), exported, ["product"]), world, ["product"]
     )
