@@ -18,9 +18,9 @@ from pathlib import Path
 
 from chokepoints.errors import InputError, UnknownCodeError
 from chokepoints.reference.countries import coco_table, to_iso3
+from chokepoints.reference.toml_files import parse_toml
 
 _USER_GROUP_KEYS = {"description", "members"}
-_TOML_WHERE = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)")
 
 
 @dataclass(frozen=True)
@@ -141,14 +141,7 @@ def _read_user_file(path: Path) -> list[_Group]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the groups file ({exc.strerror})", file=file) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"not valid TOML: {_TOML_WHERE.sub('', str(exc))}",
-            file=file,
-            line=_toml_error_line(str(exc), text),
-        ) from exc
+    data = parse_toml(text, file=file)
     tables = data.get("groups")
     if not isinstance(tables, dict) or set(data) != {"groups"}:
         raise InputError(
@@ -163,14 +156,6 @@ def _read_user_file(path: Path) -> list[_Group]:
         seen[name.casefold()] = name
         groups.append(_read_user_group(name, entry, text, file))
     return groups
-
-
-def _toml_error_line(message: str, text: str) -> int | None:
-    """Line of a tomllib error: the one it names, or the last line for "end of document"."""
-    match = _TOML_WHERE.search(message)
-    if match is None:
-        return None
-    return int(match.group(1)) if match.group(1) else len(text.splitlines())
 
 
 def _check_user_group_name(name: str, seen: dict[str, str], file: str) -> None:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from chokepoints.errors import InputError, UnknownCodeError
+from chokepoints.reference.toml_files import parse_toml
 from chokepoints.schema import HS_REVISIONS
 
 #: ``Sector.origin`` of the sectors shipped with chokepoints.
@@ -53,7 +53,6 @@ _REQUIRED_KEYS = ("id", "name", "description", "sources", "codes")
 _OPTIONAL_KEYS = ("includes", "descriptions")
 _SECTOR_ID = re.compile(r"[a-z][a-z0-9_]*")
 _HS6 = re.compile(r"\d{6}")
-_TOML_WHERE = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)")
 
 
 @dataclass(frozen=True)
@@ -284,14 +283,7 @@ def _file_of(sector: Sector) -> str | None:
 # -- parsing ---------------------------------------------------------------------------------
 def _parse_sector(text: str, *, file: str, stem: str, origin: str) -> Sector:
     """Parse and check the text of a sector file named ``file`` (stem ``stem``)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"not valid TOML: {_TOML_WHERE.sub('', str(exc))}",
-            file=file,
-            line=_toml_error_line(str(exc), text),
-        ) from exc
+    data = parse_toml(text, file=file)
     lines = text.splitlines()
     expected = (
         f"a sector file has {', '.join(_REQUIRED_KEYS)} and optionally {', '.join(_OPTIONAL_KEYS)}"
@@ -462,14 +454,6 @@ def _text_list(
             field=key,
         )
     return [item.strip() for item in value]
-
-
-def _toml_error_line(message: str, text: str) -> int | None:
-    """Line of a tomllib error: the one it names, or the last line for "end of document"."""
-    match = _TOML_WHERE.search(message)
-    if match is None:
-        return None
-    return int(match.group(1)) if match.group(1) else len(text.splitlines())
 
 
 def _key_line(lines: list[str], key: str) -> int | None:
