@@ -1,0 +1,108 @@
+"""Batch stress test: every supplier country x every sector, ranked by the loss it would cause.
+
+For each (importer, sector, supplier) the test cuts all of the supplier's exports of the
+sector's products to that importer (fraction 1 unless given) and measures, per product and then
+summed over the sector:
+
+* ``lost_value_usd``: the importer's imports from the supplier;
+* ``redirectable_value_usd = min(lost, r * spare)``, with ``spare`` the other exporters' sales
+  of the product to third countries: world exports of the product, minus the supplier's, minus
+  the importer's own, minus what the others already sell to the importer (``r`` is the
+  redirect fraction, 0.5 by default; spare capacity is offered to each importer in full, not
+  rationed between importers hit by the same supplier);
+* ``shortfall_value_usd = lost - redirectable``.
+
+One Ibis expression computes the whole table (the world's chokepoints) at BACI scale; see
+docs/methods/scenarios.md.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from chokepoints.analysis.concentration import positive
+
+#: Share of other exporters' sales to third countries assumed redirectable to a cut-off importer.
+DEFAULT_REDIRECT_FRACTION = 0.5
+
+
+def stress_test(
+    flows: ir.Table,
+    year: int,
+    sectors: ir.Table,
+    *,
+    fraction: float = 1.0,
+    redirect_fraction: float = DEFAULT_REDIRECT_FRACTION,
+) -> ir.Table:
+    """Per (importer, sector, supplier): loss, redirectable supply and shortfall if cut off.
+
+    ``sectors`` maps products to sectors (columns ``product``, ``sector``; a product may be in
+    several sectors). Columns of the result: year, importer, sector, supplier, sector_imports_usd,
+    lost_value_usd, lost_share (of the importer's imports of the sector), redirectable_value_usd,
+    shortfall_value_usd, shortfall_share, n_products (products the supplier sells it), rank
+    (1 = the supplier whose cut-off leaves the largest shortfall for that importer and sector).
+    """
+    f = positive(flows.filter(flows.year == year))
+    pairs = f.group_by(["importer", "product", "exporter"]).aggregate(v=f.value_usd.sum())
+    imports = pairs.group_by(["importer", "product"]).aggregate(m=pairs.v.sum())
+    sold = pairs.group_by(["exporter", "product"]).aggregate(x=pairs.v.sum())
+    world = sold.group_by("product").aggregate(world_x=sold.x.sum())
+    own = sold.select(importer=sold.exporter, product=sold["product"], own_x=sold.x)
+    supplier_sales = sold.select(supplier=sold.exporter, product=sold["product"], sup_x=sold.x)
+    cut = pairs.select(
+        "importer", "product", supplier=pairs.exporter, lost=pairs.v * fraction, bought=pairs.v
+    )
+    cut = cut.join(imports, ["importer", "product"])
+    cut = cut.join(world, "product")
+    cut = cut.join(supplier_sales, ["supplier", "product"])
+    cut = cut.left_join(own, ["importer", "product"]).select(
+        "importer",
+        "product",
+        "supplier",
+        "lost",
+        "bought",
+        "m",
+        "world_x",
+        "sup_x",
+        own_x=ibis.coalesce(ibis._.own_x, 0.0),
+    )
+    spare = cut.world_x - cut.sup_x - cut.own_x - (cut.m - cut.bought)
+    redirectable = ibis.least(cut.lost, redirect_fraction * spare.clip(lower=0.0))
+    per_product = cut.mutate(redirectable=redirectable)
+    in_sectors = per_product.join(sectors.select("product", "sector"), "product")
+    sector_imports = (
+        imports.join(sectors.select("product", "sector"), "product")
+        .group_by(["importer", "sector"])
+        .aggregate(sector_imports_usd=ibis._.m.sum())
+    )
+    totals = in_sectors.group_by(["importer", "sector", "supplier"]).aggregate(
+        lost_value_usd=in_sectors.lost.sum(),
+        redirectable_value_usd=in_sectors.redirectable.sum(),
+        n_products=in_sectors["product"].nunique(),
+    )
+    totals = totals.join(sector_imports, ["importer", "sector"])
+    shortfall = totals.lost_value_usd - totals.redirectable_value_usd
+    ranked = totals.mutate(
+        shortfall_value_usd=shortfall,
+        lost_share=totals.lost_value_usd / totals.sector_imports_usd,
+        shortfall_share=shortfall / totals.sector_imports_usd,
+    )
+    rank = ibis.row_number().over(
+        group_by=["importer", "sector"],
+        order_by=[ibis.desc(ranked.shortfall_value_usd), ranked.supplier],
+    )
+    return ranked.mutate(year=ibis.literal(year).cast("int16"), rank=rank + 1).select(
+        "year",
+        "importer",
+        "sector",
+        "supplier",
+        "sector_imports_usd",
+        "lost_value_usd",
+        "lost_share",
+        "redirectable_value_usd",
+        "shortfall_value_usd",
+        "shortfall_share",
+        "n_products",
+        "rank",
+    )
