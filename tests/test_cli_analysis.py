@@ -263,3 +263,32 @@ def test_deps_share_from(capsys: pytest.CaptureFixture[str], demo_home: Path) ->
         if r["top_supplier"] == "CHN"
     )
     assert all(0 <= r["share_g7"] <= 1 for r in records)
+
+
+def test_stress_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "stress",
+        "--importer",
+        "JPN",
+        "--top",
+        "2",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and {r["importer"] for r in records} == {"JPN"}
+    assert {r["rank"] for r in records} <= {1, 2}
+    assert "eu_sensitive_ecosystems" not in {r["sector"] for r in records}
+    shortfalls = [r["shortfall_value_usd"] for r in records]
+    assert shortfalls == sorted(shortfalls, reverse=True)
+    for r in records:
+        assert r["lost_value_usd"] == pytest.approx(
+            r["redirectable_value_usd"] + r["shortfall_value_usd"]
+        )
+    # In the demo world China is Japan's worst single point of failure for magnets.
+    magnets = [r for r in records if r["sector"] == "permanent_magnets"]
+    assert magnets[0]["supplier"] == "CHN" and magnets[0]["lost_share"] > 0.5

@@ -633,6 +633,68 @@ def risk(
     _emit(frame, fmt, output, RISK_TABLE, title)
 
 
+STRESS_TABLE = [
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "rank",
+]
+
+
+@app.command("stress")
+def stress(
+    year: YearOption = None,
+    sector: Annotated[
+        list[str] | None,
+        typer.Option(help="Sector to test (repeatable; default: every strategic sector)."),
+    ] = None,
+    importer: Annotated[
+        str | None, typer.Option(help="Show these importers only, e.g. JPN,DEU or EU27.")
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Keep the N worst suppliers per importer and sector.")
+    ] = 3,
+    redirect_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of other exporters' third-country sales that can be redirected (0.5)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 30,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """The world's chokepoints: every supplier cut off from every importer, sector by sector."""
+    importers = [s.strip() for s in (importer or "").split(",") if s.strip()]
+    frame = Workspace.open(home).stress(
+        year=year,
+        sectors=sector or [],
+        importers=importers,
+        top=top,
+        redirect_fraction=redirect_fraction,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
+    shown.attrs = frame.attrs
+    _emit(
+        shown,
+        fmt,
+        output,
+        STRESS_TABLE,
+        f"Largest shortfalls if one supplier stops ({frame.attrs['provenance']['year']})",
+    )
+
+
 @app.command("product")
 def product(
     code: Annotated[str, typer.Argument(help="HS code, e.g. 850511.")],

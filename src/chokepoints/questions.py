@@ -390,6 +390,82 @@ def supply_risk(
     return _finish(frame, RISK_COLUMNS, provenance)
 
 
+# -- stress test -----------------------------------------------------------------------------
+STRESS_COLUMNS = [
+    "year",
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "n_products",
+    "rank",
+]
+
+#: Sectors of the batch stress test by default: the catalogue's, without the EU proxy.
+STRESS_EXCLUDED_SECTORS = ("eu_sensitive_ecosystems",)
+
+
+def stress(
+    ws: Workspace,
+    *,
+    year: int | None = None,
+    sectors: Sequence[str] = (),
+    importers: Sequence[str] = (),
+    top: int | None = None,
+    redirect_fraction: float | None = None,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Every supplier x every strategic sector x every importer, ranked by shortfall.
+
+    ``importers`` (countries or groups) restricts the rows shown, not the computation of
+    spare capacity; ``top`` keeps the N worst suppliers per importer and sector.
+    """
+    from chokepoints.analysis import stress as stress_analysis
+    from chokepoints.reference.sectors import sector_table
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    if sectors:
+        unknown = sorted(set(sectors) - set(table["sector"]))
+        if unknown:
+            sector_codes(ws, unknown[0], dataset.classification)  # raises a clear error
+        table = table[table["sector"].isin(list(sectors))]
+    else:
+        table = table[~table["sector"].isin(STRESS_EXCLUDED_SECTORS)]
+    flows = _flows(ws, dataset, [year])
+    warnings = _check_coverage(flows, [year], allow_partial=allow_partial)
+    fraction = (
+        stress_analysis.DEFAULT_REDIRECT_FRACTION
+        if redirect_fraction is None
+        else redirect_fraction
+    )
+    result = stress_analysis.stress_test(
+        flows, year, ibis.memtable(table[["product", "sector"]]), redirect_fraction=fraction
+    )
+    if importers:
+        chosen = sorted({c for spec in importers for c in economy(ws, spec).members})
+        result = result.filter(result.importer.isin(chosen))
+    if top is not None:
+        result = result.filter(result["rank"] <= top)
+    frame = result.to_pandas().sort_values(
+        ["shortfall_value_usd", "importer", "sector"], ascending=[False, True, True]
+    )
+    provenance = dataset.provenance(
+        year=year,
+        warnings=warnings,
+        method={"name": "stress_test", "fraction": 1.0, "redirect_fraction": fraction},
+        sectors=sorted(table["sector"].unique()),
+    )
+    return _finish(frame, STRESS_COLUMNS, provenance)
+
+
 # -- product ---------------------------------------------------------------------------------
 def product_picture(
     ws: Workspace,

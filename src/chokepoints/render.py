@@ -66,6 +66,14 @@ LABELS = {
     "mean_hhi": "mean HHI",
     "world_share": "world share",
     "exports_usd": "exports $m",
+    "sector_imports_usd": "sector $m",
+    "lost_value_usd": "lost $m",
+    "lost_quantity_t": "lost t",
+    "lost_share": "lost share",
+    "redirectable_value_usd": "redirect $m",
+    "shortfall_value_usd": "shortfall $m",
+    "shortfall_share": "short. share",
+    "own_exports_usd": "own exports $m",
 }
 
 

@@ -222,6 +222,14 @@ class Workspace:
         """
         return questions.supply_risk(self, country, **options)
 
+    def stress(self, **options: Any) -> pd.DataFrame:
+        """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
+
+        Options: ``year``, ``sectors``, ``importers``, ``top``, ``redirect_fraction``,
+        ``allow_partial``, ``source``.
+        """
+        return questions.stress(self, **options)
+
     def product(self, code: str, **options: Any) -> dict[str, pd.DataFrame]:
         """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
         return questions.product_picture(self, code, **options)
