@@ -21,7 +21,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from chokepoints.analysis.concentration import positive
+from chokepoints.analysis.concentration import attach, positive
 
 #: Share of other exporters' sales to third countries assumed redirectable to a cut-off importer.
 DEFAULT_REDIRECT_FRACTION = 0.5
@@ -45,30 +45,26 @@ def stress_test(
     """
     f = positive(flows.filter(flows.year == year))
     pairs = f.group_by(["importer", "product", "exporter"]).aggregate(v=f.value_usd.sum())
-    imports = pairs.group_by(["importer", "product"]).aggregate(m=pairs.v.sum())
-    sold = pairs.group_by(["exporter", "product"]).aggregate(x=pairs.v.sum())
-    world = sold.group_by("product").aggregate(world_x=sold.x.sum())
-    own = sold.select(importer=sold.exporter, product=sold["product"], own_x=sold.x)
-    supplier_sales = sold.select(supplier=sold.exporter, product=sold["product"], sup_x=sold.x)
+    # Totals by window rather than by joining aggregates back: joining two per-(country,
+    # product) tables lets the optimiser pair them on product alone, a join that explodes.
     cut = pairs.select(
-        "importer", "product", supplier=pairs.exporter, lost=pairs.v * fraction, bought=pairs.v
-    )
-    cut = cut.join(imports, ["importer", "product"])
-    cut = cut.join(world, "product")
-    cut = cut.join(supplier_sales, ["supplier", "product"])
-    cut = cut.left_join(own, ["importer", "product"]).select(
         "importer",
         "product",
-        "supplier",
-        "lost",
-        "bought",
-        "m",
-        "world_x",
-        "sup_x",
-        own_x=ibis.coalesce(ibis._.own_x, 0.0),
+        supplier=pairs.exporter,
+        lost=pairs.v * fraction,
+        bought=pairs.v,
+        m=pairs.v.sum().over(group_by=["importer", "product"]),
+        sup_x=pairs.v.sum().over(group_by=["exporter", "product"]),
+        world_x=pairs.v.sum().over(group_by=["product"]),
     )
-    spare = cut.world_x - cut.sup_x - cut.own_x - (cut.m - cut.bought)
+    sold = pairs.group_by([pairs.exporter.name("importer"), "product"]).aggregate(
+        own_x=pairs.v.sum()
+    )
+    cut = attach(cut, sold, ["importer", "product"])
+    own_x = cut.own_x.fill_null(0.0)
+    spare = cut.world_x - cut.sup_x - own_x - (cut.m - cut.bought)
     redirectable = ibis.least(cut.lost, redirect_fraction * spare.clip(lower=0.0))
+    imports = pairs.group_by(["importer", "product"]).aggregate(m=pairs.v.sum())
     per_product = cut.mutate(redirectable=redirectable)
     in_sectors = per_product.join(sectors.select("product", "sector"), "product")
     sector_imports = (

@@ -1,0 +1,172 @@
+"""Benchmark: the batch stress test at BACI scale, against a straightforward pandas version.
+
+Generates one synthetic year of about 11 million flows (the generator of
+``benchmarks/dependencies.py``, in a child process), assigns one product in ten to twelve
+sectors, and times, each in its own child process:
+
+* ``chokepoints``: ``analysis.stress.stress_test`` (every supplier x every sector x every
+  importer) on an Ibis DuckDB connection, materialised to Arrow;
+* ``pandas``: the same table with groupby/merge.
+
+Prints seconds, peak RSS and the ratio, and checks that both find the same total shortfall.
+Target: the stress test under 30 s on 2 cores.
+
+    python benchmarks/stress.py [--rows-per-year 11000000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+YEAR = 2022
+SECTORS = 12
+REDIRECT = 0.5
+
+
+def _generator():
+    """The flows generator of benchmarks/dependencies.py."""
+    spec = importlib.util.spec_from_file_location("bench_dependencies", HERE / "dependencies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sector_map(files: list[Path]):
+    """One product in ten of the year, spread over SECTORS sectors (a pandas frame)."""
+    import duckdb
+
+    listing = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    products = duckdb.sql(
+        f"SELECT DISTINCT product FROM read_parquet({listing}) WHERE year = {YEAR} ORDER BY product"
+    ).df()
+    chosen = products.iloc[::10].reset_index(drop=True)
+    chosen["sector"] = [f"sector_{n % SECTORS:02d}" for n in range(len(chosen))]
+    return chosen
+
+
+def run_chokepoints(files: list[Path]) -> dict[str, float]:
+    """The Ibis stress test, materialised."""
+    import ibis
+
+    from chokepoints.analysis.stress import stress_test
+
+    con = ibis.duckdb.connect()
+    flows = con.read_parquet([str(f) for f in files])
+    sectors = ibis.memtable(sector_map(files))
+    result = stress_test(flows, YEAR, sectors, redirect_fraction=REDIRECT).to_pyarrow()
+    return {
+        "rows": result.num_rows,
+        "shortfall": float(result["shortfall_value_usd"].to_numpy().sum()),
+    }
+
+
+def run_pandas(files: list[Path]) -> dict[str, float]:
+    """The same table with plain pandas groupby and merge."""
+    import numpy as np
+    import pandas as pd
+
+    flows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    flows = flows[(flows["year"] == YEAR) & (flows["value_usd"] > 0)]
+    sectors = sector_map(files)
+    pairs = flows.groupby(["importer", "product", "exporter"], as_index=False)["value_usd"].sum()
+    imports = pairs.groupby(["importer", "product"], as_index=False)["value_usd"].sum()
+    sold = pairs.groupby(["exporter", "product"], as_index=False)["value_usd"].sum()
+    world = sold.groupby("product", as_index=False)["value_usd"].sum()
+    cut = pairs.rename(columns={"exporter": "supplier", "value_usd": "lost"})
+    cut = cut.merge(imports.rename(columns={"value_usd": "m"}), on=["importer", "product"])
+    cut = cut.merge(world.rename(columns={"value_usd": "world_x"}), on="product")
+    cut = cut.merge(
+        sold.rename(columns={"exporter": "supplier", "value_usd": "sup_x"}),
+        on=["supplier", "product"],
+    )
+    cut = cut.merge(
+        sold.rename(columns={"exporter": "importer", "value_usd": "own_x"}),
+        on=["importer", "product"],
+        how="left",
+    ).fillna({"own_x": 0.0})
+    spare = cut["world_x"] - cut["sup_x"] - cut["own_x"] - (cut["m"] - cut["lost"])
+    cut["redirectable"] = np.minimum(cut["lost"], REDIRECT * spare.clip(lower=0.0))
+    cut = cut.merge(sectors, on="product")
+    totals = cut.groupby(["importer", "sector", "supplier"], as_index=False)[
+        ["lost", "redirectable"]
+    ].sum()
+    shortfall = (totals["lost"] - totals["redirectable"]).sum()
+    return {"rows": len(totals), "shortfall": float(shortfall)}
+
+
+METHODS = {"chokepoints": run_chokepoints, "pandas": run_pandas}
+
+
+def measure(method: str, files: list[Path]) -> dict[str, float]:
+    """Run one method in a child process; return its seconds, rows, shortfall and peak RSS."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", method, *map(str, files)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{method} failed")
+    result = json.loads(output)
+    result["peak_rss_mib"] = usage.ru_maxrss / 1024
+    return result
+
+
+def main() -> None:
+    """Parse arguments; run one method (child) or the comparison (parent)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows-per-year", type=int, default=11_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--child", choices=sorted(METHODS), help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        __import__("chokepoints.analysis.stress")
+        __import__("pandas")
+        started = time.perf_counter()
+        result = METHODS[args.child](args.files)
+        print(json.dumps({"seconds": time.perf_counter() - started, **result}))
+        return
+    with tempfile.TemporaryDirectory(prefix="chokepoints-stress-") as folder:
+        files = _generator().generate_in_child(Path(folder), args.rows_per_year)
+        print(
+            f"generated 3 x {args.rows_per_year:,} flows; stress test of {YEAR} "
+            f"on {os.cpu_count()} cores"
+        )
+        rounds = [{m: measure(m, files) for m in METHODS} for _ in range(args.repeat)]
+        results = {
+            m: {k: statistics.median(r[m][k] for r in rounds) for k in rounds[0][m]}
+            for m in METHODS
+        }
+        print(f"{'method':<12} {'seconds':>8} {'rows':>10} {'peak RSS MiB':>13}")
+        for method, result in results.items():
+            print(
+                f"{method:<12} {result['seconds']:>8.2f} {result['rows']:>10,.0f} "
+                f"{result['peak_rss_mib']:>13,.0f}"
+            )
+        a, b = results["chokepoints"], results["pandas"]
+        print(
+            f"pandas / chokepoints: {b['seconds'] / a['seconds']:.2f}x; "
+            f"target: chokepoints under 30 s"
+        )
+        same = a["rows"] == b["rows"] and abs(a["shortfall"] - b["shortfall"]) <= 1e-6 * max(
+            1.0, abs(b["shortfall"])
+        )
+        print(
+            "agreement: " + ("same rows and total shortfall" if same else f"DIFFERENT: {a} vs {b}")
+        )
+
+
+if __name__ == "__main__":
+    main()
