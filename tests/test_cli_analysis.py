@@ -292,3 +292,78 @@ def test_stress_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) ->
     # In the demo world China is Japan's worst single point of failure for magnets.
     magnets = [r for r in records if r["sector"] == "permanent_magnets"]
     assert magnets[0]["supplier"] == "CHN" and magnets[0]["lost_share"] > 0.5
+
+
+def test_shock_matches_stress_and_json_fields(
+    capsys: pytest.CaptureFixture[str], demo_home: Path
+) -> None:
+    code, out, err = run(
+        capsys,
+        "shock",
+        "--supplier",
+        "CHN",
+        "--sector",
+        "critical_minerals",
+        "--importer",
+        "JPN,DEU",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    fields = {
+        "importer",
+        "product",
+        "sector",
+        "lost_value_usd",
+        "lost_quantity_t",
+        "lost_share",
+        "redirectable_value_usd",
+        "shortfall_value_usd",
+    }
+    assert records and set(records[0]) >= fields
+    assert {r["importer"] for r in records} == {"JPN", "DEU"}
+    for r in records:
+        assert r["lost_value_usd"] + r["kept_value_usd"] == pytest.approx(r["import_value_usd"])
+        assert r["redirectable_value_usd"] + r["shortfall_value_usd"] == pytest.approx(
+            r["lost_value_usd"]
+        )
+    # The batch stress test computes the same totals for the same cut.
+    code, out, _ = run(
+        capsys,
+        "stress",
+        "--importer",
+        "JPN",
+        "--sector",
+        "critical_minerals",
+        "--top",
+        "5",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    stress = {r["supplier"]: r for r in json.loads(out)}["CHN"]
+    japan = [r for r in records if r["importer"] == "JPN"]
+    assert stress["lost_value_usd"] == pytest.approx(sum(r["lost_value_usd"] for r in japan))
+    assert stress["shortfall_value_usd"] == pytest.approx(
+        sum(r["shortfall_value_usd"] for r in japan)
+    )
+
+
+def test_shock_presets(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, _ = run(capsys, "shock", "--list", "--format", "json", "--home", str(demo_home))
+    names = {p["preset"] for p in json.loads(out)}
+    assert {"china-gallium-germanium-2023", "russia-gas-2022"} <= names
+    code, out, err = run(
+        capsys, "shock", "--preset", "russia-gas-2022", "--format", "json", "--home", str(demo_home)
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and all(r["product"] == "271121" for r in records)
+    code, _, err = run(capsys, "shock", "--preset", "nope", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)
+    code, _, err = run(capsys, "shock", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)

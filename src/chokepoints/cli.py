@@ -633,6 +633,99 @@ def risk(
     _emit(frame, fmt, output, RISK_TABLE, title)
 
 
+SHOCK_TABLE = [
+    "importer",
+    "product",
+    "description",
+    "import_value_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "own_exports_usd",
+]
+
+
+def _split(text: str | None) -> list[str]:
+    """``"JPN, DEU"`` -> ``["JPN", "DEU"]``."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@app.command("shock")
+def shock(
+    supplier: Annotated[
+        str | None, typer.Option(help="Supplier cutting exports: ISO3 or group (CHN, RUS, EU27).")
+    ] = None,
+    sector: Annotated[
+        str | None, typer.Option(help="Sectors cut, e.g. critical_minerals,batteries.")
+    ] = None,
+    product: Annotated[
+        str | None, typer.Option(help="HS6 products cut, e.g. 811292,250490.")
+    ] = None,
+    importer: Annotated[
+        str | None, typer.Option(help="Importers hit (default: all), e.g. JPN,DEU or EU27.")
+    ] = None,
+    fraction: Annotated[float, typer.Option(help="Share of exports lost, 0-1.")] = 1.0,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A shipped scenario, e.g. china-gallium-germanium-2023 (see --list)."),
+    ] = None,
+    scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
+    year: YearOption = None,
+    redirect_fraction: Annotated[
+        float,
+        typer.Option(help="Share of other exporters' third-country sales that can be redirected."),
+    ] = 0.5,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
+    if list_:
+        from chokepoints.analysis.scenario import list_presets
+        from chokepoints.analysis.scenario import preset as load_preset
+
+        frame = pd.DataFrame(
+            [{"preset": name, "name": load_preset(name).name} for name in list_presets()]
+        )
+        render(frame, fmt, console=console)
+        return
+    importers = _split(importer)
+    frame = Workspace.open(home).shock(
+        preset=preset,
+        scenario_file=str(scenario) if scenario else None,
+        supplier=supplier,
+        sectors=_split(sector),
+        products=_split(product),
+        importers=importers,
+        fraction=fraction,
+        year=year,
+        redirect_fraction=redirect_fraction,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    provenance = frame.attrs["provenance"]
+    if importers and fmt is OutputFormat.table:
+        shown = frame[
+            frame["importer"].isin(
+                {c for spec in importers for c in Workspace.open(home).countries_of(spec)}
+            )
+        ]
+    else:
+        shown = frame
+    shown = shown.head(limit) if fmt is OutputFormat.table and limit else shown
+    shown.attrs = frame.attrs
+    title = f"{provenance['scenario']['name']} ({provenance['year']})"
+    if fmt is OutputFormat.table:
+        totals = pd.DataFrame(provenance["by_importer"]).head(10)
+        render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
+    _emit(shown, fmt, output, SHOCK_TABLE, f"{title}: by product")
+
+
 STRESS_TABLE = [
     "importer",
     "sector",

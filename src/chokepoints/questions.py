@@ -390,6 +390,113 @@ def supply_risk(
     return _finish(frame, RISK_COLUMNS, provenance)
 
 
+# -- shocks ----------------------------------------------------------------------------------
+SHOCK_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "lost_value_usd",
+    "lost_quantity_t",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "own_exports_usd",
+    "kept_value_usd",
+]
+
+
+def shock(
+    ws: Workspace,
+    *,
+    scenario: Any = None,
+    preset: str | None = None,
+    scenario_file: str | None = None,
+    supplier: str | None = None,
+    sectors: Sequence[str] = (),
+    products: Sequence[str] = (),
+    importers: Sequence[str] = (),
+    fraction: float = 1.0,
+    year: int | None = None,
+    redirect_fraction: float = 0.5,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Direct impact of a disruption scenario per (importer, product), sorted by shortfall.
+
+    The scenario is a ``Scenario`` object, a preset name, a TOML file, or the generic "supplier
+    X stops exporting sectors S (or products P) to importers I". The frame's provenance holds
+    the scenario, its sources, and totals per importer (``by_importer``).
+    """
+    from chokepoints.analysis import scenario as scenarios
+
+    if scenario is None:
+        if preset:
+            scenario = scenarios.preset(preset)
+        elif scenario_file:
+            scenario = scenarios.load_scenario(scenario_file)
+        elif supplier:
+            scenario = scenarios.build_scenario(
+                supplier,
+                sectors=list(sectors) or None,
+                products=list(products) or None,
+                importers=list(importers) or None,
+                fraction=fraction,
+            )
+        else:
+            raise InputError(
+                "no scenario given", hint="use --preset NAME, --scenario FILE or --supplier ISO3"
+            )
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    flows = _flows(ws, dataset, [year])
+    warnings = _check_coverage(flows, [year], allow_partial=allow_partial)
+    impact = scenarios.scenario_impact(
+        flows,
+        scenario,
+        year=year,
+        classification=dataset.classification,
+        redirect_fraction=redirect_fraction,
+    )
+    frame = impact.to_pandas()
+    if frame.empty:
+        raise NoDataError(
+            f"scenario {scenario.id} cuts no flow in {year} in {dataset.source} "
+            f"{dataset.classification}: the supplier sells none of its products there"
+        )
+    order = ["shortfall_value_usd", "lost_value_usd"]
+    frame = _describe(ws, frame, dataset.classification).sort_values(order, ascending=False)
+    by_importer = (
+        frame.groupby("importer")[
+            ["lost_value_usd", "redirectable_value_usd", "shortfall_value_usd"]
+        ]
+        .sum()
+        .sort_values("shortfall_value_usd", ascending=False)
+    )
+    provenance = dataset.provenance(
+        year=year,
+        warnings=warnings,
+        method={"name": "direct_impact", "redirect_fraction": redirect_fraction},
+        scenario={
+            "id": scenario.id,
+            "name": scenario.name,
+            "sources": list(scenario.sources),
+            "shocks": [
+                {
+                    "supplier": s.supplier,
+                    "fraction": s.fraction,
+                    "importers": list(s.importers) if s.importers else "all",
+                }
+                for s in scenario.shocks
+            ],
+        },
+        by_importer=by_importer.reset_index().to_dict(orient="records"),
+    )
+    return _finish(frame, SHOCK_COLUMNS, provenance)
+
+
 # -- stress test -----------------------------------------------------------------------------
 STRESS_COLUMNS = [
     "year",

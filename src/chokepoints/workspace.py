@@ -222,6 +222,15 @@ class Workspace:
         """
         return questions.supply_risk(self, country, **options)
 
+    def shock(self, **options: Any) -> pd.DataFrame:
+        """Direct impact of a disruption scenario (``questions.shock``).
+
+        Options: ``scenario`` (object), ``preset``, ``scenario_file``, or ``supplier`` with
+        ``sectors``/``products``, ``importers`` and ``fraction``; then ``year``,
+        ``redirect_fraction``, ``allow_partial``, ``source``.
+        """
+        return questions.shock(self, **options)
+
     def stress(self, **options: Any) -> pd.DataFrame:
         """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
 
