@@ -367,3 +367,66 @@ def test_shock_presets(capsys: pytest.CaptureFixture[str], demo_home: Path) -> N
     assert_one_sentence_error(code, err)
     code, _, err = run(capsys, "shock", "--home", str(demo_home))
     assert_one_sentence_error(code, err)
+
+
+def test_exposure_from_icio(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from test_icio import COUNTRIES, SECTORS, mock_table, write_table
+
+    path = write_table(tmp_path)
+    country, supplier = COUNTRIES[0], COUNTRIES[1]
+    code, out, err = run(
+        capsys,
+        "exposure",
+        country,
+        "--supplier",
+        supplier,
+        "--icio",
+        str(path),
+        "--format",
+        "json",
+        "--home",
+        str(tmp_path / "home"),
+    )
+    assert code == 0, err
+    rows = {r["sector"]: r for r in json.loads(out)}
+    assert set(rows) == set(SECTORS) and {r["region"] for r in rows.values()} == {country}
+    # Face-value reliance by hand: the supplier's rows over all rows of the buyer's column.
+    table = mock_table()
+    labels = [f"{c}_{s}" for c in COUNTRIES for s in SECTORS]
+    z = table.loc[labels, labels]
+    for sector in SECTORS:
+        column = z[f"{country}_{sector}"]
+        expected = column[[f"{supplier}_{s}" for s in SECTORS]].sum() / column.sum()
+        assert rows[sector]["face_value_reliance"] == pytest.approx(expected)
+        assert rows[sector]["look_through_reliance"] >= 0
+        assert 0 < rows[sector]["loss"] <= rows[sector]["output"]
+    code, _, err = run(
+        capsys, "exposure", country, "--supplier", supplier, "--home", str(tmp_path / "empty")
+    )
+    assert_one_sentence_error(code, err)
+    assert "data fetch icio" in err
+
+
+def test_shock_downstream(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "shock",
+        "--supplier",
+        "CHN",
+        "--product",
+        "284690",
+        "--downstream",
+        "--importer",
+        "JPN,DEU",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert {r["country"] for r in records} <= {"JPN", "DEU"}
+    magnets = [r for r in records if r["product"] == "850511"]
+    # Rare-earth compounds -> rare-earth metals -> magnets: two steps down the chain.
+    assert magnets and all(r["depth"] == 2 and "284690" in r["path"] for r in magnets)
+    assert all(0 <= r["input_supplier_share"] <= 1 for r in records)

@@ -295,6 +295,25 @@ def fetch_baci(
     _print_record(record)
 
 
+@fetch_app.command("icio")
+def fetch_icio(
+    year: Annotated[int, typer.Option(help="Year of the OECD ICIO table.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Folder URL of the archives (or $CHOKEPOINTS_ICIO_URL).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Download one year of the OECD Inter-Country Input-Output tables into HOME/icio."""
+    from chokepoints.sources.icio import fetch_icio as download_icio
+
+    ws = Workspace.open(home)
+    with _download_bar(f"ICIO {year}") as progress:
+        path = download_icio(year, ws.home / "icio", base_url=base_url, progress=progress)
+    console.print(
+        f"[green]Downloaded[/green] {path}; use `chokepoints exposure COUNTRY --supplier ISO3`."
+    )
+
+
 @data_app.command("demo")
 def data_demo(home: HomeOption = None) -> None:
     """Load the synthetic demo world (real country and HS codes, invented flows)."""
@@ -672,6 +691,14 @@ def shock(
     ] = None,
     scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
+    downstream: Annotated[
+        bool,
+        typer.Option(
+            "--downstream",
+            help="Follow the value chains: downstream products at risk and the "
+            "countries producing them (instead of the direct impact).",
+        ),
+    ] = False,
     year: YearOption = None,
     redirect_fraction: Annotated[
         float,
@@ -695,6 +722,29 @@ def shock(
         render(frame, fmt, console=console)
         return
     importers = _split(importer)
+    if downstream:
+        frame = Workspace.open(home).downstream(
+            preset=preset,
+            scenario_file=str(scenario) if scenario else None,
+            supplier=supplier,
+            sectors=_split(sector),
+            products=_split(product),
+            importers=importers,
+            fraction=fraction,
+            year=year,
+            countries=importers,
+            source=source,
+        )
+        shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
+        shown.attrs = frame.attrs
+        _emit(
+            shown,
+            fmt,
+            output,
+            DOWNSTREAM_TABLE,
+            f"Downstream of {frame.attrs['provenance']['scenario']['name']}",
+        )
+        return
     frame = Workspace.open(home).shock(
         preset=preset,
         scenario_file=str(scenario) if scenario else None,
@@ -724,6 +774,67 @@ def shock(
         totals = pd.DataFrame(provenance["by_importer"]).head(10)
         render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
     _emit(shown, fmt, output, SHOCK_TABLE, f"{title}: by product")
+
+
+DOWNSTREAM_TABLE = [
+    "chain",
+    "country",
+    "product",
+    "label",
+    "depth",
+    "exports_usd",
+    "export_share",
+    "input_imports_usd",
+    "input_supplier_share",
+    "path",
+]
+EXPOSURE_TABLE = [
+    "region",
+    "sector",
+    "face_value_reliance",
+    "look_through_reliance",
+    "output",
+    "loss",
+    "loss_share",
+]
+
+
+@app.command("exposure")
+def exposure(
+    country: Annotated[str, typer.Argument(help="ISO3 code or group whose sectors to show.")],
+    supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN).")],
+    via: Annotated[str, typer.Option(help="icio (input-output tables).")] = "icio",
+    icio: Annotated[
+        Path | None,
+        typer.Option(
+            help="OECD ICIO csv/zip or folder (default: HOME/icio from `data fetch icio`)."
+        ),
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="ICIO year (for a folder).")] = None,
+    theta: Annotated[float, typer.Option(help="Share of the supplier's inputs lost, 0-1.")] = 1.0,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """How much do COUNTRY's industries rely on a supplier, directly and through others?"""
+    if via != "icio":
+        raise ChokepointsError(
+            f"--via {via!r}: exposure is computed from input-output tables (--via icio); for "
+            "trade-based exposure use `chokepoints deps` or `chokepoints trend`"
+        )
+    frame = Workspace.open(home).exposure(
+        country, supplier, icio=str(icio) if icio else None, year=year, theta=theta
+    )
+    shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
+    shown.attrs = frame.attrs
+    _emit(
+        shown,
+        fmt,
+        output,
+        EXPOSURE_TABLE,
+        f"{frame.attrs['provenance']['economy']}: reliance on {supplier.upper()} (input-output)",
+    )
 
 
 STRESS_TABLE = [

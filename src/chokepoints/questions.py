@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -432,23 +433,18 @@ def shock(
     """
     from chokepoints.analysis import scenario as scenarios
 
-    if scenario is None:
-        if preset:
-            scenario = scenarios.preset(preset)
-        elif scenario_file:
-            scenario = scenarios.load_scenario(scenario_file)
-        elif supplier:
-            scenario = scenarios.build_scenario(
-                supplier,
-                sectors=list(sectors) or None,
-                products=list(products) or None,
-                importers=list(importers) or None,
-                fraction=fraction,
-            )
-        else:
-            raise InputError(
-                "no scenario given", hint="use --preset NAME, --scenario FILE or --supplier ISO3"
-            )
+    scenario = _scenario(
+        {
+            "scenario": scenario,
+            "preset": preset,
+            "scenario_file": scenario_file,
+            "supplier": supplier,
+            "sectors": sectors,
+            "products": products,
+            "importers": importers,
+            "fraction": fraction,
+        }
+    )
     dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
     year = dataset.latest_year() if year is None else year
     flows = _flows(ws, dataset, [year])
@@ -495,6 +491,182 @@ def shock(
         by_importer=by_importer.reset_index().to_dict(orient="records"),
     )
     return _finish(frame, SHOCK_COLUMNS, provenance)
+
+
+DOWNSTREAM_COLUMNS = [
+    "year",
+    "chain",
+    "country",
+    "product",
+    "label",
+    "stage",
+    "depth",
+    "path",
+    "exports_usd",
+    "export_share",
+    "input_imports_usd",
+    "input_imports_from_suppliers_usd",
+    "input_supplier_share",
+]
+
+
+def downstream(
+    ws: Workspace,
+    *,
+    chains: Sequence[str] = (),
+    year: int | None = None,
+    countries: Sequence[str] = (),
+    min_export_share: float = 0.0,
+    source: str | None = None,
+    **scenario_options: Any,
+) -> pd.DataFrame:
+    """Downstream products at risk from a scenario, and the countries producing them.
+
+    The scenario is given as to :func:`shock` (``preset``, ``scenario_file``, ``supplier`` with
+    ``sectors``/``products``...). Every curated value chain holding a shocked product is
+    followed (or only ``chains``); ``countries`` restricts the producers shown.
+    """
+    from chokepoints.analysis import propagation
+    from chokepoints.reference.chains import list_chains, load_chain
+
+    scenario = _scenario(scenario_options)
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    shocked = set(scenario.products_for(dataset.classification))
+    suppliers = sorted({m for s in scenario.shocks for m in s.members})
+    flows = _flows(ws, dataset, [year])
+    frames = []
+    for chain_id in chains or list_chains()["id"].tolist():
+        try:
+            graph = load_chain(chain_id).graph(dataset.classification)
+        except InputError:
+            continue  # no list of codes for this revision
+        if not shocked & set(graph.nodes):
+            continue
+        table = propagation.exposed_producers(
+            flows, graph, shocked, year, min_export_share=min_export_share, suppliers=suppliers
+        )
+        frames.append(table.to_pandas().assign(chain=chain_id))
+    if not frames:
+        raise NoDataError(
+            f"none of the products of scenario {scenario.id} is in a value chain for "
+            f"{dataset.classification} (chains: {', '.join(list_chains()['id'])})"
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    if countries:
+        chosen = {c for spec in countries for c in economy(ws, spec).members}
+        frame = frame[frame["country"].isin(chosen)]
+    frame = frame.sort_values(["chain", "depth", "exports_usd"], ascending=[True, True, False])
+    provenance = dataset.provenance(
+        year=year,
+        method={"name": "value_chain_propagation", "min_export_share": min_export_share},
+        scenario={
+            "id": scenario.id,
+            "name": scenario.name,
+            "shocked": sorted(shocked),
+            "suppliers": suppliers,
+        },
+    )
+    return _finish(frame, DOWNSTREAM_COLUMNS, provenance)
+
+
+def _scenario(options: dict[str, Any]) -> Any:
+    """The Scenario described by :func:`shock`'s options."""
+    from chokepoints.analysis import scenario as scenarios
+
+    if options.get("scenario") is not None:
+        return options["scenario"]
+    if options.get("preset"):
+        return scenarios.preset(options["preset"])
+    if options.get("scenario_file"):
+        return scenarios.load_scenario(options["scenario_file"])
+    if options.get("supplier"):
+        return scenarios.build_scenario(
+            options["supplier"],
+            sectors=list(options.get("sectors") or []) or None,
+            products=list(options.get("products") or []) or None,
+            importers=list(options.get("importers") or []) or None,
+            fraction=options.get("fraction", 1.0),
+        )
+    raise InputError(
+        "no scenario given", hint="use --preset NAME, --scenario FILE or --supplier ISO3"
+    )
+
+
+# -- input-output exposure --------------------------------------------------------------------
+def io_exposure(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    icio: str | None = None,
+    year: int | None = None,
+    theta: float = 1.0,
+) -> pd.DataFrame:
+    """Per sector of ``country``: face-value and look-through reliance on ``supplier``, and the
+    output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``).
+
+    ``icio`` is an OECD ICIO file or folder (default: ``HOME/icio``, where ``data fetch icio``
+    puts it). Regions are the table's own codes (ISO3 for countries).
+    """
+    from chokepoints.analysis import input_output as io
+    from chokepoints.sources.icio import read_icio
+
+    location = Path(icio) if icio else ws.home / "icio"
+    if not location.exists():
+        raise NoDataError(
+            f"no input-output table at {location}: run `chokepoints data fetch icio --year Y` "
+            "or pass --icio FILE (an OECD ICIO csv or zip)"
+        )
+    system = read_icio(location, year)
+    system.calc_system()
+    who, by = economy(ws, country), economy(ws, supplier)
+    regions = set(system.Z.index.get_level_values(0))
+    missing = [c for c in (*who.members, *by.members) if c not in regions]
+    if set(who.members) <= set(missing) or set(by.members) <= set(missing):
+        raise NoDataError(
+            f"{', '.join(missing)} not in this input-output table (its regions: "
+            f"{', '.join(sorted(regions)[:12])}...)"
+        )
+    suppliers = [m for m in by.members if m in regions]
+    face = io.face_value_reliance(system.Z, suppliers)
+    look = io.look_through_reliance(system.A, suppliers)
+    loss = io.hypothetical_extraction(system.A, system.Y.sum(axis=1), suppliers, theta=theta)
+    frame = pd.DataFrame({"face_value_reliance": face, "look_through_reliance": look}).join(loss)
+    frame = frame[frame.index.get_level_values(0).isin(who.members)]
+    frame.index = frame.index.set_names(["region", "sector"])
+    frame = frame.reset_index().sort_values("look_through_reliance", ascending=False)
+    frame.insert(0, "supplier", by.name)
+    provenance = {
+        "source": "icio",
+        "releases": [str(location.name)],
+        "classification": "ICIO sectors",
+        "year": year,
+        "economy": who.name,
+        "tool": ws.provenance()["tool"],
+        "demo": False,
+        "method": {
+            "name": "input_output",
+            "theta": theta,
+            "reliance": "Baldwin, Freeman & Theodorakopoulos (2023)",
+            "extraction": "Miller & Blair (2009), hypothetical extraction of rows",
+        },
+    }
+    return _finish(
+        frame,
+        [
+            "region",
+            "sector",
+            "supplier",
+            "face_value_reliance",
+            "look_through_reliance",
+            "output",
+            "output_after",
+            "loss",
+            "loss_share",
+        ],
+        provenance,
+    )
 
 
 # -- stress test -----------------------------------------------------------------------------

@@ -74,6 +74,11 @@ LABELS = {
     "shortfall_value_usd": "shortfall $m",
     "shortfall_share": "short. share",
     "own_exports_usd": "own exports $m",
+    "export_share": "export share",
+    "input_supplier_share": "from supplier",
+    "face_value_reliance": "face value",
+    "look_through_reliance": "look-through",
+    "loss_share": "loss share",
 }
 
 
@@ -113,7 +118,7 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
         [_cell(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
     ]
-    headers = [LABELS.get(str(c), str(c)) for c in frame.columns]
+    headers = [_label(str(c)) for c in frame.columns]
     widths = [
         max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(frame.columns))
     ]
@@ -141,6 +146,15 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
     for row in cells:
         table.add_row(*(row[n] for n in keep))
     return table
+
+
+def _label(column: str) -> str:
+    """The short header of a column; money columns say they are in USD millions."""
+    if column in LABELS:
+        return LABELS[column]
+    if column.endswith("_usd"):
+        return column.removesuffix("_usd").replace("_", " ") + " $m"
+    return column
 
 
 def table_width(width: int) -> int:

@@ -231,6 +231,17 @@ class Workspace:
         """
         return questions.shock(self, **options)
 
+    def downstream(self, **options: Any) -> pd.DataFrame:
+        """Value-chain products at risk from a scenario and their producers
+        (``questions.downstream``; the scenario options of ``shock``, plus ``chains``,
+        ``countries``, ``min_export_share``)."""
+        return questions.downstream(self, **options)
+
+    def exposure(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
+        """Input-output reliance and extraction loss (``questions.io_exposure``: ``icio``,
+        ``year``, ``theta``)."""
+        return questions.io_exposure(self, country, supplier, **options)
+
     def stress(self, **options: Any) -> pd.DataFrame:
         """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
 
