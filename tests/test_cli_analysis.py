@@ -380,6 +380,8 @@ def test_exposure_from_icio(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
         country,
         "--supplier",
         supplier,
+        "--via",
+        "icio",
         "--icio",
         str(path),
         "--format",
@@ -401,7 +403,15 @@ def test_exposure_from_icio(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
         assert rows[sector]["look_through_reliance"] >= 0
         assert 0 < rows[sector]["loss"] <= rows[sector]["output"]
     code, _, err = run(
-        capsys, "exposure", country, "--supplier", supplier, "--home", str(tmp_path / "empty")
+        capsys,
+        "exposure",
+        country,
+        "--supplier",
+        supplier,
+        "--via",
+        "icio",
+        "--home",
+        str(tmp_path / "empty"),
     )
     assert_one_sentence_error(code, err)
     assert "data fetch icio" in err
@@ -430,3 +440,33 @@ def test_shock_downstream(capsys: pytest.CaptureFixture[str], demo_home: Path) -
     # Rare-earth compounds -> rare-earth metals -> magnets: two steps down the chain.
     assert magnets and all(r["depth"] == 2 and "284690" in r["path"] for r in magnets)
     assert all(0 <= r["input_supplier_share"] <= 1 for r in records)
+
+
+def test_exposure_from_trade(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys, "exposure", "JPN", "--supplier", "CHN", "--format", "json", "--home", str(demo_home)
+    )
+    assert code == 0, err
+    rows = {r["sector"]: r for r in json.loads(out)}
+    assert "permanent_magnets" in rows
+    for row in rows.values():
+        assert row["supplier_share"] == pytest.approx(row["from_supplier_usd"] / row["imports_usd"])
+        assert 0 <= row["n_products_top_supplier"] <= row["n_products"]
+    # Cross-check one sector with deps: the same imports from China, product by product.
+    code, out, _ = run(
+        capsys,
+        "deps",
+        "JPN",
+        "--all",
+        "--sector",
+        "permanent_magnets",
+        "--share-from",
+        "CHN",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    deps = json.loads(out)
+    from_china = sum(r["import_value_usd"] * r["share_chn"] for r in deps)
+    assert rows["permanent_magnets"]["from_supplier_usd"] == pytest.approx(from_china)

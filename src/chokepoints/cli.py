@@ -803,38 +803,53 @@ EXPOSURE_TABLE = [
 def exposure(
     country: Annotated[str, typer.Argument(help="ISO3 code or group whose sectors to show.")],
     supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN).")],
-    via: Annotated[str, typer.Option(help="icio (input-output tables).")] = "icio",
+    via: Annotated[
+        str,
+        typer.Option(
+            help="trade (strategic sectors, from the store) or icio (input-output tables)."
+        ),
+    ] = "trade",
     icio: Annotated[
         Path | None,
         typer.Option(
             help="OECD ICIO csv/zip or folder (default: HOME/icio from `data fetch icio`)."
         ),
     ] = None,
-    year: Annotated[int | None, typer.Option(help="ICIO year (for a folder).")] = None,
+    year: Annotated[
+        int | None, typer.Option(help="Year (for ICIO: the table in a folder).")
+    ] = None,
     theta: Annotated[float, typer.Option(help="Share of the supplier's inputs lost, 0-1.")] = 1.0,
     limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
-    """How much do COUNTRY's industries rely on a supplier, directly and through others?"""
-    if via != "icio":
-        raise ChokepointsError(
-            f"--via {via!r}: exposure is computed from input-output tables (--via icio); for "
-            "trade-based exposure use `chokepoints deps` or `chokepoints trend`"
+    """How much does COUNTRY rely on a supplier: by sector (trade) or industry (input-output)?"""
+    ws = Workspace.open(home)
+    if via == "icio":
+        frame = ws.exposure(
+            country,
+            supplier,
+            via="icio",
+            icio=str(icio) if icio else None,
+            year=year,
+            theta=theta,
         )
-    frame = Workspace.open(home).exposure(
-        country, supplier, icio=str(icio) if icio else None, year=year, theta=theta
-    )
+        columns = EXPOSURE_TABLE
+    else:
+        frame = ws.exposure(country, supplier, via=via, year=year)
+        columns = [
+            "sector",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+        ]
     shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
     shown.attrs = frame.attrs
-    _emit(
-        shown,
-        fmt,
-        output,
-        EXPOSURE_TABLE,
-        f"{frame.attrs['provenance']['economy']}: reliance on {supplier.upper()} (input-output)",
-    )
+    who = frame.attrs["provenance"]["economy"]
+    _emit(shown, fmt, output, columns, f"{who}: reliance on {supplier.upper()} ({via})")
 
 
 STRESS_TABLE = [

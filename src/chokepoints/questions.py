@@ -593,6 +593,57 @@ def _scenario(options: dict[str, Any]) -> Any:
     )
 
 
+# -- trade exposure ----------------------------------------------------------------------------
+def trade_exposure(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Per strategic sector: the country's imports, those from ``supplier`` and their share."""
+    from chokepoints.analysis.trend import supplier_exposure_by_sector
+    from chokepoints.reference.sectors import sector_table
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who, by = economy(ws, country), economy(ws, supplier)
+    flows = _flows(ws, dataset, [year])
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    result = supplier_exposure_by_sector(
+        concentration.positive(local),
+        ibis.memtable(table[["product", "sector"]]),
+        importer=who.name,
+        supplier_members=by.members,
+    )
+    frame = result.to_pandas()
+    if frame.empty:
+        raise NoDataError(f"no imports of {who.name} in {year} in the strategic sectors")
+    frame.insert(0, "supplier", by.name)
+    frame.insert(0, "importer", who.name)
+    frame.insert(0, "year", year)
+    provenance = dataset.provenance(
+        year=year, economy=who.name, supplier=by.name, method={"name": "trade_exposure"}
+    )
+    return _finish(
+        frame,
+        [
+            "year",
+            "importer",
+            "supplier",
+            "sector",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+        ],
+        provenance,
+    )
+
+
 # -- input-output exposure --------------------------------------------------------------------
 def io_exposure(
     ws: Workspace,

@@ -237,10 +237,17 @@ class Workspace:
         ``countries``, ``min_export_share``)."""
         return questions.downstream(self, **options)
 
-    def exposure(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
-        """Input-output reliance and extraction loss (``questions.io_exposure``: ``icio``,
-        ``year``, ``theta``)."""
-        return questions.io_exposure(self, country, supplier, **options)
+    def exposure(
+        self, country: str, supplier: str, *, via: str = "trade", **options: Any
+    ) -> pd.DataFrame:
+        """Reliance of ``country`` on ``supplier``: per strategic sector from trade
+        (``via="trade"``: ``year``, ``source``), or per industry from input-output tables with
+        the output lost by extraction (``via="icio"``: ``icio``, ``year``, ``theta``)."""
+        if via == "icio":
+            return questions.io_exposure(self, country, supplier, **options)
+        if via == "trade":
+            return questions.trade_exposure(self, country, supplier, **options)
+        raise ChokepointsError(f"unknown --via {via!r}; use trade or icio")
 
     def stress(self, **options: Any) -> pd.DataFrame:
         """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).

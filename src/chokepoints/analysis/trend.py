@@ -89,3 +89,34 @@ def trend_verdict(
     ):
         return "deepening"
     return "stable"
+
+
+def supplier_exposure_by_sector(
+    flows: ir.Table,
+    sectors: ir.Table,
+    *,
+    importer: str,
+    supplier_members: Sequence[str],
+) -> ir.Table:
+    """Per sector: the importer's imports, those from the supplier, their share, and products.
+
+    ``sectors`` maps products to sectors (``product``, ``sector``). ``n_products_top_supplier``
+    counts the sector's products of which the supplier is the largest supplier.
+    """
+    mine = flows.filter(flows.importer == importer)
+    from_supplier = mine.exporter.isin(list(supplier_members))
+    per_product = mine.group_by("product").aggregate(
+        imports_usd=mine.value_usd.sum(),
+        from_supplier_usd=mine.value_usd.sum(where=from_supplier),
+        top=mine.exporter.argmax(mine.value_usd),
+    )
+    joined = per_product.join(sectors.select("product", "sector"), "product")
+    by_sector = joined.group_by("sector").aggregate(
+        imports_usd=joined.imports_usd.sum(),
+        from_supplier_usd=joined.from_supplier_usd.fill_null(0.0).sum(),
+        n_products=joined.count(),
+        n_products_top_supplier=joined.top.isin(list(supplier_members)).ifelse(1, 0).sum(),
+    )
+    return by_sector.mutate(
+        supplier_share=by_sector.from_supplier_usd / by_sector.imports_usd
+    ).order_by(ibis.desc("from_supplier_usd"))
