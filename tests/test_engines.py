@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
+import ibis
 import pandas as pd
 import pytest
 
 from chokepoints import engine
-from chokepoints.analysis import concentration, dependency, trend
+from chokepoints.analysis import concentration, dependency, stress, trend
 from chokepoints.store import Store
 from chokepoints.workspace import Workspace
 
@@ -79,6 +80,19 @@ ANALYSES = {
             f, 2022, importer_flows=concentration.as_group(f, "EU", ["DEU", "FRA", "ITA", "NLD"])
         ),
         ["importer", "product"],
+    ),
+    "stress": (
+        lambda f: stress.stress_test(
+            f,
+            2022,
+            ibis.memtable(
+                {
+                    "product": ["850511", "284690", "850760"],
+                    "sector": ["magnets", "magnets", "batteries"],
+                }
+            ),
+        ),
+        ["importer", "sector", "supplier"],
     ),
     "trend": (
         lambda f: trend.supplier_trend(f, importer="JPN", supplier="CHN", supplier_members=["CHN"]),
