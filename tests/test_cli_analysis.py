@@ -353,6 +353,32 @@ def test_shock_matches_stress_and_json_fields(
     )
 
 
+def test_shock_by_sector_and_country(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    base = [
+        "shock",
+        "--supplier",
+        "CHN",
+        "--sector",
+        "batteries",
+        "--importer",
+        "JPN",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    ]
+    products = json.loads(run(capsys, *base)[1])
+    countries = json.loads(run(capsys, *base, "--by", "country")[1])
+    japan = next(r for r in countries if r["importer"] == "JPN")
+    mine = [r for r in products if r["importer"] == "JPN"]
+    assert japan["lost_value_usd"] == pytest.approx(sum(r["lost_value_usd"] for r in mine))
+    assert japan["shortfall_value_usd"] == pytest.approx(
+        sum(r["shortfall_value_usd"] for r in mine)
+    )
+    sectors = json.loads(run(capsys, *base, "--by", "sector")[1])
+    assert "batteries" in {r["sector"] for r in sectors if r["importer"] == "JPN"}
+
+
 def test_shock_presets(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
     code, out, _ = run(capsys, "shock", "--list", "--format", "json", "--home", str(demo_home))
     names = {p["preset"] for p in json.loads(out)}

@@ -691,6 +691,7 @@ def shock(
     ] = None,
     scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
+    by: Annotated[str, typer.Option(help="Rows per product, sector or country.")] = "product",
     downstream: Annotated[
         bool,
         typer.Option(
@@ -757,6 +758,7 @@ def shock(
         redirect_fraction=redirect_fraction,
         allow_partial=allow_partial,
         source=source,
+        by=by,
     )
     provenance = frame.attrs["provenance"]
     if importers and fmt is OutputFormat.table:
@@ -773,7 +775,22 @@ def shock(
     if fmt is OutputFormat.table:
         totals = pd.DataFrame(provenance["by_importer"]).head(10)
         render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
-    _emit(shown, fmt, output, SHOCK_TABLE, f"{title}: by product")
+    columns = (
+        SHOCK_TABLE
+        if by == "product"
+        else [
+            "importer",
+            "sector",
+            "import_value_usd",
+            "lost_value_usd",
+            "lost_share",
+            "redirectable_value_usd",
+            "shortfall_value_usd",
+            "shortfall_share",
+            "n_products",
+        ]
+    )
+    _emit(shown, fmt, output, columns, f"{title}: by {by}")
 
 
 DOWNSTREAM_TABLE = [
@@ -819,6 +836,12 @@ def exposure(
         int | None, typer.Option(help="Year (for ICIO: the table in a folder).")
     ] = None,
     theta: Annotated[float, typer.Option(help="Share of the supplier's inputs lost, 0-1.")] = 1.0,
+    supplier_sectors: Annotated[
+        str | None,
+        typer.Option(
+            "--supplier-sectors", help="ICIO: extract only these supplier industries, e.g. C26."
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
@@ -834,6 +857,7 @@ def exposure(
             icio=str(icio) if icio else None,
             year=year,
             theta=theta,
+            supplier_sectors=_split(supplier_sectors),
         )
         columns = EXPOSURE_TABLE
     else:

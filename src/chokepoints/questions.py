@@ -424,8 +424,11 @@ def shock(
     redirect_fraction: float = 0.5,
     allow_partial: bool = False,
     source: str | None = None,
+    by: str = "product",
 ) -> pd.DataFrame:
     """Direct impact of a disruption scenario per (importer, product), sorted by shortfall.
+
+    ``by="sector"`` or ``by="country"`` sums it per (importer, sector) or per importer.
 
     The scenario is a ``Scenario`` object, a preset name, a TOML file, or the generic "supplier
     X stops exporting sectors S (or products P) to importers I". The frame's provenance holds
@@ -456,6 +459,8 @@ def shock(
         classification=dataset.classification,
         redirect_fraction=redirect_fraction,
     )
+    if by not in ("product", "sector", "country"):
+        raise InputError(f"unknown --by {by!r}", hint="use product, sector or country")
     frame = impact.to_pandas()
     if frame.empty:
         raise NoDataError(
@@ -490,6 +495,13 @@ def shock(
         },
         by_importer=by_importer.reset_index().to_dict(orient="records"),
     )
+    if by != "product":
+        summed = (
+            scenarios.impact_by_sector(impact, dataset.classification)
+            if by == "sector"
+            else scenarios.impact_by_country(impact)
+        )
+        frame = summed.to_pandas().sort_values(order, ascending=False)
     return _finish(frame, SHOCK_COLUMNS, provenance)
 
 
@@ -653,9 +665,11 @@ def io_exposure(
     icio: str | None = None,
     year: int | None = None,
     theta: float = 1.0,
+    supplier_sectors: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per sector of ``country``: face-value and look-through reliance on ``supplier``, and the
-    output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``).
+    output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``;
+    only its ``supplier_sectors``, e.g. ``["C26"]``, when given).
 
     ``icio`` is an OECD ICIO file or folder (default: ``HOME/icio``, where ``data fetch icio``
     puts it). Regions are the table's own codes (ISO3 for countries).
@@ -682,7 +696,9 @@ def io_exposure(
     suppliers = [m for m in by.members if m in regions]
     face = io.face_value_reliance(system.Z, suppliers)
     look = io.look_through_reliance(system.A, suppliers)
-    loss = io.hypothetical_extraction(system.A, system.Y.sum(axis=1), suppliers, theta=theta)
+    loss = io.hypothetical_extraction(
+        system.A, system.Y.sum(axis=1), suppliers, supplier_sectors or None, theta=theta
+    )
     frame = pd.DataFrame({"face_value_reliance": face, "look_through_reliance": look}).join(loss)
     frame = frame[frame.index.get_level_values(0).isin(who.members)]
     frame.index = frame.index.set_names(["region", "sector"])
