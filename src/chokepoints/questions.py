@@ -54,6 +54,18 @@ DEPENDENCY_COLUMNS = [
     "dependent",
     "method",
 ]
+#: Leading columns of the supplier views (exposure by sector, trend by year).
+SUPPLIER_COLUMNS = [
+    "year",
+    "importer",
+    "supplier",
+    "sector",
+    "imports_usd",
+    "from_supplier_usd",
+    "supplier_share",
+    "n_products",
+    "n_products_top_supplier",
+]
 EXPORT_COLUMNS = [
     "year",
     "exporter",
@@ -641,17 +653,7 @@ def trade_exposure(
     )
     return _finish(
         frame,
-        [
-            "year",
-            "importer",
-            "supplier",
-            "sector",
-            "imports_usd",
-            "from_supplier_usd",
-            "supplier_share",
-            "n_products",
-            "n_products_top_supplier",
-        ],
+        SUPPLIER_COLUMNS,
         provenance,
     )
 
@@ -912,19 +914,6 @@ def trend(
     )
     return _finish(
         frame,
-        [
-            "year",
-            "importer",
-            "supplier",
-            "sector",
-            "imports_usd",
-            "from_supplier_usd",
-            "supplier_share",
-            "n_products",
-            "n_products_top_supplier",
-            "n_dependent",
-            "n_dependent_on_supplier",
-            "mean_hhi",
-        ],
+        [*SUPPLIER_COLUMNS, "n_dependent", "n_dependent_on_supplier", "mean_hhi"],
         provenance,
     )

@@ -24,7 +24,6 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from chokepoints.errors import InputError, UnknownCodeError
 from chokepoints.reference.countries import to_iso3
 from chokepoints.reference.groups import group_members
 from chokepoints.reference.sectors import list_sectors, sector_products, sector_table
-from chokepoints.reference.toml_files import parse_toml
+from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
 #: Key of ``Shock.products`` for codes that apply to every HS revision.
@@ -189,12 +188,7 @@ def build_scenario(
 def load_scenario(path: Path | str) -> Scenario:
     """Read and check a scenario TOML file; every problem is an InputError naming the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read the scenario file ({reason})", file=str(path)) from exc
-    return scenario_from_toml(text, file=str(path))
+    return scenario_from_toml(read_text(path, what="scenario"), file=str(path))
 
 
 def scenario_from_toml(text: str, *, file: str = "<scenario>") -> Scenario:
@@ -220,14 +214,10 @@ def preset(name: str) -> Scenario:
 @functools.cache
 def _presets() -> dict[str, Scenario]:
     """The preset files of ``reference/scenarios``, by id."""
-    folder = resources.files("chokepoints.reference").joinpath("scenarios")
     scenarios = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".toml"):
-            scenario = scenario_from_toml(
-                entry.read_text(encoding="utf-8"), file=f"scenarios/{entry.name}"
-            )
-            scenarios[scenario.id] = scenario
+    for name, text in packaged_files("scenarios"):
+        scenario = scenario_from_toml(text, file=f"scenarios/{name}")
+        scenarios[scenario.id] = scenario
     return scenarios
 
 

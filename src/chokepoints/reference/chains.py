@@ -33,14 +33,13 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
 from chokepoints.errors import InputError, UnknownCodeError
-from chokepoints.reference.toml_files import parse_toml
+from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
 #: ``ValueChain.origin`` of the chains shipped with chokepoints.
@@ -186,11 +185,7 @@ def load_chain_file(path: Path | str) -> ValueChain:
     nodes, and no cycle.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read the chain file ({reason})", file=str(path)) from exc
+    text = read_text(path, what="chain")
     return _parse_chain(text, file=str(path), stem=path.stem, origin=str(path))
 
 
@@ -198,17 +193,12 @@ def load_chain_file(path: Path | str) -> ValueChain:
 @functools.cache
 def _builtin_chains() -> dict[str, ValueChain]:
     """The chains shipped in ``reference/chains``, by id."""
-    folder = resources.files("chokepoints.reference").joinpath("chains")
     chains = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".toml"):
-            chain = _parse_chain(
-                entry.read_text(encoding="utf-8"),
-                file=f"chains/{entry.name}",
-                stem=entry.name.removesuffix(".toml"),
-                origin=BUILTIN,
-            )
-            chains[chain.id] = chain
+    for name, text in packaged_files("chains"):
+        chain = _parse_chain(
+            text, file=f"chains/{name}", stem=name.removesuffix(".toml"), origin=BUILTIN
+        )
+        chains[chain.id] = chain
     return chains
 
 

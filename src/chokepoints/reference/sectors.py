@@ -37,13 +37,12 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from chokepoints.errors import InputError, UnknownCodeError
-from chokepoints.reference.toml_files import parse_toml
+from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
 #: ``Sector.origin`` of the sectors shipped with chokepoints.
@@ -155,11 +154,7 @@ def load_sector_file(path: Path | str) -> Sector:
     descriptions only for listed codes. ``includes`` are resolved when sectors are looked up.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read the sector file ({reason})", file=str(path)) from exc
+    text = read_text(path, what="sector")
     return _parse_sector(text, file=str(path), stem=path.stem, origin=str(path))
 
 
@@ -167,17 +162,12 @@ def load_sector_file(path: Path | str) -> Sector:
 @functools.cache
 def _builtin_sectors() -> dict[str, Sector]:
     """The sectors shipped in ``reference/sectors``, by id."""
-    folder = resources.files("chokepoints.reference").joinpath("sectors")
     sectors = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".toml"):
-            sector = _parse_sector(
-                entry.read_text(encoding="utf-8"),
-                file=f"sectors/{entry.name}",
-                stem=entry.name.removesuffix(".toml"),
-                origin=BUILTIN,
-            )
-            sectors[sector.id] = sector
+    for name, text in packaged_files("sectors"):
+        sector = _parse_sector(
+            text, file=f"sectors/{name}", stem=name.removesuffix(".toml"), origin=BUILTIN
+        )
+        sectors[sector.id] = sector
     return sectors
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from chokepoints.errors import InputError
@@ -24,3 +26,23 @@ def parse_toml(text: str, *, file: str) -> dict[str, Any]:
         raise InputError(
             f"not valid TOML: {_TOML_WHERE.sub('', message)}", file=file, line=line
         ) from exc
+
+
+def read_text(path: Path | str, *, what: str) -> str:
+    """The UTF-8 text of a user's ``what`` file (``"sector"``...), or a one-sentence error."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"cannot read the {what} file ({reason})", file=str(path)) from exc
+
+
+def packaged_files(folder: str) -> list[tuple[str, str]]:
+    """(name, text) of the ``*.toml`` files shipped in ``chokepoints/reference/<folder>``."""
+    root = resources.files("chokepoints.reference").joinpath(folder)
+    return [
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in sorted(root.iterdir(), key=lambda item: item.name)
+        if entry.name.endswith(".toml")
+    ]
