@@ -1,0 +1,24 @@
+"""The questions users ask, answered as DataFrames with provenance; ``Workspace`` exposes them."""
+
+from chokepoints.questions.common import PartialCoverageError
+from chokepoints.questions.dependencies import (
+    dependencies,
+    product_picture,
+    supply_risk,
+    trade_exposure,
+    trend,
+)
+from chokepoints.questions.disruption import downstream, io_exposure, shock, stress
+
+__all__ = [
+    "PartialCoverageError",
+    "dependencies",
+    "downstream",
+    "io_exposure",
+    "product_picture",
+    "shock",
+    "stress",
+    "supply_risk",
+    "trade_exposure",
+    "trend",
+]

@@ -1,0 +1,449 @@
+"""Where are we dependent, on whom, how badly, and is it getting better?
+
+``dependencies`` (deps), ``supply_risk`` (risk), ``product_picture`` (product), ``trend`` and
+``trade_exposure``: DataFrames with descriptions, sectors and provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pandas as pd
+
+from chokepoints.analysis import concentration, dependency
+from chokepoints.analysis import trend as trend_analysis
+from chokepoints.datasets import choose_dataset
+from chokepoints.errors import InputError, NoDataError
+from chokepoints.questions.common import (
+    WORLD_METRICS,
+    Economy,
+    check_coverage,
+    describe,
+    economy,
+    finish,
+    flows_of,
+    sector_codes,
+)
+
+if TYPE_CHECKING:
+    from chokepoints.datasets import Dataset
+    from chokepoints.workspace import Workspace
+
+METHODS = ("geodep", "ec2021", "custom")
+SIDES = ("imports", "exports")
+
+#: Columns of ``deps`` results, in order (documented in docs/methods/dependency.md).
+DEPENDENCY_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "import_quantity_t",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "top3_share",
+    "world_export_hhi",
+    "exports_usd",
+    "import_export_ratio",
+    "dependent",
+    "method",
+]
+#: Leading columns of the supplier views (exposure by sector, trend by year).
+SUPPLIER_COLUMNS = [
+    "year",
+    "importer",
+    "supplier",
+    "sector",
+    "imports_usd",
+    "from_supplier_usd",
+    "supplier_share",
+    "n_products",
+    "n_products_top_supplier",
+]
+EXPORT_COLUMNS = [
+    "year",
+    "exporter",
+    "product",
+    "description",
+    "sector",
+    "export_value_usd",
+    "n_markets",
+    "market_hhi",
+    "top_market",
+    "top_market_share",
+    "share_of_exports",
+    "dependent",
+    "method",
+]
+
+
+# -- deps ------------------------------------------------------------------------------------
+def dependencies(
+    ws: Workspace,
+    country: str,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    method: str = "geodep",
+    side: str = "imports",
+    rules: Sequence[str] = (),
+    top: int | None = None,
+    include_all: bool = False,
+    allow_partial: bool = False,
+    source: str | None = None,
+    share_from: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Products on which ``country`` (or a group) depends: one row per product, sorted.
+
+    By default only dependent products, by import value; ``include_all`` lists every imported
+    product with its metrics and flag. ``side='exports'`` looks at the country's exports whose
+    sales hang on one market instead. ``share_from`` (countries or groups, e.g. ``["CHN",
+    "RUS"]``) adds a ``share_<name>`` column per entry: the share of imports (or, on the export
+    side, of sales) going through them.
+    """
+    focus = {spec: list(economy(ws, spec).members) for spec in share_from}
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    if side not in SIDES:
+        raise InputError(f"unknown side {side!r}", hint="use imports or exports")
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    codes = sector_codes(ws, sector, dataset.classification)
+    if side == "exports":
+        frame, params = _export_dependencies(ws, dataset, who, year, focus)
+        warnings: list[str] = []
+        key = "exporter"
+    else:
+        frame, params, warnings = _import_dependencies(
+            ws, dataset, who, year, method, rules, allow_partial, focus
+        )
+        key = "importer"
+    if frame.empty:
+        raise NoDataError(
+            f"no {side} of {who.name} in {year} in {dataset.source} {dataset.classification}"
+        )
+    if codes is not None:
+        frame = frame[frame["product"].isin(codes)]
+    frame = describe(ws, frame, dataset.classification)
+    value = "import_value_usd" if side == "imports" else "export_value_usd"
+    frame = frame.sort_values(["dependent", value], ascending=[False, False])
+    if not include_all:
+        frame = frame[frame["dependent"]]
+    if top is not None:
+        frame = frame.head(top)
+    provenance = dataset.provenance(
+        year=year,
+        method=params,
+        side=side,
+        economy=who.name,
+        members=list(who.members),
+        sector=sector,
+        warnings=warnings,
+    )
+    if warnings:
+        frame = frame.assign(warning="; ".join(warnings))
+    frame = frame.assign(**{key: who.name})
+    columns = DEPENDENCY_COLUMNS if side == "imports" else EXPORT_COLUMNS
+    return finish(frame, columns, provenance)
+
+
+def _import_dependencies(
+    ws: Workspace,
+    dataset: Dataset,
+    who: Economy,
+    year: int,
+    method: str,
+    rules: Sequence[str],
+    allow_partial: bool,
+    focus: dict[str, list[str]],
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Run one dependency method for one economy; return rows, parameters and warnings."""
+    if method == "geodep":
+        params = dependency.GeoDep()
+        years = list(range(year - params.window + 1, year + 1))
+    else:
+        years = [year]
+    flows = flows_of(ws, dataset, years)
+    parsed = [dependency.Rule.parse(r) for r in rules]
+    needs_world = method != "custom" or any(r.metric in WORLD_METRICS for r in parsed)
+    warnings = check_coverage(flows, years, allow_partial=allow_partial) if needs_world else []
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    if method == "geodep":
+        missing = sorted(set(years) - set(dataset.years))
+        if missing:
+            warnings.append(
+                f"years {', '.join(map(str, missing))} are not in the store: persistence is "
+                f"judged on {len(years) - len(missing)} of {len(years)} years"
+            )
+        result = dependency.geodep(flows, year, importer_flows=local, params=params, focus=focus)
+        parameters = params.parameters()
+    elif method == "ec2021":
+        ec = dependency.EC2021()
+        result = dependency.ec2021(
+            flows, year, group=who.name, members=who.members, params=ec, focus=focus
+        )
+        parameters = ec.parameters()
+    else:
+        metrics = dependency.dependency_metrics(flows, importer_flows=local, focus=focus)
+        result = dependency.custom(metrics, parsed)
+        parameters = {"name": "custom", "rules": [str(r) for r in parsed]}
+    frame = result.filter(result.importer == who.name).to_pandas()
+    return frame, parameters, warnings
+
+
+def _export_dependencies(
+    ws: Workspace,
+    dataset: Dataset,
+    who: Economy,
+    year: int,
+    focus: dict[str, list[str]],
+    threshold: float = 0.4,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Products whose sales hang on one market: destination HHI above ``threshold``."""
+    flows = flows_of(ws, dataset, [year])
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = concentration.export_dependence(local.filter(local.exporter == who.name), focus=focus)
+    frame = table.to_pandas()
+    frame["dependent"] = frame["market_hhi"] > threshold
+    frame["method"] = "market_concentration"
+    return frame, {"name": "market_concentration", "market_hhi": threshold}
+
+
+# -- supply risk -----------------------------------------------------------------------------
+RISK_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "hhi",
+    "hhi_wgi_importer",
+    "hhi_wgi_global",
+    "import_reliance",
+    "supply_risk",
+    "scored_share_importer",
+    "scored_share_global",
+    "basis",
+]
+
+
+def supply_risk(
+    ws: Workspace,
+    country: str,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    restrictions: pd.DataFrame | None = None,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Governance-weighted concentration and EU CRM supply risk of a country's imports.
+
+    Runs on trade shares (no production data), which every row says in ``basis``.
+    ``restrictions`` (country, product or empty for all, factor >= 1) raises the weight of
+    suppliers that restrict exports.
+    """
+    from chokepoints.analysis import risk
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    codes = sector_codes(ws, sector, dataset.classification)
+    governance = ws.con.table("governance")
+    if governance.count().to_pyarrow().as_py() == 0:
+        raise NoDataError(
+            "no governance indicators in the store: ingest the World Bank WGI file first "
+            "(`chokepoints data ingest wgi wgidataset.xlsx`)"
+        )
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    mine = local.filter(local.importer == who.name)
+    imports = concentration.import_concentration(mine, top3=False).select(
+        "year", "importer", "product", "import_value_usd", "hhi"
+    )
+    result = risk.supply_risk_trade(
+        concentration.supplier_shares(mine),
+        concentration.exporter_shares(flows),
+        concentration.trade_balance(local),
+        risk.governance_scores(governance, year=year),
+        restrictions=None if restrictions is None else ibis.memtable(restrictions),
+    )
+    frame = concentration.attach(result, imports, ["year", "importer", "product"]).to_pandas()
+    if frame.empty:
+        raise NoDataError(f"no imports of {who.name} in {year}")
+    if codes is not None:
+        frame = frame[frame["product"].isin(codes)]
+    frame = describe(ws, frame, dataset.classification).sort_values("supply_risk", ascending=False)
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        sector=sector,
+        warnings=warnings,
+        method={
+            "name": "eu_crm_trade_shares",
+            "wgi_rescaling": "10 - (mean + 2.5) * 2",
+            "missing_score": risk.NEUTRAL_SCORE,
+            "eol_rir": 0.0,
+            "substitution_index": 1.0,
+            "restrictions": 0 if restrictions is None else len(restrictions),
+        },
+        governance=sorted(
+            {p["release"] for p in ws.store.manifest()["parts"] if p["table"] == "governance"}
+        ),
+    )
+    return finish(frame, RISK_COLUMNS, provenance)
+
+
+# -- trade exposure ----------------------------------------------------------------------------
+def trade_exposure(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Per strategic sector: the country's imports, those from ``supplier`` and their share."""
+    from chokepoints.analysis.trend import supplier_exposure_by_sector
+    from chokepoints.reference.sectors import sector_table
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who, by = economy(ws, country), economy(ws, supplier)
+    flows = flows_of(ws, dataset, [year])
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    result = supplier_exposure_by_sector(
+        concentration.positive(local),
+        ibis.memtable(table[["product", "sector"]]),
+        importer=who.name,
+        supplier_members=by.members,
+    )
+    frame = result.to_pandas()
+    if frame.empty:
+        raise NoDataError(f"no imports of {who.name} in {year} in the strategic sectors")
+    frame.insert(0, "supplier", by.name)
+    frame.insert(0, "importer", who.name)
+    frame.insert(0, "year", year)
+    provenance = dataset.provenance(
+        year=year, economy=who.name, supplier=by.name, method={"name": "trade_exposure"}
+    )
+    return finish(
+        frame,
+        SUPPLIER_COLUMNS,
+        provenance,
+    )
+
+
+# -- product ---------------------------------------------------------------------------------
+def product_picture(
+    ws: Workspace,
+    code: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """The world picture of one product: summary, exporters, and importers depending on it."""
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    code = code.strip()
+    params = dependency.GeoDep()
+    years = list(range(year - params.window + 1, year + 1))
+    flows = flows_of(ws, dataset, years)
+    flows = flows.filter(flows["product"] == code)
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    this_year = flows.filter(flows.year == year)
+    exporters = concentration.exporter_shares(this_year).to_pandas()
+    if exporters.empty:
+        raise NoDataError(
+            f"no trade in product {code} in {year} in {dataset.source} {dataset.classification}"
+        )
+    exporters = exporters.sort_values("export_value_usd", ascending=False)
+    summary = concentration.world_exports(this_year).to_pandas()
+    summary = describe(ws, summary, dataset.classification)
+    importers = dependency.geodep(flows, year, params=params).to_pandas()
+    importers = importers.sort_values(["dependent", "import_value_usd"], ascending=False)
+    provenance = dataset.provenance(
+        year=year, product=code, method=params.parameters(), warnings=warnings
+    )
+    return {
+        "summary": finish(summary, ["year", "product", "description", "sector"], provenance),
+        "exporters": finish(exporters, ["year", "product", "exporter"], provenance),
+        "importers": finish(importers, DEPENDENCY_COLUMNS, provenance),
+    }
+
+
+# -- trend -----------------------------------------------------------------------------------
+def trend(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    sector: str | None = None,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> pd.DataFrame:
+    """Per year: the supplier's share of the country's imports and the products depending on it.
+
+    The provenance carries the change from the first to the last year and its verdict
+    (``de-risking``, ``deepening`` or ``stable``).
+    """
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source)
+    who, by = economy(ws, country), economy(ws, supplier)
+    codes = sector_codes(ws, sector, dataset.classification)
+    flows = flows_of(ws, dataset, dataset.years)
+    warnings = check_coverage(flows, dataset.years, allow_partial=allow_partial)
+    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    table = trend_analysis.supplier_trend(
+        flows,
+        importer=who.name,
+        supplier=by.name,
+        supplier_members=by.members,
+        importer_flows=local,
+        products=codes,
+    )
+    frame = table.to_pandas()
+    if frame.empty:
+        raise NoDataError(
+            f"no imports of {who.name} in {dataset.source} "
+            f"{dataset.classification}" + (f" in sector {sector}" if sector else "")
+        )
+    first, last = frame.iloc[0], frame.iloc[-1]
+    verdict = trend_analysis.trend_verdict(
+        float(first["supplier_share"]),
+        float(last["supplier_share"]),
+        int(first["n_dependent_on_supplier"]),
+        int(last["n_dependent_on_supplier"]),
+    )
+    change = {
+        "from_year": int(first["year"]),
+        "to_year": int(last["year"]),
+        "share_change": float(last["supplier_share"] - first["supplier_share"]),
+        "dependent_change": int(last["n_dependent_on_supplier"] - first["n_dependent_on_supplier"]),
+        "verdict": verdict,
+    }
+    frame["sector"] = sector or "all products"
+    provenance = dataset.provenance(
+        years=list(dataset.years),
+        economy=who.name,
+        supplier=by.name,
+        sector=sector,
+        change=change,
+        warnings=warnings,
+        method=dependency.GeoDep().parameters(),
+    )
+    return finish(
+        frame,
+        [*SUPPLIER_COLUMNS, "n_dependent", "n_dependent_on_supplier", "mean_hhi"],
+        provenance,
+    )

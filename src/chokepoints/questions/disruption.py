@@ -1,0 +1,397 @@
+"""What if a supplier cuts us off? Scenario impacts, value chains, stress test, input-output.
+
+``shock``, ``downstream``, ``stress`` and ``io_exposure``: DataFrames with provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pandas as pd
+
+from chokepoints.datasets import choose_dataset
+from chokepoints.errors import InputError, NoDataError
+from chokepoints.questions.common import (
+    check_coverage,
+    describe,
+    economy,
+    finish,
+    flows_of,
+    sector_codes,
+)
+
+if TYPE_CHECKING:
+    from chokepoints.workspace import Workspace
+
+
+# -- shocks ----------------------------------------------------------------------------------
+SHOCK_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "description",
+    "sector",
+    "import_value_usd",
+    "lost_value_usd",
+    "lost_quantity_t",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "own_exports_usd",
+    "kept_value_usd",
+]
+
+
+def shock(
+    ws: Workspace,
+    *,
+    scenario: Any = None,
+    preset: str | None = None,
+    scenario_file: str | None = None,
+    supplier: str | None = None,
+    sectors: Sequence[str] = (),
+    products: Sequence[str] = (),
+    importers: Sequence[str] = (),
+    fraction: float = 1.0,
+    year: int | None = None,
+    redirect_fraction: float = 0.5,
+    allow_partial: bool = False,
+    source: str | None = None,
+    by: str = "product",
+) -> pd.DataFrame:
+    """Direct impact of a disruption scenario per (importer, product), sorted by shortfall.
+
+    ``by="sector"`` or ``by="country"`` sums it per (importer, sector) or per importer.
+
+    The scenario is a ``Scenario`` object, a preset name, a TOML file, or the generic "supplier
+    X stops exporting sectors S (or products P) to importers I". The frame's provenance holds
+    the scenario, its sources, and totals per importer (``by_importer``).
+    """
+    from chokepoints.analysis import scenario as scenarios
+
+    scenario = _scenario(
+        {
+            "scenario": scenario,
+            "preset": preset,
+            "scenario_file": scenario_file,
+            "supplier": supplier,
+            "sectors": sectors,
+            "products": products,
+            "importers": importers,
+            "fraction": fraction,
+        }
+    )
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    impact = scenarios.scenario_impact(
+        flows,
+        scenario,
+        year=year,
+        classification=dataset.classification,
+        redirect_fraction=redirect_fraction,
+    )
+    if by not in ("product", "sector", "country"):
+        raise InputError(f"unknown --by {by!r}", hint="use product, sector or country")
+    frame = impact.to_pandas()
+    if frame.empty:
+        raise NoDataError(
+            f"scenario {scenario.id} cuts no flow in {year} in {dataset.source} "
+            f"{dataset.classification}: the supplier sells none of its products there"
+        )
+    order = ["shortfall_value_usd", "lost_value_usd"]
+    frame = describe(ws, frame, dataset.classification).sort_values(order, ascending=False)
+    by_importer = (
+        frame.groupby("importer")[
+            ["lost_value_usd", "redirectable_value_usd", "shortfall_value_usd"]
+        ]
+        .sum()
+        .sort_values("shortfall_value_usd", ascending=False)
+    )
+    provenance = dataset.provenance(
+        year=year,
+        warnings=warnings,
+        method={"name": "direct_impact", "redirect_fraction": redirect_fraction},
+        scenario={
+            "id": scenario.id,
+            "name": scenario.name,
+            "sources": list(scenario.sources),
+            "shocks": [
+                {
+                    "supplier": s.supplier,
+                    "fraction": s.fraction,
+                    "importers": list(s.importers) if s.importers else "all",
+                }
+                for s in scenario.shocks
+            ],
+        },
+        by_importer=by_importer.reset_index().to_dict(orient="records"),
+    )
+    if by != "product":
+        summed = (
+            scenarios.impact_by_sector(impact, dataset.classification)
+            if by == "sector"
+            else scenarios.impact_by_country(impact)
+        )
+        frame = summed.to_pandas().sort_values(order, ascending=False)
+    return finish(frame, SHOCK_COLUMNS, provenance)
+
+
+DOWNSTREAM_COLUMNS = [
+    "year",
+    "chain",
+    "country",
+    "product",
+    "label",
+    "stage",
+    "depth",
+    "path",
+    "exports_usd",
+    "export_share",
+    "input_imports_usd",
+    "input_imports_from_suppliers_usd",
+    "input_supplier_share",
+]
+
+
+def downstream(
+    ws: Workspace,
+    *,
+    chains: Sequence[str] = (),
+    year: int | None = None,
+    countries: Sequence[str] = (),
+    min_export_share: float = 0.0,
+    source: str | None = None,
+    **scenario_options: Any,
+) -> pd.DataFrame:
+    """Downstream products at risk from a scenario, and the countries producing them.
+
+    The scenario is given as to :func:`shock` (``preset``, ``scenario_file``, ``supplier`` with
+    ``sectors``/``products``...). Every curated value chain holding a shocked product is
+    followed (or only ``chains``); ``countries`` restricts the producers shown.
+    """
+    from chokepoints.analysis import propagation
+    from chokepoints.reference.chains import list_chains, load_chain
+
+    scenario = _scenario(scenario_options)
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    shocked = set(scenario.products_for(dataset.classification))
+    suppliers = sorted({m for s in scenario.shocks for m in s.members})
+    flows = flows_of(ws, dataset, [year])
+    frames = []
+    for chain_id in chains or list_chains()["id"].tolist():
+        try:
+            graph = load_chain(chain_id).graph(dataset.classification)
+        except InputError:
+            continue  # no list of codes for this revision
+        if not shocked & set(graph.nodes):
+            continue
+        table = propagation.exposed_producers(
+            flows, graph, shocked, year, min_export_share=min_export_share, suppliers=suppliers
+        )
+        frames.append(table.to_pandas().assign(chain=chain_id))
+    if not frames:
+        raise NoDataError(
+            f"none of the products of scenario {scenario.id} is in a value chain for "
+            f"{dataset.classification} (chains: {', '.join(list_chains()['id'])})"
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    if countries:
+        chosen = {c for spec in countries for c in economy(ws, spec).members}
+        frame = frame[frame["country"].isin(chosen)]
+    frame = frame.sort_values(["chain", "depth", "exports_usd"], ascending=[True, True, False])
+    provenance = dataset.provenance(
+        year=year,
+        method={"name": "value_chain_propagation", "min_export_share": min_export_share},
+        scenario={
+            "id": scenario.id,
+            "name": scenario.name,
+            "shocked": sorted(shocked),
+            "suppliers": suppliers,
+        },
+    )
+    return finish(frame, DOWNSTREAM_COLUMNS, provenance)
+
+
+def _scenario(options: dict[str, Any]) -> Any:
+    """The Scenario described by :func:`shock`'s options."""
+    from chokepoints.analysis import scenario as scenarios
+
+    if options.get("scenario") is not None:
+        return options["scenario"]
+    if options.get("preset"):
+        return scenarios.preset(options["preset"])
+    if options.get("scenario_file"):
+        return scenarios.load_scenario(options["scenario_file"])
+    if options.get("supplier"):
+        return scenarios.build_scenario(
+            options["supplier"],
+            sectors=list(options.get("sectors") or []) or None,
+            products=list(options.get("products") or []) or None,
+            importers=list(options.get("importers") or []) or None,
+            fraction=options.get("fraction", 1.0),
+        )
+    raise InputError(
+        "no scenario given", hint="use --preset NAME, --scenario FILE or --supplier ISO3"
+    )
+
+
+# -- input-output exposure --------------------------------------------------------------------
+def io_exposure(
+    ws: Workspace,
+    country: str,
+    supplier: str,
+    *,
+    icio: str | None = None,
+    year: int | None = None,
+    theta: float = 1.0,
+    supplier_sectors: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per sector of ``country``: face-value and look-through reliance on ``supplier``, and the
+    output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``;
+    only its ``supplier_sectors``, e.g. ``["C26"]``, when given).
+
+    ``icio`` is an OECD ICIO file or folder (default: ``HOME/icio``, where ``data fetch icio``
+    puts it). Regions are the table's own codes (ISO3 for countries).
+    """
+    from chokepoints.analysis import input_output as io
+    from chokepoints.sources.icio import read_icio
+
+    location = Path(icio) if icio else ws.home / "icio"
+    if not location.exists():
+        raise NoDataError(
+            f"no input-output table at {location}: run `chokepoints data fetch icio --year Y` "
+            "or pass --icio FILE (an OECD ICIO csv or zip)"
+        )
+    system = read_icio(location, year)
+    system.calc_system()
+    who, by = economy(ws, country), economy(ws, supplier)
+    regions = set(system.Z.index.get_level_values(0))
+    missing = [c for c in (*who.members, *by.members) if c not in regions]
+    if set(who.members) <= set(missing) or set(by.members) <= set(missing):
+        raise NoDataError(
+            f"{', '.join(missing)} not in this input-output table (its regions: "
+            f"{', '.join(sorted(regions)[:12])}...)"
+        )
+    suppliers = [m for m in by.members if m in regions]
+    face = io.face_value_reliance(system.Z, suppliers)
+    look = io.look_through_reliance(system.A, suppliers)
+    loss = io.hypothetical_extraction(
+        system.A, system.Y.sum(axis=1), suppliers, supplier_sectors or None, theta=theta
+    )
+    frame = pd.DataFrame({"face_value_reliance": face, "look_through_reliance": look}).join(loss)
+    frame = frame[frame.index.get_level_values(0).isin(who.members)]
+    frame.index = frame.index.set_names(["region", "sector"])
+    frame = frame.reset_index().sort_values("look_through_reliance", ascending=False)
+    frame.insert(0, "supplier", by.name)
+    provenance = {
+        "source": "icio",
+        "releases": [str(location.name)],
+        "classification": "ICIO sectors",
+        "year": year,
+        "economy": who.name,
+        "tool": ws.provenance()["tool"],
+        "demo": False,
+        "method": {
+            "name": "input_output",
+            "theta": theta,
+            "reliance": "Baldwin, Freeman & Theodorakopoulos (2023)",
+            "extraction": "Miller & Blair (2009), hypothetical extraction of rows",
+        },
+    }
+    return finish(
+        frame,
+        [
+            "region",
+            "sector",
+            "supplier",
+            "face_value_reliance",
+            "look_through_reliance",
+            "output",
+            "output_after",
+            "loss",
+            "loss_share",
+        ],
+        provenance,
+    )
+
+
+# -- stress test -----------------------------------------------------------------------------
+STRESS_COLUMNS = [
+    "year",
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "n_products",
+    "rank",
+]
+
+#: Sectors of the batch stress test by default: the catalogue's, without the EU proxy.
+STRESS_EXCLUDED_SECTORS = ("eu_sensitive_ecosystems",)
+
+
+def stress(
+    ws: Workspace,
+    *,
+    year: int | None = None,
+    sectors: Sequence[str] = (),
+    importers: Sequence[str] = (),
+    top: int | None = None,
+    redirect_fraction: float | None = None,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Every supplier x every strategic sector x every importer, ranked by shortfall.
+
+    ``importers`` (countries or groups) restricts the rows shown, not the computation of
+    spare capacity; ``top`` keeps the N worst suppliers per importer and sector.
+    """
+    from chokepoints.analysis import stress as stress_analysis
+    from chokepoints.reference.sectors import sector_table
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    if sectors:
+        unknown = sorted(set(sectors) - set(table["sector"]))
+        if unknown:
+            sector_codes(ws, unknown[0], dataset.classification)  # raises a clear error
+        table = table[table["sector"].isin(list(sectors))]
+    else:
+        table = table[~table["sector"].isin(STRESS_EXCLUDED_SECTORS)]
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    fraction = (
+        stress_analysis.DEFAULT_REDIRECT_FRACTION
+        if redirect_fraction is None
+        else redirect_fraction
+    )
+    result = stress_analysis.stress_test(
+        flows, year, ibis.memtable(table[["product", "sector"]]), redirect_fraction=fraction
+    )
+    if importers:
+        chosen = sorted({c for spec in importers for c in economy(ws, spec).members})
+        result = result.filter(result.importer.isin(chosen))
+    if top is not None:
+        result = result.filter(result["rank"] <= top)
+    frame = result.to_pandas().sort_values(
+        ["shortfall_value_usd", "importer", "sector"], ascending=[False, True, True]
+    )
+    provenance = dataset.provenance(
+        year=year,
+        warnings=warnings,
+        method={"name": "stress_test", "fraction": 1.0, "redirect_fraction": fraction},
+        sectors=sorted(table["sector"].unique()),
+    )
+    return finish(frame, STRESS_COLUMNS, provenance)
