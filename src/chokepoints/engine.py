@@ -41,11 +41,8 @@ def countries_arrow() -> pa.Table:
 
 def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None = None):
     """In-memory DuckDB whose views read the store's Parquet files in place."""
-    con = (
-        ibis.duckdb.connect(threads=threads, memory_limit=memory_limit)
-        if threads or memory_limit
-        else ibis.duckdb.connect()
-    )
+    settings = {"threads": threads, "memory_limit": memory_limit}
+    con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
     raw = con.con
     for name, table_schema in TABLES.items():
         files = store.files(name)
