@@ -496,3 +496,70 @@ def test_exposure_from_trade(capsys: pytest.CaptureFixture[str], demo_home: Path
     deps = json.loads(out)
     from_china = sum(r["import_value_usd"] * r["share_chn"] for r in deps)
     assert rows["permanent_magnets"]["from_supplier_usd"] == pytest.approx(from_china)
+
+
+def test_diversify_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "diversify",
+        "DEU",
+        "850511",
+        "--max-share",
+        "0.4",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    result = payload["provenance"]["result"]
+    assert result["feasible"] and result["hhi_after"] < result["hhi_before"]
+    mix = payload["mix"]
+    assert sum(r["new_share"] for r in mix) == pytest.approx(1.0)
+    assert max(r["new_share"] for r in mix) <= 0.4 + 1e-9
+    assert sum(r["new_usd"] for r in mix) == pytest.approx(sum(r["current_usd"] for r in mix))
+    assert "DEU" not in {r["exporter"] for r in payload["alternatives"]}
+    # Without China the remaining capacity cannot replace Japan's magnet imports: explained.
+    code, out, err = run(
+        capsys,
+        "diversify",
+        "JPN",
+        "850511",
+        "--exclude",
+        "CHN",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    outcome = json.loads(out)["provenance"]["result"]
+    assert not outcome["feasible"] and "excluding CHN" in outcome["explanation"]
+
+
+def test_compare_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "compare",
+        "JPN",
+        "DEU",
+        "--sector",
+        "critical_minerals",
+        "--exclude",
+        "CHN,RUS",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload) >= {"shared", "complementarity", "best_practice", "joint"}
+    shared = payload["shared"]
+    assert shared and {r["partner"] for r in shared} == {"JPN", "DEU"}
+    assert all(r["hhi"] > 0.4 and r["supplier_share"] > 0.5 for r in shared)
+    best = [r for r in payload["best_practice"] if r["is_best"]]
+    assert all(r["hhi"] == pytest.approx(r["best_hhi"]) for r in best)
+    code, _, err = run(capsys, "compare", "JPN", "--home", str(demo_home))
+    assert_one_sentence_error(code, err)

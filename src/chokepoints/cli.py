@@ -876,6 +876,134 @@ def exposure(
     _emit(shown, fmt, output, columns, f"{who}: reliance on {supplier.upper()} ({via})")
 
 
+@app.command("diversify")
+def diversify(
+    country: Annotated[str, typer.Argument(help="Importer: ISO3 code or group.")],
+    product: Annotated[str, typer.Argument(help="HS6 product, e.g. 850511.")],
+    year: YearOption = None,
+    exclude: Annotated[str | None, typer.Option(help="Suppliers to leave, e.g. CHN,RUS.")] = None,
+    trusted: Annotated[
+        str, typer.Option(help="Trusted partners: groups or countries.")
+    ] = "like_minded",
+    max_share: Annotated[float | None, typer.Option(help="Largest share of one supplier.")] = None,
+    max_change: Annotated[
+        float | None, typer.Option(help="Largest change of a supplier's share from today.")
+    ] = None,
+    redirect_fraction: Annotated[
+        float, typer.Option(help="Share of a supplier's third-country sales it could redirect.")
+    ] = 0.5,
+    objective: Annotated[str, typer.Option(help="hhi or hhi_wgi (needs WGI data).")] = "hhi",
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    home: HomeOption = None,
+) -> None:
+    """Where else can we buy? Alternative suppliers and an optimised sourcing mix."""
+    result = Workspace.open(home).diversify(
+        country,
+        product,
+        year=year,
+        exclude=_split(exclude),
+        trusted=_split(trusted),
+        max_share=max_share,
+        max_change=max_change,
+        redirect_fraction=redirect_fraction,
+        objective=objective,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    provenance = result["alternatives"].attrs["provenance"]
+    if fmt is OutputFormat.json:
+        payload = {
+            "alternatives": json.loads(result["alternatives"].to_json(orient="records")),
+            "mix": json.loads(result["mix"].to_json(orient="records")),
+            "provenance": provenance,
+        }
+        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
+        return
+    if fmt is not OutputFormat.table:
+        raise ChokepointsError("diversify prints a table or JSON; use --format table or json")
+    render(
+        result["alternatives"].head(15)[
+            [
+                "rank",
+                "exporter",
+                "capacity_usd",
+                "current_imports_usd",
+                "current_share",
+                "rca",
+                "trusted",
+            ]
+        ],
+        OutputFormat.table,
+        title=f"Alternative suppliers of {product}",
+        console=console,
+    )
+    mix = result["mix"]
+    render(
+        mix[mix["current_usd"].gt(0) | mix["new_usd"].gt(0)],
+        OutputFormat.table,
+        title="Optimised sourcing mix",
+        console=console,
+    )
+    outcome = provenance["result"]
+    console.print(
+        f"HHI {outcome['hhi_before']:.3f} -> {outcome['hhi_after']:.3f}; "
+        f"risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
+        if outcome["feasible"]
+        else f"[yellow]infeasible:[/yellow] {outcome['explanation']}"
+    )
+    _print_provenance(provenance)
+
+
+@app.command("compare")
+def compare(
+    partners: Annotated[list[str], typer.Argument(help="Two or more countries: JPN DEU ...")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    trusted: Annotated[
+        str, typer.Option(help="Trusted suppliers for joint diversification.")
+    ] = "like_minded",
+    exclude: Annotated[str | None, typer.Option(help="Risky suppliers, e.g. CHN,RUS.")] = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    home: HomeOption = None,
+) -> None:
+    """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
+    result = Workspace.open(home).compare(
+        partners,
+        year=year,
+        sector=sector,
+        trusted=_split(trusted),
+        exclude=_split(exclude),
+        allow_partial=allow_partial,
+        source=source,
+    )
+    provenance = result["shared"].attrs["provenance"]
+    if fmt is OutputFormat.json:
+        payload = {
+            name: json.loads(frame.to_json(orient="records")) for name, frame in result.items()
+        }
+        payload["provenance"] = provenance
+        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
+        return
+    if fmt is not OutputFormat.table:
+        raise ChokepointsError("compare prints tables or JSON; use --format table or json")
+    titles = {
+        "shared": "Shared chokepoints",
+        "complementarity": "Complementarity",
+        "best_practice": "Best practice",
+        "joint": "Joint diversification",
+    }
+    for name, frame in result.items():
+        if frame.empty:
+            console.print(f"{titles[name]}: none.")
+        else:
+            render(frame.head(15), OutputFormat.table, title=titles[name], console=console)
+    _print_provenance(provenance)
+
+
 STRESS_TABLE = [
     "importer",
     "sector",

@@ -79,6 +79,12 @@ LABELS = {
     "face_value_reliance": "face value",
     "look_through_reliance": "look-through",
     "loss_share": "loss share",
+    "upper_bound": "upper $m",
+    "exporter_partner": "exporter",
+    "importer_partner": "importer",
+    "coverable_share": "coverable",
+    "current_share": "current share",
+    "new_share": "new share",
 }
 
 
@@ -170,7 +176,7 @@ def _cell(value: Any, column: str = "") -> str:
         return "yes" if value else "no"
     if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
         return f"{value:.1%}"
-    if isinstance(value, float) and column.endswith("_usd"):
+    if isinstance(value, float) and (column.endswith("_usd") or column == "upper_bound"):
         return f"{value / 1e6:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"

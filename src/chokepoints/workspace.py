@@ -249,6 +249,19 @@ class Workspace:
             return questions.trade_exposure(self, country, supplier, **options)
         raise ChokepointsError(f"unknown --via {via!r}; use trade or icio")
 
+    def diversify(self, country: str, product: str, **options: Any) -> dict[str, Any]:
+        """Alternative suppliers and an optimised sourcing mix (``questions.diversify``).
+
+        Options: ``year``, ``exclude``, ``trusted``, ``max_share``, ``max_change``,
+        ``redirect_fraction``, ``objective`` (hhi, hhi_wgi), ``allow_partial``, ``source``.
+        """
+        return questions.diversify(self, country, product, **options)
+
+    def compare(self, partners: list[str], **options: Any) -> dict[str, pd.DataFrame]:
+        """Partners side by side (``questions.compare``): shared chokepoints,
+        complementarity, best practice and joint diversification."""
+        return questions.compare(self, partners, **options)
+
     def stress(self, **options: Any) -> pd.DataFrame:
         """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
 

@@ -9,10 +9,13 @@ from chokepoints.questions.dependencies import (
     trend,
 )
 from chokepoints.questions.disruption import downstream, io_exposure, shock, stress
+from chokepoints.questions.partners import compare, diversify
 
 __all__ = [
     "PartialCoverageError",
+    "compare",
     "dependencies",
+    "diversify",
     "downstream",
     "io_exposure",
     "product_picture",

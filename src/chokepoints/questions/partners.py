@@ -1,0 +1,187 @@
+"""Where else can we buy, and where can partners help each other?
+
+``diversify`` (alternative suppliers and an optimised sourcing mix for one product) and
+``compare`` (shared chokepoints, complementarity, best practice and joint diversification
+between partners): DataFrames with provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pandas as pd
+
+from chokepoints.datasets import choose_dataset
+from chokepoints.errors import NoDataError
+from chokepoints.questions.common import (
+    check_coverage,
+    describe,
+    economy,
+    finish,
+    flows_of,
+    sector_codes,
+)
+
+if TYPE_CHECKING:
+    from chokepoints.workspace import Workspace
+
+#: Trusted suppliers when none are named: the like-minded group of reference/data/groups.toml.
+DEFAULT_TRUSTED = "like_minded"
+
+ALTERNATIVE_COLUMNS = [
+    "rank",
+    "exporter",
+    "capacity_usd",
+    "current_imports_usd",
+    "current_share",
+    "world_share",
+    "rca",
+    "wgi_scaled",
+    "trusted",
+    "unit_value_usd_per_t",
+    "unit_value_ratio",
+]
+
+
+def _members(ws: Workspace, specs: Sequence[str]) -> list[str]:
+    """ISO3 codes of a list of countries and groups."""
+    return sorted({code for spec in specs for code in economy(ws, spec).members})
+
+
+def _scores(ws: Workspace, year: int) -> ibis.Table | None:
+    """WGI scores for ``year`` when governance indicators are in the store, else None."""
+    from chokepoints.analysis.risk import governance_scores
+
+    governance = ws.con.table("governance")
+    if governance.count().to_pyarrow().as_py() == 0:
+        return None
+    return governance_scores(governance, year=year)
+
+
+def diversify(
+    ws: Workspace,
+    country: str,
+    product: str,
+    *,
+    year: int | None = None,
+    exclude: Sequence[str] = (),
+    trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+    max_share: float | None = None,
+    max_change: float | None = None,
+    redirect_fraction: float = 0.5,
+    objective: str = "hhi",
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Alternative suppliers of ``product`` for ``country`` and the optimised sourcing mix.
+
+    Returns ``{"alternatives": DataFrame, "mix": DataFrame, "plan": SourcingPlan}``; both
+    frames carry the provenance (objective, constraints, HHI before and after, feasibility).
+    """
+    from chokepoints.analysis.diversify import alternative_suppliers, optimise_sourcing
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    trusted_codes = _members(ws, trusted)
+    scores = _scores(ws, year)
+    table = alternative_suppliers(
+        flows, who.name, product.strip(), year, scores=scores, trusted=trusted_codes
+    )
+    alternatives = table.to_pandas().sort_values("rank")
+    if alternatives.empty or alternatives["current_imports_usd"].fillna(0).sum() == 0:
+        raise NoDataError(
+            f"{who.name} imported no {product} in {year} in {dataset.source} "
+            f"{dataset.classification}"
+        )
+    current = pd.DataFrame(
+        {
+            "supplier": alternatives["exporter"],
+            "current_usd": alternatives["current_imports_usd"].fillna(0.0),
+            "capacity_usd": alternatives["capacity_usd"].fillna(0.0),
+            "trusted": alternatives["trusted"],
+        }
+    )
+    if scores is not None:
+        current["wgi_scaled"] = alternatives["wgi_scaled"]
+    plan = optimise_sourcing(
+        current,
+        objective=objective if scores is not None else "hhi",
+        redirect_fraction=redirect_fraction,
+        exclude=_members(ws, exclude),
+        max_share=max_share,
+        max_change=max_change,
+    )
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        product=product,
+        warnings=warnings,
+        method={"name": "diversify", **plan.parameters},
+        result={
+            "feasible": plan.feasible,
+            "hhi_before": plan.hhi_before,
+            "hhi_after": plan.hhi_after,
+            "hhi_wgi_before": plan.hhi_wgi_before,
+            "hhi_wgi_after": plan.hhi_wgi_after,
+            "replaced_share": plan.replaced_share,
+            "explanation": plan.explanation,
+        },
+        trusted=trusted_codes,
+    )
+    mix = plan.mix.copy()
+    mix.attrs["provenance"] = provenance
+    return {
+        "alternatives": finish(alternatives, ALTERNATIVE_COLUMNS, provenance),
+        "mix": mix,
+        "plan": plan,
+    }
+
+
+def compare(
+    ws: Workspace,
+    partners: Sequence[str],
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+    exclude: Sequence[str] = (),
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Partners side by side: ``shared``, ``complementarity``, ``best_practice``, ``joint``.
+
+    Every frame is per product (restricted to ``sector`` when given), with descriptions and the
+    same provenance.
+    """
+    from chokepoints.analysis import cooperation
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    codes = [economy(ws, p).name for p in partners]
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    products = sector_codes(ws, sector, dataset.classification)
+    if products is not None:
+        flows = flows.filter(flows["product"].isin(products))
+    risky = _members(ws, exclude)
+    tables = {
+        "shared": cooperation.shared_chokepoints(flows, codes, year),
+        "complementarity": cooperation.complementarity(flows, codes, year, risky_suppliers=risky),
+        "best_practice": cooperation.best_practice(flows, codes, year),
+        "joint": cooperation.joint_diversification(
+            flows, codes, year, trusted=_members(ws, trusted), exclude=risky
+        ),
+    }
+    provenance = dataset.provenance(
+        year=year, partners=codes, sector=sector, warnings=warnings, method={"name": "cooperation"}
+    )
+    result = {}
+    for name, table in tables.items():
+        frame = describe(ws, table.to_pandas(), dataset.classification)
+        result[name] = finish(frame, ["product", "description", "sector"], provenance)
+    return result
