@@ -563,3 +563,25 @@ def test_compare_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) -
     assert all(r["hhi"] == pytest.approx(r["best_hhi"]) for r in best)
     code, _, err = run(capsys, "compare", "JPN", "--home", str(demo_home))
     assert_one_sentence_error(code, err)
+
+
+def test_diversify_exports_side(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "diversify",
+        "DEU",
+        "850511",
+        "--side",
+        "exports",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and "DEU" not in {r["importer"] for r in records}
+    values = [r["import_value_usd"] for r in records]
+    assert values == sorted(values, reverse=True)
+    assert [r["rank"] for r in records] == list(range(1, len(records) + 1))
+    assert all(0 <= r["exporter_share"] <= 1 for r in records)

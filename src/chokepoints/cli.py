@@ -893,12 +893,37 @@ def diversify(
         float, typer.Option(help="Share of a supplier's third-country sales it could redirect.")
     ] = 0.5,
     objective: Annotated[str, typer.Option(help="hhi or hhi_wgi (needs WGI data).")] = "hhi",
+    side: Annotated[
+        str, typer.Option(help="imports (where else to buy) or exports (where else to sell).")
+    ] = "imports",
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
     home: HomeOption = None,
 ) -> None:
-    """Where else can we buy? Alternative suppliers and an optimised sourcing mix."""
+    """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
+    if side == "exports":
+        frame = Workspace.open(home).markets(country, product, year=year, source=source)
+        _emit(
+            frame.head(25) if fmt is OutputFormat.table else frame,
+            fmt,
+            None,
+            [
+                "rank",
+                "importer",
+                "import_value_usd",
+                "growth",
+                "n_suppliers",
+                "hhi",
+                "top_supplier",
+                "exporter_share",
+                "wgi_scaled",
+            ],
+            f"Alternative markets for {frame.attrs['provenance']['economy']}'s {product}",
+        )
+        return
+    if side != "imports":
+        raise ChokepointsError(f"unknown --side {side!r}; use imports or exports")
     result = Workspace.open(home).diversify(
         country,
         product,

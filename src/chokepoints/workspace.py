@@ -257,6 +257,10 @@ class Workspace:
         """
         return questions.diversify(self, country, product, **options)
 
+    def markets(self, country: str, product: str, **options: Any) -> pd.DataFrame:
+        """Alternative markets for an exporter's product (``questions.markets``)."""
+        return questions.markets(self, country, product, **options)
+
     def compare(self, partners: list[str], **options: Any) -> dict[str, pd.DataFrame]:
         """Partners side by side (``questions.compare``): shared chokepoints,
         complementarity, best practice and joint diversification."""

@@ -15,7 +15,7 @@ Two steps, documented in ``docs/methods/diversify.md``:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from chokepoints.analysis.concentration import positive, trade_balance
+from chokepoints.analysis.concentration import attach, positive, trade_balance
 from chokepoints.analysis.risk import NEUTRAL_SCORE
 from chokepoints.errors import InputError
 
@@ -413,3 +413,65 @@ def _usd(value: float) -> str:
     if abs(value) >= 1e6:
         return f"{value / 1e6:.1f} M USD"
     return f"{value:,.0f} USD"
+
+
+def alternative_markets(
+    flows: ir.Table,
+    exporter: str,
+    product: str,
+    years: Sequence[int],
+    *,
+    scores: ir.Table | None = None,
+) -> ir.Table:
+    """Other importers of ``product`` an exporter could sell to, ranked by import demand.
+
+    Per importer (not the exporter itself) in the last of ``years``: its imports of the product,
+    their yearly growth since the first year it imported it within ``years`` (compound rate),
+    its suppliers and their HHI (a concentrated market has room for a new supplier only if the
+    incumbent can be displaced; a diversified one takes newcomers more easily), the exporter's
+    current sales there and share, and the importer's WGI score when ``scores`` are given.
+    ``rank`` orders by import demand, largest first.
+    """
+    years = sorted(years)
+    last = years[-1]
+    f = positive(flows.filter(flows["product"] == product))
+    f = f.filter(f.year.isin(years) & (f.importer != exporter))
+    by_year = f.group_by(["importer", "year"]).aggregate(m=f.value_usd.sum())
+    first = by_year.group_by("importer").aggregate(first_year=by_year.year.min())
+    base = by_year.join(
+        first, [by_year.importer == first.importer, by_year.year == first.first_year]
+    ).select(importer=by_year.importer, first_year=first.first_year, first_m=by_year.m)
+    now = f.filter(f.year == last)
+    value = now.value_usd
+    total = value.sum()
+    current = now.group_by("importer").aggregate(
+        import_value_usd=total,
+        n_suppliers=now.count(),
+        hhi=(value * value).sum() / (total * total),
+        top_supplier=now.exporter.argmax(value),
+        exporter_sales_usd=value.sum(where=now.exporter == exporter),
+    )
+    joined = attach(current, base, ["importer"])
+    span = ibis.literal(last) - joined.first_year
+    growth = (span > 0).ifelse(
+        (joined.import_value_usd / joined.first_m).pow(1.0 / span.cast("float64")) - 1.0,
+        ibis.null("float64"),
+    )
+    result = joined.mutate(
+        exporter_sales_usd=joined.exporter_sales_usd.fill_null(0.0),
+        exporter_share=joined.exporter_sales_usd.fill_null(0.0) / joined.import_value_usd,
+        growth=growth,
+    ).drop("first_m")
+    if scores is not None:
+        result = attach(
+            result,
+            scores.select(importer=scores.country, wgi_scaled=scores.wgi_scaled),
+            ["importer"],
+        )
+    rank = ibis.row_number().over(order_by=[ibis.desc(result.import_value_usd), result.importer])
+    return result.mutate(
+        year=ibis.literal(last).cast("int16"),
+        exporter=ibis.literal(exporter),
+        product=ibis.literal(product),
+        rank=rank + 1,
+    )

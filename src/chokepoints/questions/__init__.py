@@ -9,7 +9,7 @@ from chokepoints.questions.dependencies import (
     trend,
 )
 from chokepoints.questions.disruption import downstream, io_exposure, shock, stress
-from chokepoints.questions.partners import compare, diversify
+from chokepoints.questions.partners import compare, diversify, markets
 
 __all__ = [
     "PartialCoverageError",
@@ -18,6 +18,7 @@ __all__ = [
     "diversify",
     "downstream",
     "io_exposure",
+    "markets",
     "product_picture",
     "shock",
     "stress",

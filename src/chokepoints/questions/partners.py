@@ -185,3 +185,55 @@ def compare(
         frame = describe(ws, table.to_pandas(), dataset.classification)
         result[name] = finish(frame, ["product", "description", "sector"], provenance)
     return result
+
+
+MARKET_COLUMNS = [
+    "rank",
+    "year",
+    "exporter",
+    "product",
+    "importer",
+    "import_value_usd",
+    "growth",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "exporter_sales_usd",
+    "exporter_share",
+    "wgi_scaled",
+]
+
+
+def markets(
+    ws: Workspace,
+    country: str,
+    product: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Other importers of a product ``country`` exports, ranked by demand, with growth and room.
+
+    Growth is measured over the dataset's years up to ``year`` (at most the last five).
+    """
+    from chokepoints.analysis.diversify import alternative_markets
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    years = [y for y in dataset.years if year - 4 <= y <= year]
+    who = economy(ws, country)
+    flows = flows_of(ws, dataset, years)
+    table = alternative_markets(flows, who.name, product.strip(), years, scores=_scores(ws, year))
+    frame = table.to_pandas().sort_values("rank")
+    if frame.empty:
+        raise NoDataError(
+            f"no imports of {product} in {year} in {dataset.source} {dataset.classification}"
+        )
+    provenance = dataset.provenance(
+        year=year,
+        years=years,
+        economy=who.name,
+        product=product,
+        method={"name": "alternative_markets"},
+    )
+    return finish(frame, MARKET_COLUMNS, provenance)
