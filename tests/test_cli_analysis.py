@@ -585,3 +585,43 @@ def test_diversify_exports_side(capsys: pytest.CaptureFixture[str], demo_home: P
     assert values == sorted(values, reverse=True)
     assert [r["rank"] for r in records] == list(range(1, len(records) + 1))
     assert all(0 <= r["exporter_share"] <= 1 for r in records)
+
+
+def test_diversify_batch(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "diversify",
+        "JPN",
+        "--sector",
+        "critical_minerals",
+        "--exclude",
+        "CHN",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and all(r["hhi_before"] > 0.4 for r in records)
+    for r in records:
+        if r["feasible"]:
+            assert 0 < r["hhi_after"] <= 1
+        else:
+            assert r["explanation"]
+    # The batch gives the same optimum as the single-product command.
+    one = next(r for r in records if r["feasible"])
+    code, out, _ = run(
+        capsys,
+        "diversify",
+        "JPN",
+        one["product"],
+        "--exclude",
+        "CHN",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    single = json.loads(out)["provenance"]["result"]
+    assert single["hhi_after"] == pytest.approx(one["hhi_after"])

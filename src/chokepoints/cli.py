@@ -879,8 +879,12 @@ def exposure(
 @app.command("diversify")
 def diversify(
     country: Annotated[str, typer.Argument(help="Importer: ISO3 code or group.")],
-    product: Annotated[str, typer.Argument(help="HS6 product, e.g. 850511.")],
+    product: Annotated[
+        str | None,
+        typer.Argument(help="HS6 product, e.g. 850511; omit it for every concentrated import."),
+    ] = None,
     year: YearOption = None,
+    sector: SectorOption = None,
     exclude: Annotated[str | None, typer.Option(help="Suppliers to leave, e.g. CHN,RUS.")] = None,
     trusted: Annotated[
         str, typer.Option(help="Trusted partners: groups or countries.")
@@ -902,6 +906,35 @@ def diversify(
     home: HomeOption = None,
 ) -> None:
     """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
+    if product is None:
+        frame = Workspace.open(home).diversify_all(
+            country,
+            year=year,
+            sector=sector,
+            exclude=_split(exclude),
+            trusted=_split(trusted),
+            max_share=max_share,
+            max_change=max_change,
+            redirect_fraction=redirect_fraction,
+            allow_partial=allow_partial,
+            source=source,
+        )
+        _emit(
+            frame.head(30) if fmt is OutputFormat.table else frame,
+            fmt,
+            None,
+            [
+                "product",
+                "description",
+                "imports_usd",
+                "feasible",
+                "hhi_before",
+                "hhi_after",
+                "replaced_share",
+            ],
+            f"{frame.attrs['provenance']['economy']}: optimised sourcing of concentrated imports",
+        )
+        return
     if side == "exports":
         frame = Workspace.open(home).markets(country, product, year=year, source=source)
         _emit(

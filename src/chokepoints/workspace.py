@@ -257,6 +257,10 @@ class Workspace:
         """
         return questions.diversify(self, country, product, **options)
 
+    def diversify_all(self, country: str, **options: Any) -> pd.DataFrame:
+        """Optimised sourcing of every concentrated import (``questions.diversify_all``)."""
+        return questions.diversify_all(self, country, **options)
+
     def markets(self, country: str, product: str, **options: Any) -> pd.DataFrame:
         """Alternative markets for an exporter's product (``questions.markets``)."""
         return questions.markets(self, country, product, **options)

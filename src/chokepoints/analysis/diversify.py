@@ -475,3 +475,61 @@ def alternative_markets(
         product=ibis.literal(product),
         rank=rank + 1,
     )
+
+
+def supplier_capacities(
+    flows: ir.Table, importer: str, year: int, *, products: Sequence[str] | None = None
+) -> ir.Table:
+    """Per (product, exporter) of the importer's imports: its purchases and the capacity.
+
+    The batch form of :func:`alternative_suppliers` for :func:`optimise_many`: every exporter of
+    every product the importer buys, with ``current_usd`` (the importer's purchases from it)
+    and ``capacity_usd`` (its sales of the product to every other market).
+    """
+    f = positive(flows.filter(flows.year == year))
+    if products is not None:
+        f = f.filter(f["product"].isin(list(products)))
+    bought = f.filter(f.importer == importer).select("product").distinct()
+    f = f.filter(f.exporter != importer).semi_join(bought, "product")
+    mine = f.importer == importer
+    return f.group_by(["product", "exporter"]).aggregate(
+        current_usd=f.value_usd.sum(where=mine).fill_null(0.0),
+        capacity_usd=f.value_usd.sum(where=~mine).fill_null(0.0),
+    )
+
+
+def optimise_many(
+    capacities: pd.DataFrame, **options: object
+) -> tuple[pd.DataFrame, dict[str, SourcingPlan]]:
+    """:func:`optimise_sourcing` for every product of a :func:`supplier_capacities` frame.
+
+    Returns one summary row per product (HHI before and after, feasibility, replaced share,
+    explanation) and the plans by product. ``options`` go to ``optimise_sourcing``.
+    """
+    plans: dict[str, SourcingPlan] = {}
+    rows = []
+    for product, group in capacities.groupby("product", sort=True):
+        current = group.rename(columns={"exporter": "supplier"}).drop(columns="product")
+        plan = optimise_sourcing(current.reset_index(drop=True), **options)  # type: ignore[arg-type]
+        plans[str(product)] = plan
+        rows.append(
+            {
+                "product": product,
+                "imports_usd": float(current["current_usd"].sum()),
+                "feasible": plan.feasible,
+                "hhi_before": plan.hhi_before,
+                "hhi_after": plan.hhi_after,
+                "replaced_share": plan.replaced_share,
+                "explanation": plan.explanation,
+            }
+        )
+    columns = [
+        "product",
+        "imports_usd",
+        "feasible",
+        "hhi_before",
+        "hhi_after",
+        "replaced_share",
+        "explanation",
+    ]
+    return pd.DataFrame(rows, columns=columns), plans

@@ -9,13 +9,14 @@ from chokepoints.questions.dependencies import (
     trend,
 )
 from chokepoints.questions.disruption import downstream, io_exposure, shock, stress
-from chokepoints.questions.partners import compare, diversify, markets
+from chokepoints.questions.partners import compare, diversify, diversify_all, markets
 
 __all__ = [
     "PartialCoverageError",
     "compare",
     "dependencies",
     "diversify",
+    "diversify_all",
     "downstream",
     "io_exposure",
     "markets",

@@ -237,3 +237,83 @@ def markets(
         method={"name": "alternative_markets"},
     )
     return finish(frame, MARKET_COLUMNS, provenance)
+
+
+BATCH_COLUMNS = [
+    "product",
+    "description",
+    "sector",
+    "imports_usd",
+    "feasible",
+    "hhi_before",
+    "hhi_after",
+    "replaced_share",
+    "explanation",
+]
+
+
+def diversify_all(
+    ws: Workspace,
+    country: str,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    min_hhi: float = 0.4,
+    exclude: Sequence[str] = (),
+    trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+    max_share: float | None = None,
+    max_change: float | None = None,
+    redirect_fraction: float = 0.5,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """The optimised sourcing of every concentrated import (HHI > ``min_hhi``) in one call.
+
+    One row per product: imports, feasibility, HHI before and after, the share of risky supply
+    replaced by trusted partners, and the reason when no mix meets the constraints.
+    """
+    from chokepoints.analysis.concentration import import_concentration
+    from chokepoints.analysis.diversify import optimise_many, supplier_capacities
+
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    year = dataset.latest_year() if year is None else year
+    who = economy(ws, country)
+    flows = flows_of(ws, dataset, [year])
+    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    products = sector_codes(ws, sector, dataset.classification)
+    mine = flows.filter(flows.importer == who.name)
+    if products is not None:
+        mine = mine.filter(mine["product"].isin(products))
+    concentration = import_concentration(mine, top3=False)
+    chosen = concentration.filter(concentration.hhi > min_hhi).select("product")
+    capacities = supplier_capacities(flows, who.name, year).semi_join(chosen, "product")
+    frame = capacities.to_pandas()
+    if frame.empty:
+        raise NoDataError(f"no import of {who.name} in {year} has an HHI above {min_hhi}")
+    trusted_codes = set(_members(ws, trusted))
+    frame["trusted"] = frame["exporter"].isin(trusted_codes)
+    summary, _ = optimise_many(
+        frame,
+        redirect_fraction=redirect_fraction,
+        exclude=_members(ws, exclude),
+        max_share=max_share,
+        max_change=max_change,
+    )
+    summary = describe(ws, summary, dataset.classification).sort_values(
+        "imports_usd", ascending=False
+    )
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        sector=sector,
+        warnings=warnings,
+        method={
+            "name": "diversify_batch",
+            "min_hhi": min_hhi,
+            "exclude": list(exclude),
+            "max_share": max_share,
+            "max_change": max_change,
+            "redirect_fraction": redirect_fraction,
+        },
+    )
+    return finish(summary, BATCH_COLUMNS, provenance)
