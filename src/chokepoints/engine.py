@@ -6,6 +6,8 @@ Ibis expression that runs unchanged on either engine.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -77,6 +79,11 @@ def _pyspark(store: Store, session: Any = None):
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
+            # Spark otherwise creates spark-warehouse/ in the current folder.
+            .config(
+                "spark.sql.warehouse.dir",
+                str(Path(tempfile.gettempdir()) / "chokepoints-spark-warehouse"),
+            )
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("ERROR")
