@@ -17,26 +17,17 @@ Targets: batch and compare under 10 s each on 2 cores.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import flows_generator, run_child
+
 HERE = Path(__file__).resolve().parent
 YEAR = 2022
 BASELINE_SAMPLE = 200
-
-
-def _generator():
-    """The flows generator of benchmarks/dependencies.py."""
-    spec = importlib.util.spec_from_file_location("bench_dependencies", HERE / "dependencies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _flows(files: list[Path]):
@@ -131,19 +122,8 @@ METHODS = {"batch": run_batch, "slsqp": run_slsqp, "compare": run_compare}
 
 
 def measure(method: str, files: list[Path]) -> dict[str, float]:
-    """Run one method in a child process; return its figures and peak RSS."""
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--child", method, *map(str, files)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{method} failed")
-    result = json.loads(output)
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024
-    return result
+    """Run one method in its own process; return its figures and peak RSS."""
+    return run_child(__file__, ["--child", method, *map(str, files)])
 
 
 def main() -> None:
@@ -161,7 +141,7 @@ def main() -> None:
         print(json.dumps({"seconds": time.perf_counter() - started, **result}))
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-diversify-") as folder:
-        files = _generator().generate_in_child(Path(folder), args.rows_per_year)
+        files = flows_generator().generate_in_child(Path(folder), args.rows_per_year)
         print(f"generated 3 x {args.rows_per_year:,} flows; year {YEAR}; {os.cpu_count()} cores")
         for method in METHODS:
             result = measure(method, files)

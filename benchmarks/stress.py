@@ -18,7 +18,6 @@ hypothetical extraction of one country from a 3,000 x 3,000 input-output system 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -28,18 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import flows_generator, run_child
+
 HERE = Path(__file__).resolve().parent
 YEAR = 2022
 SECTORS = 12
 REDIRECT = 0.5
-
-
-def _generator():
-    """The flows generator of benchmarks/dependencies.py."""
-    spec = importlib.util.spec_from_file_location("bench_dependencies", HERE / "dependencies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sector_map(files: list[Path]):
@@ -109,19 +102,8 @@ METHODS = {"chokepoints": run_chokepoints, "pandas": run_pandas}
 
 
 def measure(method: str, files: list[Path]) -> dict[str, float]:
-    """Run one method in a child process; return its seconds, rows, shortfall and peak RSS."""
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--child", method, *map(str, files)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{method} failed")
-    result = json.loads(output)
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024
-    return result
+    """Run one method in its own process; return its figures and peak RSS."""
+    return run_child(__file__, ["--child", method, *map(str, files)])
 
 
 def main() -> None:
@@ -140,7 +122,7 @@ def main() -> None:
         print(json.dumps({"seconds": time.perf_counter() - started, **result}))
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-stress-") as folder:
-        files = _generator().generate_in_child(Path(folder), args.rows_per_year)
+        files = flows_generator().generate_in_child(Path(folder), args.rows_per_year)
         print(
             f"generated 3 x {args.rows_per_year:,} flows; stress test of {YEAR} "
             f"on {os.cpu_count()} cores"
@@ -167,6 +149,12 @@ def main() -> None:
         print(
             "agreement: " + ("same rows and total shortfall" if same else f"DIFFERENT: {a} vs {b}")
         )
+    print(
+        "input-output: extraction of one country from a 3,000 x 3,000 system "
+        "(benchmarks/extraction.py; target under 2 s)",
+        flush=True,
+    )
+    subprocess.run([sys.executable, str(HERE / "extraction.py")], check=True)
 
 
 if __name__ == "__main__":
