@@ -7,7 +7,6 @@ Ibis expression that runs unchanged on either engine.
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -79,11 +78,8 @@ def _pyspark(store: Store, session: Any = None):
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
-            # Spark otherwise creates spark-warehouse/ in the current folder.
-            .config(
-                "spark.sql.warehouse.dir",
-                str(Path(tempfile.gettempdir()) / "chokepoints-spark-warehouse"),
-            )
+            # Spark otherwise creates spark-warehouse/ in the current folder; one per session.
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="chokepoints-spark-"))
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("ERROR")
