@@ -299,12 +299,15 @@ def test_alternative_suppliers_same_on_spark() -> None:
     spark = ibis.pyspark.connect(session)
     scores = pd.DataFrame({"country": ["CHN", "USA"], "wgi_scaled": [7.0, 2.0]})
     options = {"trusted": {"USA", "DEU"}}
+    # Temporary views: managed tables would leave a spark-warehouse folder behind.
+    session.createDataFrame(WORLD).createOrReplaceTempView("diversify_world")
+    session.createDataFrame(scores).createOrReplaceTempView("diversify_scores")
     on_spark = alternative_suppliers(
-        spark.create_table("diversify_world", WORLD, overwrite=True),
+        spark.table("diversify_world"),
         "JPN",
         P,
         2022,
-        scores=spark.create_table("diversify_scores", scores, overwrite=True),
+        scores=spark.table("diversify_scores"),
         **options,
     ).to_pandas()
     on_duckdb = alternative_suppliers(
