@@ -23,6 +23,22 @@ import ibis.expr.types as ir
 
 from chokepoints.analysis.concentration import attach, positive
 
+#: Columns of the stress-test table, in order.
+STRESS_COLUMNS = [
+    "year",
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "n_products",
+    "rank",
+]
+
 #: Share of other exporters' sales to third countries assumed redirectable to a cut-off importer.
 DEFAULT_REDIRECT_FRACTION = 0.5
 
@@ -89,16 +105,5 @@ def stress_test(
         order_by=[ibis.desc(ranked.shortfall_value_usd), ranked.supplier],
     )
     return ranked.mutate(year=ibis.literal(year).cast("int16"), rank=rank + 1).select(
-        "year",
-        "importer",
-        "sector",
-        "supplier",
-        "sector_imports_usd",
-        "lost_value_usd",
-        "lost_share",
-        "redirectable_value_usd",
-        "shortfall_value_usd",
-        "shortfall_share",
-        "n_products",
-        "rank",
+        *STRESS_COLUMNS
     )

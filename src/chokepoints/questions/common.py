@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from chokepoints.analysis import concentration
-from chokepoints.datasets import Dataset
+from chokepoints.datasets import Dataset, choose_dataset
 from chokepoints.errors import ChokepointsError
 
 if TYPE_CHECKING:
@@ -124,3 +124,11 @@ def finish(frame: pd.DataFrame, columns: list[str], provenance: dict[str, Any]) 
     ].reset_index(drop=True)
     frame.attrs["provenance"] = provenance
     return frame
+
+
+def dataset_and_year(
+    ws: Workspace, *, source: str | None = None, year: int | None = None
+) -> tuple[Dataset, int]:
+    """The dataset to analyse and the year: the one asked for, else its latest."""
+    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
+    return dataset, dataset.latest_year() if year is None else year

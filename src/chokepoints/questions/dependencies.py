@@ -20,6 +20,7 @@ from chokepoints.questions.common import (
     WORLD_METRICS,
     Economy,
     check_coverage,
+    dataset_and_year,
     describe,
     economy,
     finish,
@@ -112,8 +113,7 @@ def dependencies(
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     if side not in SIDES:
         raise InputError(f"unknown side {side!r}", hint="use imports or exports")
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     codes = sector_codes(ws, sector, dataset.classification)
     if side == "exports":
@@ -253,8 +253,7 @@ def supply_risk(
     """
     from chokepoints.analysis import risk
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     codes = sector_codes(ws, sector, dataset.classification)
     governance = ws.con.table("governance")
@@ -316,8 +315,7 @@ def trade_exposure(
     from chokepoints.analysis.trend import supplier_exposure_by_sector
     from chokepoints.reference.sectors import sector_table
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     who, by = economy(ws, country), economy(ws, supplier)
     flows = flows_of(ws, dataset, [year])
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
@@ -354,8 +352,7 @@ def product_picture(
     allow_partial: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The world picture of one product: summary, exporters, and importers depending on it."""
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     code = code.strip()
     params = dependency.GeoDep()
     years = list(range(year - params.window + 1, year + 1))

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import pandas as pd
 
-from chokepoints.datasets import choose_dataset
 from chokepoints.errors import InputError, NoDataError
 from chokepoints.questions.common import (
     check_coverage,
+    dataset_and_year,
     describe,
     economy,
     finish,
@@ -84,8 +84,7 @@ def shock(
             "fraction": fraction,
         }
     )
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
     impact = scenarios.scenario_impact(
@@ -178,8 +177,7 @@ def downstream(
     from chokepoints.reference.chains import list_chains, load_chain
 
     scenario = _scenario(scenario_options)
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     shocked = set(scenario.products_for(dataset.classification))
     suppliers = sorted({m for s in scenario.shocks for m in s.members})
     flows = flows_of(ws, dataset, [year])
@@ -322,20 +320,6 @@ def io_exposure(
 
 
 # -- stress test -----------------------------------------------------------------------------
-STRESS_COLUMNS = [
-    "year",
-    "importer",
-    "sector",
-    "supplier",
-    "sector_imports_usd",
-    "lost_value_usd",
-    "lost_share",
-    "redirectable_value_usd",
-    "shortfall_value_usd",
-    "shortfall_share",
-    "n_products",
-    "rank",
-]
 
 #: Sectors of the batch stress test by default: the catalogue's, without the EU proxy.
 STRESS_EXCLUDED_SECTORS = ("eu_sensitive_ecosystems",)
@@ -360,8 +344,7 @@ def stress(
     from chokepoints.analysis import stress as stress_analysis
     from chokepoints.reference.sectors import sector_table
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
     if sectors:
         unknown = sorted(set(sectors) - set(table["sector"]))
@@ -394,4 +377,4 @@ def stress(
         method={"name": "stress_test", "fraction": 1.0, "redirect_fraction": fraction},
         sectors=sorted(table["sector"].unique()),
     )
-    return finish(frame, STRESS_COLUMNS, provenance)
+    return finish(frame, stress_analysis.STRESS_COLUMNS, provenance)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import pandas as pd
 
-from chokepoints.datasets import choose_dataset
 from chokepoints.errors import NoDataError
 from chokepoints.questions.common import (
     check_coverage,
+    dataset_and_year,
     describe,
     economy,
     finish,
@@ -82,8 +82,7 @@ def diversify(
     """
     from chokepoints.analysis.diversify import alternative_suppliers, optimise_sourcing
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
@@ -160,8 +159,7 @@ def compare(
     """
     from chokepoints.analysis import cooperation
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     codes = [economy(ws, p).name for p in partners]
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
@@ -218,8 +216,7 @@ def markets(
     """
     from chokepoints.analysis.diversify import alternative_markets
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     years = [y for y in dataset.years if year - 4 <= y <= year]
     who = economy(ws, country)
     flows = flows_of(ws, dataset, years)
@@ -275,8 +272,7 @@ def diversify_all(
     from chokepoints.analysis.concentration import import_concentration
     from chokepoints.analysis.diversify import optimise_many, supplier_capacities
 
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    year = dataset.latest_year() if year is None else year
+    dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
