@@ -62,7 +62,7 @@ def _concentrated_capacities(files: list[Path]):
 
 def run_batch(files: list[Path]) -> dict[str, float]:
     """Query and optimise every concentrated import of the largest importer."""
-    from chokepoints.analysis.diversify import optimise_many
+    from chokepoints.analysis.sourcing import optimise_many
 
     capacities = _concentrated_capacities(files)
     summary, _ = optimise_many(capacities, max_share=0.4)

@@ -239,6 +239,29 @@ def test_risk_needs_governance_then_ranks(
     assert all(
         restricted[p]["hhi_wgi_importer"] >= plain[p]["hhi_wgi_importer"] - 1e-12 for p in plain
     )
+    # The governance-weighted batch: today's mix is always within the bounds (no exclusion,
+    # no cap), so the optimum's HHI_WGI can only be lower; the plain batch could not run this.
+    code, _, err = run(
+        capsys, "diversify", "JPN", "--objective", "hhi_wgi", "--home", str(demo_home)
+    )
+    assert_one_sentence_error(code, err)
+    assert "data ingest wgi" in err
+    code, out, err = run(
+        capsys,
+        "diversify",
+        "JPN",
+        "--objective",
+        "hhi_wgi",
+        "--format",
+        "json",
+        "--home",
+        str(home),
+    )
+    assert code == 0, err
+    batch = json.loads(out)
+    assert batch and all(r["feasible"] for r in batch)
+    assert all(r["hhi_wgi_after"] <= r["hhi_wgi_before"] + 1e-12 for r in batch)
+    assert any(r["hhi_wgi_after"] < r["hhi_wgi_before"] - 1e-3 for r in batch)
 
 
 def test_deps_share_from(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
@@ -561,6 +584,14 @@ def test_compare_from_cli(capsys: pytest.CaptureFixture[str], demo_home: Path) -
     assert all(r["hhi"] > 0.4 and r["supplier_share"] > 0.5 for r in shared)
     best = [r for r in payload["best_practice"] if r["is_best"]]
     assert all(r["hhi"] == pytest.approx(r["best_hhi"]) for r in best)
+    # The sector roll-up counts the products of the per-product tables listed above.
+    (row,) = payload["by_sector"]
+    assert row["sector"] == "critical_minerals"
+    assert row["shared_products"] == len({r["product"] for r in shared})
+    assert row["shared_imports_usd"] == pytest.approx(sum(r["imports_usd"] for r in shared))
+    assert row["compared_products"] == len({r["product"] for r in payload["best_practice"]})
+    covered = {r["product"] for r in payload["joint"] if r["covered"]}
+    assert row["jointly_covered_products"] == len(covered)
     code, _, err = run(capsys, "compare", "JPN", "--home", str(demo_home))
     assert_one_sentence_error(code, err)
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chokepoints.analysis.diversify import alternative_suppliers, optimise_sourcing
+from chokepoints.analysis.diversify import alternative_suppliers
+from chokepoints.analysis.sourcing import optimise_sourcing
 from chokepoints.errors import InputError
 from oracle import flows_frame
 

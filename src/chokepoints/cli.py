@@ -916,6 +916,7 @@ def diversify(
             max_share=max_share,
             max_change=max_change,
             redirect_fraction=redirect_fraction,
+            objective=objective,
             allow_partial=allow_partial,
             source=source,
         )
@@ -1038,7 +1039,7 @@ def compare(
         allow_partial=allow_partial,
         source=source,
     )
-    provenance = result["shared"].attrs["provenance"]
+    provenance = result["by_sector"].attrs["provenance"]
     if fmt is OutputFormat.json:
         payload = {
             name: json.loads(frame.to_json(orient="records")) for name, frame in result.items()
@@ -1049,6 +1050,7 @@ def compare(
     if fmt is not OutputFormat.table:
         raise ChokepointsError("compare prints tables or JSON; use --format table or json")
     titles = {
+        "by_sector": "By sector (number of products)",
         "shared": "Shared chokepoints",
         "complementarity": "Complementarity",
         "best_practice": "Best practice",

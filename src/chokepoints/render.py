@@ -85,6 +85,11 @@ LABELS = {
     "coverable_share": "coverable",
     "current_share": "current share",
     "new_share": "new share",
+    "shared_products": "shared",
+    "complementary_products": "compl.",
+    "compared_products": "compared",
+    "jointly_covered_products": "joint",
+    "shared_imports_usd": "shared $m",
 }
 
 
@@ -174,10 +179,10 @@ def _cell(value: Any, column: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
-        return f"{value:.1%}"
     if isinstance(value, float) and (column.endswith("_usd") or column == "upper_bound"):
         return f"{value / 1e6:,.1f}"
+    if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
+        return f"{value:.1%}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):

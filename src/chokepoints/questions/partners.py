@@ -50,12 +50,20 @@ def _members(ws: Workspace, specs: Sequence[str]) -> list[str]:
     return sorted({code for spec in specs for code in economy(ws, spec).members})
 
 
-def _scores(ws: Workspace, year: int) -> ibis.Table | None:
-    """WGI scores for ``year`` when governance indicators are in the store, else None."""
+def _scores(ws: Workspace, year: int, *, objective: str = "hhi") -> ibis.Table | None:
+    """WGI scores for ``year`` when governance indicators are in the store, else None.
+
+    The governance-weighted objective cannot run without them: it raises instead.
+    """
     from chokepoints.analysis.risk import governance_scores
 
     governance = ws.con.table("governance")
     if governance.count().to_pyarrow().as_py() == 0:
+        if objective == "hhi_wgi":
+            raise NoDataError(
+                "objective hhi_wgi needs governance scores; "
+                "run 'chokepoints data ingest wgi FILE' or use --objective hhi"
+            )
         return None
     return governance_scores(governance, year=year)
 
@@ -80,14 +88,15 @@ def diversify(
     Returns ``{"alternatives": DataFrame, "mix": DataFrame, "plan": SourcingPlan}``; both
     frames carry the provenance (objective, constraints, HHI before and after, feasibility).
     """
-    from chokepoints.analysis.diversify import alternative_suppliers, optimise_sourcing
+    from chokepoints.analysis.diversify import alternative_suppliers
+    from chokepoints.analysis.sourcing import optimise_sourcing
 
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
     trusted_codes = _members(ws, trusted)
-    scores = _scores(ws, year)
+    scores = _scores(ws, year, objective=objective)
     table = alternative_suppliers(
         flows, who.name, product.strip(), year, scores=scores, trusted=trusted_codes
     )
@@ -109,7 +118,7 @@ def diversify(
         current["wgi_scaled"] = alternatives["wgi_scaled"]
     plan = optimise_sourcing(
         current,
-        objective=objective if scores is not None else "hhi",
+        objective=objective,  # type: ignore[arg-type]
         redirect_fraction=redirect_fraction,
         exclude=_members(ws, exclude),
         max_share=max_share,
@@ -152,12 +161,15 @@ def compare(
     allow_partial: bool = False,
     source: str | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Partners side by side: ``shared``, ``complementarity``, ``best_practice``, ``joint``.
+    """Partners side by side: ``by_sector``, ``shared``, ``complementarity``, ``best_practice``,
+    ``joint``.
 
-    Every frame is per product (restricted to ``sector`` when given), with descriptions and the
-    same provenance.
+    ``by_sector`` counts, per strategic sector, the products in each of the other four tables;
+    they are per product (restricted to ``sector`` when given), with descriptions. Every frame
+    carries the same provenance.
     """
     from chokepoints.analysis import cooperation
+    from chokepoints.reference.sectors import sector_table
 
     dataset, year = dataset_and_year(ws, source=source, year=year)
     codes = [economy(ws, p).name for p in partners]
@@ -178,11 +190,45 @@ def compare(
     provenance = dataset.provenance(
         year=year, partners=codes, sector=sector, warnings=warnings, method={"name": "cooperation"}
     )
-    result = {}
+    sector_map = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    if sector is not None:
+        sector_map = sector_map[sector_map["sector"] == sector]
+    joint = tables["joint"]
+    counted = {
+        "shared": tables["shared"],
+        "complementary": tables["complementarity"],
+        "compared": tables["best_practice"],
+        "jointly_covered": joint.filter(joint.covered),
+    }
+    result = {"by_sector": finish(_by_sector(counted, sector_map), [], provenance)}
     for name, table in tables.items():
         frame = describe(ws, table.to_pandas(), dataset.classification)
         result[name] = finish(frame, ["product", "description", "sector"], provenance)
     return result
+
+
+def _by_sector(tables: dict[str, Any], sector_map: pd.DataFrame) -> pd.DataFrame:
+    """Per sector, the number of products in each cooperation table and the shared imports.
+
+    Columns: sector, ``<name>_products`` per table, and shared_imports_usd (the partners'
+    imports of their shared chokepoints, summed). Sectors with no product in any table are left
+    out.
+    """
+    from chokepoints.analysis.cooperation import roll_up_by_sector
+
+    frames = []
+    for name, table in tables.items():
+        rolled = roll_up_by_sector(table, sector_map).to_pandas().set_index("sector")
+        counts = rolled[["n_products"]].rename(columns={"n_products": f"{name}_products"})
+        if name == "shared":
+            counts["shared_imports_usd"] = rolled["imports_usd"]
+        frames.append(counts)
+    columns = [f"{name}_products" for name in tables]
+    joined = pd.concat(frames, axis=1).reindex(columns=[*columns, "shared_imports_usd"])
+    joined[columns] = joined[columns].fillna(0).astype("int64")
+    joined["shared_imports_usd"] = joined["shared_imports_usd"].fillna(0.0)
+    joined.index.name = "sector"
+    return joined.reset_index().sort_values("sector", kind="stable").reset_index(drop=True)
 
 
 MARKET_COLUMNS = [
@@ -244,6 +290,8 @@ BATCH_COLUMNS = [
     "feasible",
     "hhi_before",
     "hhi_after",
+    "hhi_wgi_before",
+    "hhi_wgi_after",
     "replaced_share",
     "explanation",
 ]
@@ -261,16 +309,19 @@ def diversify_all(
     max_share: float | None = None,
     max_change: float | None = None,
     redirect_fraction: float = 0.5,
+    objective: str = "hhi",
     allow_partial: bool = False,
     source: str | None = None,
 ) -> pd.DataFrame:
     """The optimised sourcing of every concentrated import (HHI > ``min_hhi``) in one call.
 
-    One row per product: imports, feasibility, HHI before and after, the share of risky supply
-    replaced by trusted partners, and the reason when no mix meets the constraints.
+    One row per product: imports, feasibility, HHI (and HHI_WGI with governance data) before
+    and after, the share of risky supply replaced by trusted partners, and the reason when no
+    mix meets the constraints.
     """
     from chokepoints.analysis.concentration import import_concentration
-    from chokepoints.analysis.diversify import optimise_many, supplier_capacities
+    from chokepoints.analysis.diversify import supplier_capacities
+    from chokepoints.analysis.sourcing import optimise_many
 
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
@@ -288,8 +339,13 @@ def diversify_all(
         raise NoDataError(f"no import of {who.name} in {year} has an HHI above {min_hhi}")
     trusted_codes = set(_members(ws, trusted))
     frame["trusted"] = frame["exporter"].isin(trusted_codes)
+    scores = _scores(ws, year, objective=objective)
+    if scores is not None:
+        wgi = scores.select(exporter=scores.country, wgi_scaled=scores.wgi_scaled).to_pandas()
+        frame = frame.merge(wgi, on="exporter", how="left")
     summary, _ = optimise_many(
         frame,
+        objective=objective,  # type: ignore[arg-type]
         redirect_fraction=redirect_fraction,
         exclude=_members(ws, exclude),
         max_share=max_share,
@@ -305,6 +361,7 @@ def diversify_all(
         warnings=warnings,
         method={
             "name": "diversify_batch",
+            "objective": objective,
             "min_hhi": min_hhi,
             "exclude": list(exclude),
             "max_share": max_share,
