@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from chokepoints.workspace import Workspace
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +31,24 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+#: Complete BACI 2022 slices for 30 critical-material products (i,j,cmd,value in USD).
+ATLAS = "baci/V202601_critical_materials_atlas/baci_2022.csv"
+
+
+@pytest.fixture(scope="session")
+def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A store holding the real 2022 slices, ingested once per session."""
+    ws = Workspace.open(tmp_path_factory.mktemp("atlas"))
+    ws.ingest_table(
+        shared_data / ATLAS,
+        mapping={"exporter": "i", "importer": "j", "product": "cmd", "value_usd": "value"},
+        year=2022,
+        classification="HS17",
+        source="atlas",
+    )
+    return ws
 
 
 @pytest.fixture

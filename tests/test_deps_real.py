@@ -15,8 +15,6 @@ import pytest
 from chokepoints.questions import PartialCoverageError
 from chokepoints.workspace import Workspace
 
-ATLAS = "baci/V202601_critical_materials_atlas/baci_2022.csv"
-
 # (importer, product): imports USD, suppliers, HHI, top supplier, its share, exports USD
 EXPECTED = {
     ("JPN", "850511"): (827_127_796.0, 42, 0.312262, "PHL", 0.449687, 632_388_923.0),
@@ -40,19 +38,6 @@ WORLD_HHI = {
     "280469": 0.192488,
     "811292": 0.131438,
 }
-
-
-@pytest.fixture(scope="module")
-def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    ws = Workspace.open(tmp_path_factory.mktemp("atlas"))
-    ws.ingest_table(
-        shared_data / ATLAS,
-        mapping={"exporter": "i", "importer": "j", "product": "cmd", "value_usd": "value"},
-        year=2022,
-        classification="HS17",
-        source="atlas",
-    )
-    return ws
 
 
 @pytest.mark.parametrize("country", ["JPN", "DEU"])
