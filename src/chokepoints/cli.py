@@ -424,7 +424,8 @@ def sql(
 
 @app.command("quickstart")
 def quickstart(home: HomeOption = None) -> None:
-    """Load demo data if the store is empty, then show Japan's and Germany's top dependencies."""
+    """Load demo data if the store is empty, show Japan's and Germany's top dependencies, and
+    write their HTML report."""
     ws = Workspace.open(home)
     if ws.store.is_empty():
         console.print("The store is empty: loading the synthetic demo world first.")
@@ -442,9 +443,13 @@ def quickstart(home: HomeOption = None) -> None:
                 console=console,
             )
     _print_provenance(frame.attrs["provenance"])
+    path = ws.home / "reports" / "JPN_vs_DEU.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = _write_report(ws, "JPN", ["DEU"], None, [], path)
+    console.print(f"Report for Japan with Germany: {path} ({size / 1e6:.1f} MB, opens offline).")
     console.print(
         "Next: `chokepoints deps DEU --sector critical_minerals`, `chokepoints product 850511`, "
-        "`chokepoints trend JPN --supplier CHN`, `chokepoints data ingest baci PATH`."
+        "`chokepoints report DEU --vs FRA -o deu.html`, `chokepoints data ingest baci PATH`."
     )
 
 
@@ -1062,6 +1067,66 @@ def compare(
         else:
             render(frame.head(15), OutputFormat.table, title=titles[name], console=console)
     _print_provenance(provenance)
+
+
+@app.command("report")
+def report(
+    country: Annotated[str, typer.Argument(help="Country (ISO3) or group, e.g. JPN or EU27.")],
+    vs: Annotated[
+        list[str] | None,
+        typer.Option("--vs", help="Partner for the cooperation view (repeatable, or DEU,FRA)."),
+    ] = None,
+    year: YearOption = None,
+    sector: Annotated[
+        list[str] | None,
+        typer.Option(help="Sector to cover (repeatable; default: every strategic sector)."),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    home: HomeOption = None,
+) -> None:
+    """One self-contained HTML report with charts: dependencies, suppliers, trend, scenarios,
+    diversification and, with --vs, cooperation. Opens offline; prints well."""
+    ws = Workspace.open(home)
+    size = _write_report(
+        ws,
+        country,
+        _split(",".join(vs or [])),
+        year,
+        sector or [],
+        output,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    console.print(f"wrote {output} ({size / 1e6:.1f} MB); open it in a browser")
+
+
+def _write_report(
+    ws: Workspace,
+    country: str,
+    partners: list[str],
+    year: int | None,
+    sectors: list[str],
+    output: Path,
+    **options: Any,
+) -> int:
+    """Gather, chart and write one report with a progress bar; return its size in bytes."""
+    from chokepoints.report import gather, write_report
+
+    with _steps("report") as progress:
+        content = gather(
+            ws,
+            country,
+            partners=partners,
+            year=year,
+            sectors=sectors,
+            progress=progress,
+            **options,
+        )
+        return write_report(content, output)
 
 
 STRESS_TABLE = [

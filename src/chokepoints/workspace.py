@@ -282,6 +282,13 @@ class Workspace:
         """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
         return questions.product_picture(self, code, **options)
 
+    def import_sources(self, country: str, **options: Any) -> pd.DataFrame:
+        """Where a country's imports come from, per exporter (``questions.import_sources``).
+
+        Options: ``products``, ``year``, ``source``.
+        """
+        return questions.import_sources(self, country, **options)
+
     def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
         """A country's dependency on one supplier over the years (``sector``, ``source``)."""
         return questions.trend(self, country, supplier, **options)

@@ -3,6 +3,7 @@
 from chokepoints.questions.common import PartialCoverageError
 from chokepoints.questions.dependencies import (
     dependencies,
+    import_sources,
     product_picture,
     supply_risk,
     trade_exposure,
@@ -18,6 +19,7 @@ __all__ = [
     "diversify",
     "diversify_all",
     "downstream",
+    "import_sources",
     "io_exposure",
     "markets",
     "product_picture",

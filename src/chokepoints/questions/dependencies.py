@@ -444,3 +444,42 @@ def trend(
         [*SUPPLIER_COLUMNS, "n_dependent", "n_dependent_on_supplier", "mean_hhi"],
         provenance,
     )
+
+
+def import_sources(
+    ws: Workspace,
+    country: str,
+    *,
+    products: Sequence[str] | None = None,
+    year: int | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Where ``country``'s imports (of ``products``, default all) come from, per exporter.
+
+    Columns: exporter (ISO3 or group name), imports_usd, share (of the country's imports of
+    those products), n_products (bought from it); largest first. A group's imports are its
+    members' purchases from outside the group.
+    """
+    dataset, year = dataset_and_year(ws, source=source, year=year)
+    who = economy(ws, country)
+    flows = flows_of(ws, dataset, [year])
+    if who.is_group:
+        flows = concentration.as_group(flows, who.name, who.members)
+    mine = concentration.positive(flows.filter(flows.importer == who.name))
+    if products is not None:
+        mine = mine.filter(mine["product"].isin(list(products)))
+    table = mine.group_by("exporter").aggregate(
+        imports_usd=mine.value_usd.sum(), n_products=mine["product"].nunique()
+    )
+    frame = table.to_pandas()
+    if frame.empty:
+        raise NoDataError(f"{who.name} imported none of these products in {year}")
+    frame["share"] = frame["imports_usd"] / frame["imports_usd"].sum()
+    frame = frame.sort_values(["imports_usd", "exporter"], ascending=[False, True])
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        method={"name": "import_sources"},
+        n_products=(None if products is None else len(products)),
+    )
+    return finish(frame, ["exporter", "imports_usd", "share", "n_products"], provenance)

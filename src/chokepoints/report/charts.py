@@ -1,0 +1,278 @@
+"""Plotly figures for the report, one function per chart, each from one table of the content.
+
+Pure: a DataFrame in, a ``plotly.graph_objects.Figure`` out (or None when there is nothing to
+draw). Colours follow one palette so a supplier looks the same across charts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Colours: the country's own bars, risk, relief, and neutral.
+BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#8c8c8c"
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
+
+
+def _layout(figure: go.Figure, *, height: int = 380, **extra: object) -> go.Figure:
+    """The common look: compact margins, readable font, white background."""
+    figure.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        font={"family": FONT, "size": 12},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        **extra,
+    )
+    return figure
+
+
+def _label(sector: str) -> str:
+    """A sector id as words."""
+    return sector.replace("_", " ")
+
+
+def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figure | None:
+    """Dependent products by sector, sized by import value, coloured by import HHI."""
+    if dependent.empty:
+        return None
+    rows = dependent.copy()
+    rows["group"] = rows["sector"].fillna("").map(lambda s: _first_of(s, sectors))
+    rows["label"] = rows["product"] + " " + rows["description"].fillna("").str.slice(0, 40)
+    groups = rows.groupby("group")["import_value_usd"].sum()
+    ids = [f"s:{g}" for g in groups.index] + [f"p:{p}" for p in rows["product"]]
+    figure = go.Figure(
+        go.Treemap(
+            ids=ids,
+            labels=[_label(g) for g in groups.index] + rows["label"].tolist(),
+            parents=[""] * len(groups) + [f"s:{g}" for g in rows["group"]],
+            values=groups.tolist() + rows["import_value_usd"].tolist(),
+            branchvalues="total",
+            marker={
+                "colors": [np.nan] * len(groups) + rows["hhi"].tolist(),
+                "colorscale": "Reds",
+                "cmin": 0.0,
+                "cmax": 1.0,
+                "colorbar": {"title": {"text": "HHI"}, "thickness": 12},
+            },
+            hovertemplate="%{label}<br>imports $%{value:,.0f}<extra></extra>",
+        )
+    )
+    return _layout(figure, height=460)
+
+
+def _first_of(listed: str, sectors: list[str]) -> str:
+    """The first of the report's sectors in a comma list of sectors (a product may be in many)."""
+    mine = listed.split(",")
+    return next((s for s in sectors if s in mine), mine[0] or "other")
+
+
+def sector_bars(by_sector: pd.DataFrame) -> go.Figure | None:
+    """Per sector: products imported and, of them, dependent."""
+    if by_sector.empty:
+        return None
+    frame = by_sector.iloc[::-1]
+    labels = [_label(s) for s in frame["sector"]]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=frame["n_products"] - frame["n_dependent"],
+                name="not dependent",
+                orientation="h",
+                marker_color="#c9d6e8",
+            ),
+            go.Bar(
+                y=labels,
+                x=frame["n_dependent"],
+                name="dependent",
+                orientation="h",
+                marker_color=RED,
+            ),
+        ]
+    )
+    return _layout(
+        figure,
+        height=max(260, 28 * len(frame) + 80),
+        barmode="stack",
+        xaxis_title="products",
+        legend={"orientation": "h", "y": 1.08},
+    )
+
+
+def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
+    """The largest suppliers' shares of the strategic imports; dominant ones in red."""
+    if suppliers.empty:
+        return None
+    frame = suppliers.head(top).iloc[::-1]
+    colours = [RED if n > 0 else BLUE for n in frame["n_dominant"]]
+    figure = go.Figure(
+        go.Bar(
+            y=frame["exporter"],
+            x=frame["share"],
+            orientation="h",
+            marker_color=colours,
+            customdata=np.stack([frame["imports_usd"], frame["n_dominant"]], axis=-1),
+            hovertemplate=(
+                "%{y}: %{x:.1%} of imports ($%{customdata[0]:,.0f})<br>"
+                "dominant supplier of %{customdata[1]} dependent products<extra></extra>"
+            ),
+        )
+    )
+    return _layout(figure, height=max(280, 24 * len(frame) + 60), xaxis_tickformat=".0%")
+
+
+def supplier_map(suppliers: pd.DataFrame) -> go.Figure | None:
+    """World map of where the strategic imports come from (log colour scale, USD)."""
+    frame = suppliers[suppliers["imports_usd"] > 0]
+    if frame.empty:
+        return None
+    logs = np.log10(frame["imports_usd"])
+    low, high = float(np.floor(logs.min())), float(np.ceil(logs.max()))
+    ticks = np.arange(low, high + 1)
+    figure = go.Figure(
+        go.Choropleth(
+            locations=frame["exporter"],
+            locationmode="ISO-3",
+            z=logs,
+            zmin=low,
+            zmax=high,
+            colorscale="YlOrRd",
+            customdata=np.stack([frame["imports_usd"], frame["share"]], axis=-1),
+            hovertemplate=(
+                "%{location}: $%{customdata[0]:,.0f} (%{customdata[1]:.1%})<extra></extra>"
+            ),
+            colorbar={
+                "title": {"text": "imports"},
+                "tickvals": ticks,
+                "ticktext": [_money_tick(t) for t in ticks],
+                "thickness": 12,
+            },
+            marker_line_color="white",
+            marker_line_width=0.4,
+        )
+    )
+    figure.update_geos(
+        showframe=False,
+        showcoastlines=False,
+        showland=True,
+        landcolor="#eeeeee",
+        projection_type="natural earth",
+        resolution=110,
+    )
+    return _layout(figure, height=440)
+
+
+def _money_tick(power: float) -> str:
+    """A colour-bar tick for 10**power USD."""
+    value = 10**power
+    for size, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if value >= size:
+            return f"${value / size:,.0f}{unit}"
+    return f"${value:,.0f}"
+
+
+def trend_lines(trend: pd.DataFrame, supplier: str) -> go.Figure | None:
+    """The supplier's share of imports over the years, and the products depending on it."""
+    if trend is None or len(trend) < 2:
+        return None
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=trend["year"],
+                y=trend["n_dependent_on_supplier"],
+                name=f"dependent products with {supplier} on top",
+                marker_color="#c9d6e8",
+                yaxis="y2",
+            ),
+            go.Scatter(
+                x=trend["year"],
+                y=trend["supplier_share"],
+                name=f"{supplier}'s share of imports",
+                mode="lines+markers",
+                line={"color": RED, "width": 3},
+            ),
+        ]
+    )
+    return _layout(
+        figure,
+        xaxis={"dtick": 1, "tickformat": "d"},
+        yaxis={"title": "share of imports", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis2={"title": "products", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.1},
+    )
+
+
+def stress_bars(stress: pd.DataFrame) -> go.Figure | None:
+    """The worst cut-offs: what would be lost, and what no one could replace."""
+    if stress.empty:
+        return None
+    frame = stress.iloc[::-1]
+    labels = [f"{s} → {_label(t)}" for s, t in zip(frame["supplier"], frame["sector"], strict=True)]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=frame["redirectable_value_usd"].clip(upper=frame["lost_value_usd"]),
+                name="replaceable by others",
+                orientation="h",
+                marker_color=GREEN,
+            ),
+            go.Bar(
+                y=labels,
+                x=frame["shortfall_value_usd"],
+                name="shortfall",
+                orientation="h",
+                marker_color=RED,
+            ),
+        ]
+    )
+    return _layout(
+        figure,
+        height=max(280, 26 * len(frame) + 80),
+        barmode="stack",
+        xaxis_title="USD",
+        legend={"orientation": "h", "y": 1.08},
+    )
+
+
+def diversification_bars(batch: pd.DataFrame) -> go.Figure | None:
+    """Import concentration today and in the optimised mix, per top dependency."""
+    if batch.empty:
+        return None
+    labels = batch["product"].tolist()
+    figure = go.Figure(
+        [
+            go.Bar(x=labels, y=batch["hhi_before"], name="HHI today", marker_color=RED),
+            go.Bar(x=labels, y=batch["hhi_after"], name="HHI optimised", marker_color=GREEN),
+        ]
+    )
+    return _layout(
+        figure,
+        barmode="group",
+        xaxis={"type": "category", "title": "product"},
+        yaxis={"title": "HHI", "range": [0, 1]},
+        legend={"orientation": "h", "y": 1.1},
+    )
+
+
+def cooperation_bars(by_sector: pd.DataFrame) -> go.Figure | None:
+    """Per sector: shared chokepoints, complementary products and jointly covered ones."""
+    if by_sector.empty:
+        return None
+    labels = [_label(s) for s in by_sector["sector"]]
+    series = (
+        ("shared_products", "shared chokepoints", RED),
+        ("complementary_products", "a partner can supply", GREEN),
+        ("jointly_covered_products", "trusted capacity covers", BLUE),
+    )
+    figure = go.Figure(
+        [go.Bar(x=labels, y=by_sector[c], name=n, marker_color=k) for c, n, k in series]
+    )
+    return _layout(
+        figure,
+        barmode="group",
+        yaxis_title="products",
+        legend={"orientation": "h", "y": 1.1},
+    )

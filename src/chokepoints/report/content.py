@@ -1,0 +1,292 @@
+"""What a country report says: the tables behind every section, gathered from the questions.
+
+:func:`gather` asks the ``Workspace`` the questions a report answers (dependencies, suppliers,
+trend, stress test, diversification, cooperation) for one country, year and set of strategic
+sectors, and keeps each answer's provenance. It knows nothing of HTML or charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from chokepoints.errors import ChokepointsError, InputError, NoDataError
+from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
+
+if TYPE_CHECKING:
+    from chokepoints.workspace import Workspace
+
+#: Dependencies shown in the diversification section, and alternatives listed for each.
+TOP_DEPENDENCIES = 10
+TOP_ALTERNATIVES = 5
+#: Dependencies whose alternative suppliers are listed one by one.
+DETAILED_DEPENDENCIES = 3
+#: Stress-test rows kept (worst shortfalls first).
+TOP_SCENARIOS = 12
+
+
+@dataclass
+class ReportContent:
+    """Every table of a report for ``country`` (and its partners), with provenance per part."""
+
+    country: str
+    partners: list[str]
+    year: int
+    sectors: list[str]
+    dependencies: pd.DataFrame
+    by_sector: pd.DataFrame
+    suppliers: pd.DataFrame
+    trend: pd.DataFrame | None
+    stress: pd.DataFrame
+    diversification: pd.DataFrame
+    alternatives: dict[str, pd.DataFrame]
+    cooperation: dict[str, pd.DataFrame] | None
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dependent(self) -> pd.DataFrame:
+        """The dependent products, largest imports first."""
+        frame = self.dependencies[self.dependencies["dependent"]]
+        return frame.sort_values("import_value_usd", ascending=False)
+
+    @property
+    def demo(self) -> bool:
+        """Whether the report rests on the synthetic demo world."""
+        return bool(self.provenance["dependencies"].get("demo"))
+
+    def key_figures(self) -> list[tuple[str, str]]:
+        """The handful of numbers a reader sees first, as (label, formatted value) pairs."""
+        deps = self.dependencies
+        total = float(deps["import_value_usd"].sum())
+        dependent = self.dependent
+        value = float(dependent["import_value_usd"].sum())
+        figures = [
+            ("Strategic products imported", f"{len(deps):,}"),
+            ("Imports of them", money(total)),
+            ("Dependent products", f"{len(dependent):,}"),
+            (
+                "Imports in dependent products",
+                f"{money(value)} ({value / total:.0%})" if total else "0",
+            ),
+        ]
+        if not dependent.empty:
+            counts = dependent["top_supplier"].value_counts()
+            top = str(counts.index[0])
+            figures.append(
+                ("Most frequent dominant supplier", f"{top} ({counts.iloc[0]} products)")
+            )
+        if self.trend is not None:
+            change = self.provenance["trend"]["change"]
+            figures.append(
+                (
+                    f"Share of {change.get('supplier', self.trend['supplier'].iloc[0])} "
+                    f"{change['from_year']}-{change['to_year']}",
+                    f"{change['share_change']:+.1%} ({change['verdict']})",
+                )
+            )
+        if not self.stress.empty:
+            worst = self.stress.iloc[0]
+            figures.append(
+                (
+                    "Worst cut-off (shortfall)",
+                    f"{worst['supplier']} in {worst['sector'].replace('_', ' ')}: "
+                    f"{money(float(worst['shortfall_value_usd']))}",
+                )
+            )
+        return figures
+
+
+def gather(
+    ws: Workspace,
+    country: str,
+    *,
+    partners: Sequence[str] = (),
+    year: int | None = None,
+    sectors: Sequence[str] = (),
+    source: str | None = None,
+    allow_partial: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ReportContent:
+    """Ask every question of a report for ``country``; partners add the cooperation view.
+
+    ``progress(description, done, total)`` is called before each question.
+    """
+    from chokepoints.reference.sectors import sector_table
+
+    total = 6 if partners else 5
+    done = iter(range(total))
+
+    def step(description: str) -> None:
+        if progress is not None:
+            progress(description, next(done), total)
+
+    options: dict[str, Any] = {"source": source, "allow_partial": allow_partial}
+    step("dependencies")
+    deps = ws.dependencies(country, year=year, include_all=True, **options)
+    provenance = {"dependencies": deps.attrs["provenance"]}
+    year = int(provenance["dependencies"]["year"])
+    who = provenance["dependencies"]["economy"]
+    table = sector_table(provenance["dependencies"]["classification"], extra_dirs=ws.sector_dirs)
+    known = sorted(set(table["sector"]))
+    unknown = [s for s in sectors if s not in known]
+    if unknown:
+        raise InputError(f"unknown sector {unknown[0]!r}", hint=f"choose among {', '.join(known)}")
+    chosen = list(sectors) or [s for s in known if s not in STRESS_EXCLUDED_SECTORS]
+    table = table[table["sector"].isin(chosen)]
+    products = set(table["product"])
+    deps = deps[deps["product"].isin(products)].reset_index(drop=True)
+    if deps.empty:
+        raise NoDataError(f"{who} imported none of the products of {', '.join(chosen)} in {year}")
+    content = ReportContent(
+        country=who,
+        partners=list(partners),
+        year=year,
+        sectors=chosen,
+        dependencies=deps,
+        by_sector=_by_sector(deps, table),
+        suppliers=pd.DataFrame(),
+        trend=None,
+        stress=pd.DataFrame(),
+        diversification=pd.DataFrame(),
+        alternatives={},
+        cooperation=None,
+        provenance=provenance,
+    )
+    step("suppliers and trend")
+    content.suppliers = _suppliers(ws, who, year, sorted(products), deps, **options)
+    provenance["suppliers"] = content.suppliers.attrs["provenance"]
+    _add_trend(ws, content, options)
+    step("stress test")
+    stress = ws.stress(year=year, importers=[who], sectors=chosen, top=3, **options)
+    provenance["stress"] = stress.attrs["provenance"]
+    content.stress = stress.sort_values("shortfall_value_usd", ascending=False).head(TOP_SCENARIOS)
+    step("diversification")
+    _add_diversification(ws, content, options)
+    if partners:
+        step("cooperation")
+        sector = chosen[0] if len(chosen) == 1 else None
+        cooperation = ws.compare([who, *partners], year=year, sector=sector, **options)
+        if sector is None:
+            cooperation = _restricted(cooperation, products, chosen)
+        content.cooperation = cooperation
+        content.partners = cooperation["by_sector"].attrs["provenance"]["partners"][1:]
+        provenance["cooperation"] = cooperation["by_sector"].attrs["provenance"]
+    step("charts")
+    return content
+
+
+def _by_sector(deps: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Per chosen sector: products imported, dependent products and their imports."""
+    joined = table[["product", "sector"]].merge(
+        deps[["product", "import_value_usd", "dependent"]], on="product"
+    )
+    joined["dependent_usd"] = joined["import_value_usd"].where(joined["dependent"], 0.0)
+    grouped = joined.groupby("sector").agg(
+        n_products=("product", "nunique"),
+        n_dependent=("dependent", "sum"),
+        import_value_usd=("import_value_usd", "sum"),
+        dependent_imports_usd=("dependent_usd", "sum"),
+    )
+    grouped["n_dependent"] = grouped["n_dependent"].astype("int64")
+    return grouped.reset_index().sort_values(
+        ["n_dependent", "dependent_imports_usd"], ascending=False, ignore_index=True
+    )
+
+
+def _suppliers(
+    ws: Workspace,
+    country: str,
+    year: int,
+    products: list[str],
+    deps: pd.DataFrame,
+    **options: Any,
+) -> pd.DataFrame:
+    """Where the strategic imports come from, per supplier, with its dominant positions."""
+    frame = ws.import_sources(country, products=products, year=year, source=options["source"])
+    dependent = deps[deps["dependent"]]
+    tops = dependent["top_supplier"].value_counts().rename("n_dominant")
+    merged = frame.merge(tops, left_on="exporter", right_index=True, how="left")
+    merged["n_dominant"] = merged["n_dominant"].fillna(0).astype("int64")
+    merged.attrs = frame.attrs
+    return merged
+
+
+def _add_trend(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:
+    """The trend of the dominant supplier, when the store holds more than one year."""
+    dependent = content.dependent
+    ranked = content.suppliers
+    if not dependent.empty:
+        supplier = str(dependent["top_supplier"].value_counts().index[0])
+    elif not ranked.empty:
+        supplier = str(ranked.iloc[0]["exporter"])
+    else:
+        return
+    sector = content.sectors[0] if len(content.sectors) == 1 else None
+    try:
+        trend = ws.trend(content.country, supplier, sector=sector, **options)
+    except NoDataError as exc:
+        content.notes.append(f"No trend: {exc}")
+        return
+    if len(trend) < 2:
+        content.notes.append("The store holds one year: no trend over the years.")
+        return
+    content.trend = trend
+    content.provenance["trend"] = trend.attrs["provenance"]
+    content.provenance["trend"]["change"]["supplier"] = supplier
+
+
+def _add_diversification(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:
+    """Optimised mixes for the top dependencies and the alternative suppliers of the first few."""
+    top = content.dependent.head(TOP_DEPENDENCIES)
+    if top.empty:
+        return
+    try:
+        batch = ws.diversify_all(content.country, year=content.year, min_hhi=0.0, **options)
+    except NoDataError as exc:
+        content.notes.append(f"No diversification: {exc}")
+        return
+    content.provenance["diversification"] = batch.attrs["provenance"]
+    chosen = batch[batch["product"].isin(top["product"])]
+    order = {p: n for n, p in enumerate(top["product"])}
+    content.diversification = chosen.sort_values(
+        "product", key=lambda s: s.map(order), ignore_index=True
+    )
+    for product in top["product"].head(DETAILED_DEPENDENCIES):
+        try:
+            result = ws.diversify(content.country, product, year=content.year, **options)
+        except ChokepointsError as exc:
+            content.notes.append(f"No alternatives for {product}: {exc}")
+            continue
+        content.alternatives[product] = result["alternatives"].head(TOP_ALTERNATIVES)
+
+
+def _restricted(
+    tables: dict[str, pd.DataFrame], products: set[str], sectors: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Cooperation tables kept to the report's products and sectors."""
+    kept = {}
+    for name, frame in tables.items():
+        rows = (
+            frame["product"].isin(products)
+            if "product" in frame.columns
+            else frame["sector"].isin(sectors)
+        )
+        part = frame[rows].reset_index(drop=True)
+        part.attrs = frame.attrs
+        kept[name] = part
+    return kept
+
+
+def money(value: float) -> str:
+    """USD in words a reader takes in at a glance: '$5.1bn', '$830m', '$12k'."""
+    if abs(value) >= 1e9:
+        return f"${value / 1e9:,.1f}bn"
+    if abs(value) >= 1e6:
+        return f"${value / 1e6:,.0f}m"
+    if abs(value) >= 1e3:
+        return f"${value / 1e3:,.0f}k"
+    return f"${value:,.0f}"

@@ -1,0 +1,218 @@
+"""The HTML report: its content against the questions it quotes, its HTML, and the CLI.
+
+The browser checks (charts drawn, no console error, no request) are in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from chokepoints.report import gather, render_html
+from chokepoints.workspace import Workspace
+from helpers import assert_one_sentence_error, run
+
+#: Elements that never have an end tag.
+VOID = {"meta", "link", "br", "hr", "img", "input", "source", "col", "area", "base", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = Workspace.open(tmp_path_factory.mktemp("demo"))
+    ws.load_demo()
+    return ws
+
+
+@pytest.fixture(scope="module")
+def jpn_deu(demo: Workspace):
+    return gather(demo, "JPN", partners=["DEU"])
+
+
+class TagBalance(HTMLParser):
+    """Checks that every element is closed, in order, and records external references."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.references: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith("#"):
+                self.references.append(value)
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> at {self.getpos()} closes {self.stack[-1:]}")
+            return
+        self.stack.pop()
+
+
+def test_content_agrees_with_the_questions(demo: Workspace, jpn_deu) -> None:
+    deps = demo.dependencies("JPN", include_all=True)
+    sectors = set(jpn_deu.sectors)
+    # The report covers every strategic sector but the EU proxy, whose products it contains.
+    assert "eu_sensitive_ecosystems" not in sectors and "batteries" in sectors
+    mine = deps[deps["product"].isin(jpn_deu.dependencies["product"])]
+    assert len(mine) == len(jpn_deu.dependencies)
+    # Per sector: dependent products counted from the dependencies table's sector lists.
+    for row in jpn_deu.by_sector.itertuples():
+        in_sector = mine[mine["sector"].str.split(",").map(lambda s, t=row.sector: t in s)]
+        assert row.n_products == len(in_sector)
+        assert row.n_dependent == int(in_sector["dependent"].sum())
+        assert row.import_value_usd == pytest.approx(in_sector["import_value_usd"].sum())
+    # Key figures quote those tables.
+    figures = dict(jpn_deu.key_figures())
+    assert figures["Dependent products"] == str(int(mine["dependent"].sum()))
+    top = mine[mine["dependent"]]["top_supplier"].value_counts()
+    assert figures["Most frequent dominant supplier"].startswith(f"{top.index[0]} ({top.iloc[0]}")
+    assert jpn_deu.partners == ["DEU"]
+    assert set(jpn_deu.cooperation) >= {"by_sector", "shared", "complementarity", "best_practice"}
+    assert set(jpn_deu.cooperation["by_sector"]["sector"]) <= sectors
+
+
+def test_import_sources_match_sql(demo: Workspace, jpn_deu) -> None:
+    products = sorted(jpn_deu.dependencies["product"])
+    listed = ",".join(f"'{p}'" for p in products)
+    expected = demo.sql(
+        "SELECT exporter, sum(value_usd) AS v, count(DISTINCT product) AS n FROM trade "
+        f"WHERE importer = 'JPN' AND year = 2022 AND value_usd > 0 AND product IN ({listed}) "
+        "GROUP BY exporter"
+    ).set_index("exporter")
+    sources = jpn_deu.suppliers.set_index("exporter")
+    assert set(sources.index) == set(expected.index)
+    assert sources["imports_usd"].to_dict() == pytest.approx(expected["v"].to_dict())
+    assert sources["n_products"].to_dict() == expected["n"].to_dict()
+    assert sources["share"].sum() == pytest.approx(1.0)
+    assert sources["imports_usd"].is_monotonic_decreasing
+    dominant = jpn_deu.dependent["top_supplier"].value_counts()
+    assert sources.loc[dominant.index[0], "n_dominant"] == dominant.iloc[0]
+
+
+def test_import_sources_of_a_group_leave_out_trade_inside_it(demo: Workspace) -> None:
+    members = demo.countries_of("EU27")
+    listed = ",".join(f"'{m}'" for m in members)
+    expected = demo.sql(
+        "SELECT sum(value_usd) AS v FROM trade WHERE year = 2022 AND value_usd > 0 AND "
+        f"product = '850511' AND importer IN ({listed}) AND exporter NOT IN ({listed})"
+    )["v"].iloc[0]
+    sources = demo.import_sources("EU27", products=["850511"], year=2022)
+    assert sources["imports_usd"].sum() == pytest.approx(expected)
+    assert not set(sources["exporter"]) & set(members)
+
+
+def test_html_is_well_formed_offline_and_complete(jpn_deu) -> None:
+    html = render_html(jpn_deu)
+    checker = TagBalance()
+    checker.feed(html)
+    checker.close()
+    assert checker.problems == [] and checker.stack == []
+    assert checker.references == []  # no src= or href= outside the page itself
+    assert not re.search(r"https?://[^\"' ]*\.(js|css|json)", html.split("</head>")[1])
+    for key in (
+        "dependencies",
+        "sectors",
+        "suppliers",
+        "map",
+        "trend",
+        "stress",
+        "diversification",
+        "cooperation",
+    ):
+        assert f'id="{key}"' in html and f'id="chart-{key}"' in html
+    # One table view per chart at least, and the demo warning and provenance.
+    assert html.count('class="table-view"') >= 8
+    assert 'id="demo-warning"' in html
+    provenance = html.split('id="provenance"')[1]
+    assert "import_hhi=0.4" in provenance and "demo data (synthetic)" in provenance
+    assert "world_110m" in html.split("</head>")[0]  # the map's shapes travel with the page
+    assert len(html.encode()) < 10_000_000
+
+
+def test_table_view_shows_the_dependent_products(jpn_deu) -> None:
+    html = render_html(jpn_deu)
+    view = html.split('id="dependencies"')[1].split("</section>")[0]
+    rows = re.findall(r"<tr><td[^>]*>(\d{6})</td>", view)
+    assert rows == jpn_deu.dependent["product"].tolist()
+
+
+def test_report_cli_writes_the_file(
+    capsys: pytest.CaptureFixture[str], demo: Workspace, tmp_path: Path
+) -> None:
+    target = tmp_path / "deu.html"
+    code, out, err = run(
+        capsys,
+        "report",
+        "DEU",
+        "--sector",
+        "batteries",
+        "-o",
+        str(target),
+        "--home",
+        str(demo.home),
+    )
+    assert code == 0, err
+    assert str(target) in out.replace("\n", "")
+    html = target.read_text(encoding="utf-8")
+    assert "Supply-chain dependencies: DEU" in html and 'id="cooperation"' not in html
+    assert "sectors: batteries" in html
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["report", "JPN", "--sector", "nope"],
+        ["report", "XXX"],
+        ["report", "JPN", "--vs", "ZZZ"],
+    ],
+)
+def test_report_cli_bad_input_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], demo: Workspace, tmp_path: Path, arguments: list[str]
+) -> None:
+    target = tmp_path / "r.html"
+    code, _, err = run(capsys, *arguments, "-o", str(target), "--home", str(demo.home))
+    assert_one_sentence_error(code, err)
+    assert not target.exists()
+
+
+def test_unwritable_output_leaves_nothing(
+    capsys: pytest.CaptureFixture[str], demo: Workspace, tmp_path: Path
+) -> None:
+    # The output path is a folder: the report is written aside, the rename fails, and the
+    # temporary file is removed again.
+    target = tmp_path / "taken"
+    target.mkdir()
+    code, _, err = run(
+        capsys,
+        "report",
+        "JPN",
+        "--sector",
+        "batteries",
+        "-o",
+        str(target),
+        "--home",
+        str(demo.home),
+    )
+    assert_one_sentence_error(code, err)
+    assert "cannot write" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"] and not any(target.iterdir())
+
+
+def test_report_on_real_baci_slices_of_one_year(atlas: Workspace) -> None:
+    # One year in the store: no trend, and the report says why. DEU's magnets (850511):
+    # imports 907,734,023 USD, HHI .685087, CHN 82.5% (awk figures of test_deps_real.py).
+    content = gather(atlas, "DEU", sectors=["permanent_magnets"], allow_partial=True)
+    assert content.trend is None
+    assert any("one year" in note for note in content.notes)
+    magnets = content.dependencies.set_index("product").loc["850511"]
+    assert magnets["import_value_usd"] == pytest.approx(907_734_023.0)
+    assert magnets["hhi"] == pytest.approx(0.685087, abs=1e-6)
+    html = render_html(content)
+    assert "there is no trend to show" in html and 'id="demo-warning"' not in html
+    assert "atlas" in html.split('id="provenance"')[1]
