@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import oracle
 from chokepoints.analysis import concentration as conc
 from oracle import IMPORT_KEY, flows_frame
 
@@ -257,23 +258,25 @@ def test_group_import_concentration_counts_extra_group_suppliers_only() -> None:
     assert rows[(2022, "JPN", P)]["n_suppliers"] == 3
 
 
-def test_select_flows_fills_gaps_with_mirror_data() -> None:
-    def row(exporter: str, importer: str, side: str, value: float, **other: object) -> dict:
-        base = {
-            "year": 2022,
-            "exporter": exporter,
-            "importer": importer,
-            "product": P,
-            "classification": "HS17",
-            "level": 6,
-            "value_usd": value,
-            "quantity_t": None,
-            "source": "baci",
-            "release": "V1",
-            "reporter_side": side,
-        }
-        return base | other
+def row(exporter: str, importer: str, side: str, value: float, **other: object) -> dict:
+    """One canonical trade row of product P in 2022 from source baci, with overrides."""
+    base = {
+        "year": 2022,
+        "exporter": exporter,
+        "importer": importer,
+        "product": P,
+        "classification": "HS17",
+        "level": 6,
+        "value_usd": value,
+        "quantity_t": None,
+        "source": "baci",
+        "release": "V1",
+        "reporter_side": side,
+    }
+    return base | other
 
+
+def test_select_flows_fills_gaps_with_mirror_data() -> None:
     trade = pd.DataFrame(
         [
             row("CHN", "JPN", "importer", 100.0),  # the importer's figure wins ...
@@ -293,6 +296,31 @@ def test_select_flows_fills_gaps_with_mirror_data() -> None:
         ("USA", "JPN"): 50.0,
         ("DEU", "JPN"): 20.0,
     }
+
+
+def test_select_flows_with_distinct_keys_skips_only_the_merge() -> None:
+    # One reconciled row per key (as in BACI): the shortcut must give the same flows, still
+    # without re-imports, other levels, sources or years.
+    trade = pd.DataFrame(
+        [
+            row("CHN", "JPN", "reconciled", 100.0),
+            row("USA", "JPN", "reconciled", 50.0),
+            row("JPN", "JPN", "reconciled", 5.0),
+            row("CHN", "JPN", "reconciled", 70.0, product="8505", level=4),
+            row("CHN", "KOR", "reconciled", 30.0, source="comtrade"),
+            row("CHN", "JPN", "reconciled", 10.0, year=2021),
+        ]
+    ).astype({"year": "int16", "level": "int8", "quantity_t": "float64"})
+    options = {"source": "baci", "level": 6, "years": [2022]}
+    merged = run(conc.select_flows(ibis.memtable(trade), **options))
+    direct = run(conc.select_flows(ibis.memtable(trade), distinct_keys=True, **options))
+    key = ["exporter", "importer"]
+    pd.testing.assert_frame_equal(
+        direct.sort_values(key).reset_index(drop=True)[merged.columns],
+        merged.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert sorted(direct["exporter"]) == ["CHN", "USA"]
 
 
 # -- properties ----------------------------------------------------------------------------
@@ -452,3 +480,21 @@ def test_results_are_invariant_to_scaling(world: pd.DataFrame, factor: float) ->
         expected = base.assign(**{c: base[c] * factor for c in DOLLARS & set(base.columns)})
         result = sorted_rows(run(function(ibis.memtable(scaled))), key)
         pd.testing.assert_frame_equal(result, expected, check_exact=exact, rtol=1e-9)
+
+
+@FAST
+@given(world=worlds(), data=st.data())
+def test_export_rca_matches_the_oracle_for_chosen_products(
+    world: pd.DataFrame, data: st.DataObject
+) -> None:
+    # The RCA of a few products still divides by each country's exports of every product.
+    products = sorted(world["product"].unique())
+    chosen = data.draw(st.lists(st.sampled_from(products), min_size=1, unique=True))
+    expected = oracle.trade_balance(world)
+    expected = expected[expected["product"].isin(chosen) & (expected["exports_usd"] > 0)]
+    result = run(conc.export_rca(ibis.memtable(world), chosen))
+    key = ["year", "country", "product"]
+    merged = expected.merge(result, on=key, how="outer", suffixes=("", "_got"), indicator=True)
+    assert (merged["_merge"] == "both").all()
+    assert merged["rca_got"].tolist() == pytest.approx(merged["rca"].tolist(), rel=1e-9)
+    assert merged["exports_usd_got"].tolist() == pytest.approx(merged["exports_usd"].tolist())

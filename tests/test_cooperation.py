@@ -122,6 +122,22 @@ def test_complementarity_known_answer(flows: ibis.Table) -> None:
     assert magnets["coverable_share"] == pytest.approx(0.1)
 
 
+def test_complementarity_for_some_products_keeps_the_rca_of_all_flows(
+    flows: ibis.Table,
+) -> None:
+    # Narrowing to R must not change DEU's RCA on R (1.6, against all its exports) nor drop
+    # the pair; M's pair is left out.
+    rows = records(
+        coop.complementarity(flows, PAIR, 2022, products=[R]),
+        "product",
+        "exporter_partner",
+        "importer_partner",
+    )
+    assert set(rows) == {(R, "DEU", "JPN")}
+    assert rows[(R, "DEU", "JPN")]["rca"] == pytest.approx(1.6)
+    assert rows[(R, "DEU", "JPN")]["world_share"] == pytest.approx(2 / 7)
+
+
 def test_complementarity_caps_coverable_share_at_one(flows: ibis.Table) -> None:
     # Cut JPN's robot imports to CHN 90 + KOR 10 = 100: DEU's 400 covers them 4 times, capped at 1.
     small = WORLD.copy()

@@ -27,6 +27,9 @@ class Dataset:
     years: tuple[int, ...]
     demo: bool
     reporter_sides: tuple[str, ...] = field(default=())
+    #: Every year is one part whose rows share one reporter side, importer or reconciled (as
+    #: recorded at ingest): its flow keys are distinct and no mirror data needs merging.
+    distinct_keys: bool = False
 
     def latest_year(self) -> int:
         """The most recent year held."""
@@ -60,11 +63,21 @@ def datasets(parts: list[dict[str, Any]]) -> list[Dataset]:
             releases=tuple(sorted({p["release"] for p in members})),
             years=tuple(sorted({p["year"] for p in members})),
             demo=any(p.get("demo") for p in members),
+            reporter_sides=tuple(sorted({s for p in members for s in p.get("reporter_sides", ())})),
+            distinct_keys=_distinct_keys(members),
         )
         for (source, classification), members in grouped.items()
     ]
     rows = {key: sum(p["rows"] for p in members) for key, members in grouped.items()}
     return sorted(found, key=lambda d: -rows[(d.source, d.classification)])
+
+
+def _distinct_keys(parts: list[dict[str, Any]]) -> bool:
+    """Whether each year is one part holding one importer-side or reconciled reporter side."""
+    years = [p["year"] for p in parts]
+    if len(years) != len(set(years)):
+        return False
+    return all(p.get("reporter_sides") in (["importer"], ["reconciled"]) for p in parts)
 
 
 def choose_dataset(

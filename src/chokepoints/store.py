@@ -345,6 +345,7 @@ class Store:
                     "slice": part.slice,
                     "path": relative.as_posix(),
                     "rows": group["rows"],
+                    "reporter_sides": sorted(group["sides"]),
                     "value_usd": group["value_usd"],
                     "origin": part.origin,
                     "ingest": ingest_id,

@@ -67,12 +67,15 @@ def select_flows(
     classification: str | None = None,
     level: int = 6,
     years: Sequence[int] | None = None,
+    distinct_keys: bool = False,
 ) -> ir.Table:
     """One dataset's flows at one product level, one row per (year, exporter, importer, product).
 
     Rows reported by the importer (or reconciled, as in BACI) are used as they are; rows
     reported only by the exporter fill the gaps (mirror data). Self-flows (re-imports) are
-    dropped, since a country is not its own supplier.
+    dropped, since a country is not its own supplier. ``distinct_keys`` says the rows are
+    already one per key from one reporter side (``Dataset.distinct_keys``): the merge, a
+    hash aggregation over every flow, is then skipped.
     """
     t = trade.filter(trade.level == level)
     if source is not None:
@@ -82,6 +85,8 @@ def select_flows(
     if years is not None:
         t = t.filter(t.year.isin(list(years)))
     t = t.filter(t.exporter != t.importer)
+    if distinct_keys:
+        return t.select(*FLOW_KEY, "value_usd", "quantity_t")
     direct = t.filter(t.reporter_side.isin(["importer", "reconciled"]))
     mirror = t.filter(t.reporter_side == "exporter").anti_join(direct, list(FLOW_KEY))
     both = direct.select(*FLOW_KEY, "value_usd", "quantity_t").union(
@@ -230,6 +235,33 @@ def trade_balance(flows: ir.Table) -> ir.Table:
         ),
         rca=(country_total > 0).ifelse(rca, ibis.null("float64")),
     )
+
+
+def export_rca(flows: ir.Table, products: Sequence[str] | None = None) -> ir.Table:
+    """Per (year, country, product): exports and Balassa's RCA, for ``products`` only.
+
+    The same ``rca`` as :func:`trade_balance` (``(X_cp / X_c) / (X_wp / X_w)``, totals over
+    every product), but the per-product sums are taken on the chosen products alone, so asking
+    for a few products costs two small aggregations over the flows instead of one per (country,
+    product) pair.
+    """
+    flows = positive(flows)
+    country = flows.group_by(["year", flows.exporter.name("country")]).aggregate(
+        x_c=flows.value_usd.sum()
+    )
+    world = flows.group_by("year").aggregate(x_w=flows.value_usd.sum())
+    chosen = flows if products is None else flows.filter(flows["product"].isin(list(products)))
+    per_pair = chosen.group_by(["year", chosen.exporter.name("country"), "product"]).aggregate(
+        exports_usd=chosen.value_usd.sum()
+    )
+    per_product = chosen.group_by(["year", "product"]).aggregate(x_wp=chosen.value_usd.sum())
+    joined = (
+        per_pair.join(country, ["year", "country"])
+        .join(per_product, ["year", "product"])
+        .join(world, "year")
+    )
+    rca = (joined.exports_usd / joined.x_c) / (joined.x_wp / joined.x_w)
+    return joined.select("year", "country", "product", "exports_usd", rca=rca)
 
 
 def export_dependence(

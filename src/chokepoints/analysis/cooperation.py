@@ -24,10 +24,10 @@ import pandas as pd
 
 from chokepoints.analysis.concentration import (
     attach,
+    export_rca,
     exporter_shares,
     import_concentration,
     positive,
-    trade_balance,
 )
 from chokepoints.errors import InputError
 
@@ -132,6 +132,7 @@ def complementarity(
     rca_threshold: float = 1.0,
     risky_suppliers: Sequence[str] = (),
     hhi_threshold: float = 0.4,
+    products: Sequence[str] | None = None,
 ) -> ir.Table:
     """Products one partner exports strongly while another depends on a risky supplier for them.
 
@@ -142,11 +143,16 @@ def complementarity(
     importer's purchases the exporter's current sales (to all markets) could replace.
 
     Columns: ``product, exporter_partner, rca, world_share, exports_usd, importer_partner,
-    imports_usd, hhi, top_supplier, top_supplier_share, coverable_share``.
+    imports_usd, hhi, top_supplier, top_supplier_share, coverable_share``. ``products``
+    restricts the rows to those codes; the RCA still compares with all of a country's exports,
+    so pass every flow of the year, not only those of the products.
     """
     partners = check_partners(partners)
     this_year = flows.filter(flows.year == year)
-    balance = trade_balance(this_year)
+    balance = export_rca(this_year, products)
+    if products is not None:
+        this_year = this_year.filter(this_year["product"].isin(list(products)))
+        flows = this_year
     shares = exporter_shares(this_year)
     strong = balance.filter(balance.country.isin(partners) & (balance.rca > rca_threshold))
     strong = attach(

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from chokepoints.analysis.concentration import attach, positive, trade_balance
+from chokepoints.analysis.concentration import attach, export_rca, positive
 
 
 def alternative_suppliers(
@@ -36,15 +36,15 @@ def alternative_suppliers(
     Columns: exporter, capacity_usd (its exports of the product to every market but the
     importer), current_imports_usd (the importer's imports from it), current_share (of the
     importer's imports), world_share (of world exports), rca (Balassa 1965, from
-    :func:`~chokepoints.analysis.concentration.trade_balance`), wgi_scaled (0-10, higher =
+    :func:`~chokepoints.analysis.concentration.export_rca`), wgi_scaled (0-10, higher =
     worse; null without ``scores``), trusted (member of ``trusted``), unit_value_usd_per_t
     (value / tonnes over its flows that report a quantity, null without any),
     unit_value_ratio (against ``main_supplier``, by default the importer's largest supplier)
     and rank: 1 = first, ordered by trusted first, then capacity_usd descending, then exporter.
     """
     flows = positive(flows.filter(flows.year == year))
-    rca = trade_balance(flows)
-    rca = rca.filter(rca["product"] == product).select(exporter=rca.country, rca=rca.rca)
+    rca = export_rca(flows, [product])
+    rca = rca.select(exporter=rca.country, rca=rca.rca)
     sales = flows.filter(flows["product"] == product)
     to_importer = sales.importer == importer
     priced = (sales.quantity_t > 0).fill_null(False)

@@ -70,7 +70,11 @@ def sector_codes(ws: Workspace, sector: str | None, classification: str) -> list
 def flows_of(ws: Workspace, dataset: Dataset, years: Sequence[int]) -> ir.Table:
     """The dataset's HS6 flows for ``years``."""
     return concentration.select_flows(
-        ws.trade, source=dataset.source, classification=dataset.classification, years=years
+        ws.trade,
+        source=dataset.source,
+        classification=dataset.classification,
+        years=years,
+        distinct_keys=dataset.distinct_keys,
     )
 
 

@@ -91,6 +91,7 @@ def dependencies(
     *,
     year: int | None = None,
     sector: str | None = None,
+    products: Sequence[str] | None = None,
     method: str = "geodep",
     side: str = "imports",
     rules: Sequence[str] = (),
@@ -106,7 +107,7 @@ def dependencies(
     product with its metrics and flag. ``side='exports'`` looks at the country's exports whose
     sales hang on one market instead. ``share_from`` (countries or groups, e.g. ``["CHN",
     "RUS"]``) adds a ``share_<name>`` column per entry: the share of imports (or, on the export
-    side, of sales) going through them.
+    side, of sales) going through them. ``products`` (HS codes) narrows the list like a sector.
     """
     focus = {spec: list(economy(ws, spec).members) for spec in share_from}
     if method not in METHODS:
@@ -115,14 +116,14 @@ def dependencies(
         raise InputError(f"unknown side {side!r}", hint="use imports or exports")
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
-    codes = sector_codes(ws, sector, dataset.classification)
+    codes = _chosen_codes(sector_codes(ws, sector, dataset.classification), products)
     if side == "exports":
         frame, params = _export_dependencies(ws, dataset, who, year, focus)
         warnings: list[str] = []
         key = "exporter"
     else:
         frame, params, warnings = _import_dependencies(
-            ws, dataset, who, year, method, rules, allow_partial, focus
+            ws, dataset, who, year, method, rules, allow_partial, focus, codes
         )
         key = "importer"
     if frame.empty:
@@ -154,6 +155,13 @@ def dependencies(
     return finish(frame, columns, provenance)
 
 
+def _chosen_codes(sector: list[str] | None, products: Sequence[str] | None) -> list[str] | None:
+    """The codes of a sector, of a product list, of both (their intersection) or None."""
+    if products is None:
+        return sector
+    return [p for p in products if sector is None or p in sector]
+
+
 def _import_dependencies(
     ws: Workspace,
     dataset: Dataset,
@@ -163,8 +171,13 @@ def _import_dependencies(
     rules: Sequence[str],
     allow_partial: bool,
     focus: dict[str, list[str]],
+    codes: list[str] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    """Run one dependency method for one economy; return rows, parameters and warnings."""
+    """Run one dependency method for one economy; return rows, parameters and warnings.
+
+    Every import-side metric is per product, so flows are narrowed to ``codes`` (when given)
+    once the world coverage has been checked on all of them.
+    """
     if method == "geodep":
         params = dependency.GeoDep()
         years = list(range(year - params.window + 1, year + 1))
@@ -174,6 +187,8 @@ def _import_dependencies(
     parsed = [dependency.Rule.parse(r) for r in rules]
     needs_world = method != "custom" or any(r.metric in WORLD_METRICS for r in parsed)
     warnings = check_coverage(flows, years, allow_partial=allow_partial) if needs_world else []
+    if codes is not None:
+        flows = flows.filter(flows["product"].isin(codes))
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     if method == "geodep":
         missing = sorted(set(years) - set(dataset.years))
@@ -387,6 +402,7 @@ def trend(
     supplier: str,
     *,
     sector: str | None = None,
+    products: Sequence[str] | None = None,
     source: str | None = None,
     allow_partial: bool = False,
 ) -> pd.DataFrame:
@@ -397,7 +413,7 @@ def trend(
     """
     dataset = choose_dataset(ws.store.manifest()["parts"], source=source)
     who, by = economy(ws, country), economy(ws, supplier)
-    codes = sector_codes(ws, sector, dataset.classification)
+    codes = _chosen_codes(sector_codes(ws, sector, dataset.classification), products)
     flows = flows_of(ws, dataset, dataset.years)
     warnings = check_coverage(flows, dataset.years, allow_partial=allow_partial)
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows

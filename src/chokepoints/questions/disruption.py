@@ -355,6 +355,9 @@ def stress(
         table = table[~table["sector"].isin(STRESS_EXCLUDED_SECTORS)]
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    # Every figure of the stress test is per product before the sector roll-up, so the
+    # sectors' products are all it needs to read.
+    flows = flows.filter(flows["product"].isin(sorted(set(table["product"]))))
     fraction = (
         stress_analysis.DEFAULT_REDIRECT_FRACTION
         if redirect_fraction is None

@@ -156,6 +156,7 @@ def compare(
     *,
     year: int | None = None,
     sector: str | None = None,
+    products: Sequence[str] | None = None,
     trusted: Sequence[str] = (DEFAULT_TRUSTED,),
     exclude: Sequence[str] = (),
     allow_partial: bool = False,
@@ -165,8 +166,8 @@ def compare(
     ``joint``.
 
     ``by_sector`` counts, per strategic sector, the products in each of the other four tables;
-    they are per product (restricted to ``sector`` when given), with descriptions. Every frame
-    carries the same provenance.
+    they are per product (restricted to ``sector`` and ``products`` when given), with
+    descriptions. Every frame carries the same provenance.
     """
     from chokepoints.analysis import cooperation
     from chokepoints.reference.sectors import sector_table
@@ -175,13 +176,18 @@ def compare(
     codes = [economy(ws, p).name for p in partners]
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
-    products = sector_codes(ws, sector, dataset.classification)
+    chosen = sector_codes(ws, sector, dataset.classification)
     if products is not None:
-        flows = flows.filter(flows["product"].isin(products))
+        chosen = [p for p in products if chosen is None or p in chosen]
+    every = flows
+    if chosen is not None:
+        flows = flows.filter(flows["product"].isin(chosen))
     risky = _members(ws, exclude)
     tables = {
         "shared": cooperation.shared_chokepoints(flows, codes, year),
-        "complementarity": cooperation.complementarity(flows, codes, year, risky_suppliers=risky),
+        "complementarity": cooperation.complementarity(
+            every, codes, year, risky_suppliers=risky, products=chosen
+        ),
         "best_practice": cooperation.best_practice(flows, codes, year),
         "joint": cooperation.joint_diversification(
             flows, codes, year, trusted=_members(ws, trusted), exclude=risky
@@ -303,6 +309,7 @@ def diversify_all(
     *,
     year: int | None = None,
     sector: str | None = None,
+    products: Sequence[str] | None = None,
     min_hhi: float = 0.4,
     exclude: Sequence[str] = (),
     trusted: Sequence[str] = (DEFAULT_TRUSTED,),
@@ -317,7 +324,7 @@ def diversify_all(
 
     One row per product: imports, feasibility, HHI (and HHI_WGI with governance data) before
     and after, the share of risky supply replaced by trusted partners, and the reason when no
-    mix meets the constraints.
+    mix meets the constraints. ``products`` restricts the batch to those HS codes.
     """
     from chokepoints.analysis.concentration import import_concentration
     from chokepoints.analysis.diversify import supplier_capacities
@@ -327,10 +334,12 @@ def diversify_all(
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
     warnings = check_coverage(flows, [year], allow_partial=allow_partial)
-    products = sector_codes(ws, sector, dataset.classification)
-    mine = flows.filter(flows.importer == who.name)
+    codes = sector_codes(ws, sector, dataset.classification)
     if products is not None:
-        mine = mine.filter(mine["product"].isin(products))
+        codes = [p for p in products if codes is None or p in codes]
+    if codes is not None:
+        flows = flows.filter(flows["product"].isin(codes))
+    mine = flows.filter(flows.importer == who.name)
     concentration = import_concentration(mine, top3=False)
     chosen = concentration.filter(concentration.hhi > min_hhi).select("product")
     capacities = supplier_capacities(flows, who.name, year).semi_join(chosen, "product")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from chokepoints.errors import ChokepointsError, InputError, NoDataError
+from chokepoints.questions.common import dataset_and_year
 from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
 
 if TYPE_CHECKING:
@@ -126,11 +127,8 @@ def gather(
 
     options: dict[str, Any] = {"source": source, "allow_partial": allow_partial}
     step("dependencies")
-    deps = ws.dependencies(country, year=year, include_all=True, **options)
-    provenance = {"dependencies": deps.attrs["provenance"]}
-    year = int(provenance["dependencies"]["year"])
-    who = provenance["dependencies"]["economy"]
-    table = sector_table(provenance["dependencies"]["classification"], extra_dirs=ws.sector_dirs)
+    dataset, year = dataset_and_year(ws, source=source, year=year)
+    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
     known = sorted(set(table["sector"]))
     unknown = [s for s in sectors if s not in known]
     if unknown:
@@ -138,7 +136,11 @@ def gather(
     chosen = list(sectors) or [s for s in known if s not in STRESS_EXCLUDED_SECTORS]
     table = table[table["sector"].isin(chosen)]
     products = set(table["product"])
-    deps = deps[deps["product"].isin(products)].reset_index(drop=True)
+    codes = sorted(products)
+    deps = ws.dependencies(country, year=year, products=codes, include_all=True, **options)
+    provenance = {"dependencies": deps.attrs["provenance"]}
+    who = provenance["dependencies"]["economy"]
+    deps = deps.reset_index(drop=True)
     if deps.empty:
         raise NoDataError(f"{who} imported none of the products of {', '.join(chosen)} in {year}")
     content = ReportContent(
@@ -157,9 +159,9 @@ def gather(
         provenance=provenance,
     )
     step("suppliers and trend")
-    content.suppliers = _suppliers(ws, who, year, sorted(products), deps, **options)
+    content.suppliers = _suppliers(ws, who, year, codes, deps, **options)
     provenance["suppliers"] = content.suppliers.attrs["provenance"]
-    _add_trend(ws, content, options)
+    _add_trend(ws, content, codes, options)
     step("stress test")
     stress = ws.stress(year=year, importers=[who], sectors=chosen, top=3, **options)
     provenance["stress"] = stress.attrs["provenance"]
@@ -168,10 +170,8 @@ def gather(
     _add_diversification(ws, content, options)
     if partners:
         step("cooperation")
-        sector = chosen[0] if len(chosen) == 1 else None
-        cooperation = ws.compare([who, *partners], year=year, sector=sector, **options)
-        if sector is None:
-            cooperation = _restricted(cooperation, products, chosen)
+        cooperation = ws.compare([who, *partners], year=year, products=codes, **options)
+        cooperation = _by_chosen_sectors(cooperation, chosen)
         content.cooperation = cooperation
         content.partners = cooperation["by_sector"].attrs["provenance"]["partners"][1:]
         provenance["cooperation"] = cooperation["by_sector"].attrs["provenance"]
@@ -215,7 +215,9 @@ def _suppliers(
     return merged
 
 
-def _add_trend(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:
+def _add_trend(
+    ws: Workspace, content: ReportContent, codes: list[str], options: dict[str, Any]
+) -> None:
     """The trend of the dominant supplier, when the store holds more than one year."""
     dependent = content.dependent
     ranked = content.suppliers
@@ -225,9 +227,8 @@ def _add_trend(ws: Workspace, content: ReportContent, options: dict[str, Any]) -
         supplier = str(ranked.iloc[0]["exporter"])
     else:
         return
-    sector = content.sectors[0] if len(content.sectors) == 1 else None
     try:
-        trend = ws.trend(content.country, supplier, sector=sector, **options)
+        trend = ws.trend(content.country, supplier, products=codes, **options)
     except NoDataError as exc:
         content.notes.append(f"No trend: {exc}")
         return
@@ -245,7 +246,13 @@ def _add_diversification(ws: Workspace, content: ReportContent, options: dict[st
     if top.empty:
         return
     try:
-        batch = ws.diversify_all(content.country, year=content.year, min_hhi=0.0, **options)
+        batch = ws.diversify_all(
+            content.country,
+            year=content.year,
+            products=top["product"].tolist(),
+            min_hhi=0.0,
+            **options,
+        )
     except NoDataError as exc:
         content.notes.append(f"No diversification: {exc}")
         return
@@ -264,21 +271,14 @@ def _add_diversification(ws: Workspace, content: ReportContent, options: dict[st
         content.alternatives[product] = result["alternatives"].head(TOP_ALTERNATIVES)
 
 
-def _restricted(
-    tables: dict[str, pd.DataFrame], products: set[str], sectors: list[str]
+def _by_chosen_sectors(
+    tables: dict[str, pd.DataFrame], sectors: list[str]
 ) -> dict[str, pd.DataFrame]:
-    """Cooperation tables kept to the report's products and sectors."""
-    kept = {}
-    for name, frame in tables.items():
-        rows = (
-            frame["product"].isin(products)
-            if "product" in frame.columns
-            else frame["sector"].isin(sectors)
-        )
-        part = frame[rows].reset_index(drop=True)
-        part.attrs = frame.attrs
-        kept[name] = part
-    return kept
+    """The cooperation tables with the sector roll-up kept to the report's sectors."""
+    roll_up = tables["by_sector"]
+    kept = roll_up[roll_up["sector"].isin(sectors)].reset_index(drop=True)
+    kept.attrs = roll_up.attrs
+    return {**tables, "by_sector": kept}
 
 
 def money(value: float) -> str:
