@@ -77,6 +77,11 @@ def test_report_renders_offline_in_chromium(tmp_path: Path, partners: list[str])
         countries = page.evaluate(
             "document.querySelectorAll('#chart-map .choroplethlocation').length"
         )
+        artefacts = REPO / "test-artifacts"
+        artefacts.mkdir(exist_ok=True)
+        page.screenshot(
+            path=str(artefacts / f"report-{'-'.join(['JPN', *partners])}.png"), full_page=True
+        )
         # The table views open for printing.
         page.emulate_media(media="print")
         page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
@@ -84,11 +89,6 @@ def test_report_renders_offline_in_chromium(tmp_path: Path, partners: list[str])
             "Array.from(document.querySelectorAll('details')).every(d => d.open)"
         )
         page.emulate_media(media="screen")
-        artefacts = REPO / "test-artifacts"
-        artefacts.mkdir(exist_ok=True)
-        page.screenshot(
-            path=str(artefacts / f"report-{'-'.join(['JPN', *partners])}.png"), full_page=True
-        )
         browser.close()
     assert errors == []
     assert [r for r in requests if r != report.as_uri()] == []

@@ -41,6 +41,8 @@ def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figu
     rows["group"] = rows["sector"].fillna("").map(lambda s: _first_of(s, sectors))
     rows["label"] = rows["product"] + " " + rows["description"].fillna("").str.slice(0, 40)
     groups = rows.groupby("group")["import_value_usd"].sum()
+    # A sector's colour: the import-weighted mean HHI of its dependent products.
+    weighted = (rows["hhi"] * rows["import_value_usd"]).groupby(rows["group"]).sum() / groups
     ids = [f"s:{g}" for g in groups.index] + [f"p:{p}" for p in rows["product"]]
     figure = go.Figure(
         go.Treemap(
@@ -50,7 +52,7 @@ def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figu
             values=groups.tolist() + rows["import_value_usd"].tolist(),
             branchvalues="total",
             marker={
-                "colors": [np.nan] * len(groups) + rows["hhi"].tolist(),
+                "colors": weighted.tolist() + rows["hhi"].tolist(),
                 "colorscale": "Reds",
                 "cmin": 0.0,
                 "cmax": 1.0,
@@ -64,7 +66,7 @@ def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figu
 
 def _first_of(listed: str, sectors: list[str]) -> str:
     """The first of the report's sectors in a comma list of sectors (a product may be in many)."""
-    mine = listed.split(",")
+    mine = [s.strip() for s in listed.split(",")]
     return next((s for s in sectors if s in mine), mine[0] or "other")
 
 

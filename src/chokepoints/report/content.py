@@ -141,6 +141,11 @@ def gather(
     provenance = {"dependencies": deps.attrs["provenance"]}
     who = provenance["dependencies"]["economy"]
     deps = deps.reset_index(drop=True)
+    deps["sector"] = (
+        deps["sector"]
+        .fillna("")
+        .map(lambda listed: ", ".join(s for s in listed.split(",") if s in chosen))
+    )
     if deps.empty:
         raise NoDataError(f"{who} imported none of the products of {', '.join(chosen)} in {year}")
     content = ReportContent(
