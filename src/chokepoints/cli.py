@@ -30,11 +30,11 @@ from rich.table import Table
 from chokepoints import __version__
 from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import OutputFormat, render
+from chokepoints.render import OutputFormat, render, render_tables, terminal_console
 from chokepoints.workspace import Workspace
 
-console = Console()
-errors = Console(stderr=True)
+console = terminal_console()  # plain text when piped, on TERM=dumb or with NO_COLOR
+errors = terminal_console(stderr=True)
 
 app = typer.Typer(
     name="chokepoints",
@@ -391,9 +391,8 @@ def _print_info(info: dict[str, Any]) -> None:
 
 @app.command("groups")
 def groups(
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
-        OutputFormat.table
-    ),
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
     """List country groups: built-in (EU27, G7, G20, OECD, ASEAN, Quad...) and HOME/groups.toml."""
@@ -402,22 +401,25 @@ def groups(
         frame = frame.assign(
             size=frame["members"].map(len), members=frame["members"].map(" ".join)
         )[["group", "size", "members", "description"]]
-    render(frame, fmt, console=console)
+    render(frame, fmt, output=output, console=console, sheet="groups")
+    if output is not None:
+        _print_written(output, len(frame))
 
 
 # -- sql and quickstart ----------------------------------------------------------------------
 @app.command("sql")
 def sql(
     query: Annotated[str, typer.Argument(help="SQL over the views trade, products, countries.")],
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.table,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
     """Run a DuckDB SQL query over the store."""
     ws = Workspace.open(home)
     frame = ws.sql(query)
-    render(frame, fmt, console=console)
+    render(frame, fmt, output=output, console=console, sheet="sql")
+    if output is not None:
+        _print_written(output, len(frame))
     if ws.is_demo:  # on stderr, so that CSV and JSON output stay machine-readable
         errors.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
@@ -514,14 +516,39 @@ def _emit(
             )
         _print_provenance(frame.attrs["provenance"])
         return
-    render(frame, fmt, output=output, console=console)
+    render(frame, fmt, output=output, console=console, sheet="result")
     _print_provenance(frame.attrs["provenance"], stream=errors)
     if output is not None:
-        errors.print(f"wrote {len(frame):,} rows to {output}")
+        _print_written(output, len(frame))
+
+
+def _emit_tables(
+    tables: dict[str, Any], fmt: OutputFormat, output: Path | None, provenance: dict[str, Any]
+) -> None:
+    """Write a result of several tables (every DataFrame in ``tables``) to files or JSON.
+
+    xlsx: one workbook, a sheet per table plus ``provenance``; json: one object keyed by table;
+    csv and parquet: ``STEM.<table>.csv`` (``.parquet``) per table beside ``--output``.
+    """
+    frames = {name: t for name, t in tables.items() if isinstance(t, pd.DataFrame)}
+    written = render_tables(frames, fmt, output=output, provenance=provenance)
+    _print_provenance(provenance, stream=errors)
+    for path, rows in written:
+        _print_written(path, rows)
+
+
+def _print_written(path: Path, rows: int) -> None:
+    """Say on stderr which file was written, on one line whatever the path holds."""
+    errors.print(f"wrote {rows:,} rows to {path}", highlight=False, soft_wrap=True, markup=False)
 
 
 FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table, csv, json or parquet (with --output).")
+    OutputFormat,
+    typer.Option(
+        "--format",
+        help="table, csv, json, parquet or xlsx (parquet and xlsx need --output; results of "
+        "several tables: one workbook, or FILE.<table>.csv per table).",
+    ),
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
 YearOption = Annotated[int | None, typer.Option(help="Year (default: the latest held).")]
@@ -725,7 +752,9 @@ def shock(
         frame = pd.DataFrame(
             [{"preset": name, "name": load_preset(name).name} for name in list_presets()]
         )
-        render(frame, fmt, console=console)
+        render(frame, fmt, output=output, console=console, sheet="presets")
+        if output is not None:
+            _print_written(output, len(frame))
         return
     importers = _split(importer)
     if downstream:
@@ -908,6 +937,7 @@ def diversify(
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
     """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
@@ -928,7 +958,7 @@ def diversify(
         _emit(
             frame.head(30) if fmt is OutputFormat.table else frame,
             fmt,
-            None,
+            output,
             [
                 "product",
                 "description",
@@ -946,7 +976,7 @@ def diversify(
         _emit(
             frame.head(25) if fmt is OutputFormat.table else frame,
             fmt,
-            None,
+            output,
             [
                 "rank",
                 "importer",
@@ -977,16 +1007,9 @@ def diversify(
         source=source,
     )
     provenance = result["alternatives"].attrs["provenance"]
-    if fmt is OutputFormat.json:
-        payload = {
-            "alternatives": json.loads(result["alternatives"].to_json(orient="records")),
-            "mix": json.loads(result["mix"].to_json(orient="records")),
-            "provenance": provenance,
-        }
-        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
-        return
     if fmt is not OutputFormat.table:
-        raise ChokepointsError("diversify prints a table or JSON; use --format table or json")
+        _emit_tables(result, fmt, output, provenance)
+        return
     render(
         result["alternatives"].head(15)[
             [
@@ -1032,6 +1055,7 @@ def compare(
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
     """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
@@ -1045,15 +1069,9 @@ def compare(
         source=source,
     )
     provenance = result["by_sector"].attrs["provenance"]
-    if fmt is OutputFormat.json:
-        payload = {
-            name: json.loads(frame.to_json(orient="records")) for name, frame in result.items()
-        }
-        payload["provenance"] = provenance
-        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
-        return
     if fmt is not OutputFormat.table:
-        raise ChokepointsError("compare prints tables or JSON; use --format table or json")
+        _emit_tables(result, fmt, output, provenance)
+        return
     titles = {
         "by_sector": "By sector (number of products)",
         "shared": "Shared chokepoints",
@@ -1199,21 +1217,16 @@ def product(
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
     """The world picture of one product: exporters, concentration, who depends on it."""
     picture = Workspace.open(home).product(
         code, year=year, source=source, allow_partial=allow_partial
     )
-    if fmt is OutputFormat.json:
-        payload = {
-            name: json.loads(frame.to_json(orient="records")) for name, frame in picture.items()
-        }
-        payload["provenance"] = picture["summary"].attrs["provenance"]
-        sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
-        return
     if fmt is not OutputFormat.table:
-        raise ChokepointsError("product prints a table or JSON; use --format table or json")
+        _emit_tables(picture, fmt, output, picture["summary"].attrs["provenance"])
+        return
     summary = picture["summary"].iloc[0]
     console.print(
         f"[bold]{code}[/bold] {summary.get('description') or ''}: world exports "

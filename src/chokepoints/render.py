@@ -1,25 +1,26 @@
-"""Writing result frames: rich tables for people, CSV/JSON/Parquet for programs.
+"""Writing result frames: rich tables for people, CSV/JSON/Parquet/Excel for programs.
 
 Tables show shares as percentages and money in millions of USD under short headers; files keep
 the raw numbers (USD) and the documented snake_case column names. Provenance goes with every
-file format that can carry it (Parquet schema metadata) and to stderr otherwise.
+file format that can carry it (Parquet schema metadata, the Excel ``provenance`` sheet) and to
+stderr otherwise. The files themselves are written by :mod:`chokepoints.export`.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
 from chokepoints.errors import ChokepointsError
+from chokepoints.export import SHARE_SUFFIXES, write_parquet, write_tables, write_text, write_xlsx
 
 
 class OutputFormat(StrEnum):
@@ -29,10 +30,19 @@ class OutputFormat(StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
+    xlsx = "xlsx"
 
 
-#: Column name endings that hold a share (0-1), shown as a percentage in tables.
-SHARE_SUFFIXES = ("_share", "share_of_exports")
+def terminal_console(*, stderr: bool = False) -> Console:
+    """A rich Console for stdout (or stderr) that degrades to plain text.
+
+    Rich already drops colours and styles when the stream is not a terminal (piped, redirected)
+    and on ``TERM=dumb``; with ``NO_COLOR`` set (https://no-color.org) it would still print bold
+    and dim, so there no styles are printed at all.
+    """
+    plain = os.environ.get("NO_COLOR", "") != ""
+    return Console(stderr=stderr, no_color=plain or None, color_system=None if plain else "auto")
+
 
 #: Short headers for terminal tables (files keep the documented snake_case names).
 LABELS = {
@@ -90,6 +100,32 @@ LABELS = {
     "compared_products": "compared",
     "jointly_covered_products": "joint",
     "shared_imports_usd": "shared $m",
+    "hhi_before": "HHI before",
+    "hhi_after": "HHI after",
+    "hhi_wgi_before": "HHI-WGI before",
+    "hhi_wgi_after": "HHI-WGI after",
+    "replaced_share": "replaced",
+    "exporter_share": "our share",
+    "wgi_scaled": "WGI risk",
+    "rca": "RCA",
+    "is_best": "best",
+    "best_partner": "best partner",
+    "best_hhi": "best HHI",
+    "hhi_gap": "HHI gap",
+    "supplier_1": "supplier 1",
+    "share_1": "share 1",
+    "supplier_2": "supplier 2",
+    "share_2": "share 2",
+    "supplier_3": "supplier 3",
+    "share_3": "share 3",
+    "top_suppliers": "top suppliers",
+    "coverage_ratio": "coverage",
+    "world_export_value_usd": "world exports $m",
+    "n_exporters": "exporters",
+    "top_exporter": "top exporter",
+    "top_exporter_share": "top share",
+    "years_met": "years met",
+    "years_observed": "years seen",
 }
 
 
@@ -100,26 +136,52 @@ def render(
     title: str | None = None,
     output: Path | None = None,
     console: Console | None = None,
+    sheet: str = "result",
 ) -> None:
-    """Write ``frame`` as a table (terminal), CSV, JSON records or Parquet (to ``output``)."""
-    if fmt is OutputFormat.parquet:
+    """Write ``frame`` as a table (terminal), CSV, JSON records, Parquet or Excel (``output``).
+
+    Excel gets one sheet named ``sheet`` and a ``provenance`` sheet.
+    """
+    provenance = frame.attrs.get("provenance", {})
+    if fmt in (OutputFormat.parquet, OutputFormat.xlsx):
         if output is None:
-            raise ChokepointsError("--format parquet needs --output FILE.parquet")
-        _write_parquet(frame, output)
+            raise ChokepointsError(f"--format {fmt} needs --output FILE.{fmt}")
+        if fmt is OutputFormat.parquet:
+            write_parquet(frame, output, provenance)
+        else:
+            write_xlsx({sheet: frame}, output, provenance)
         return
     if fmt in (OutputFormat.csv, OutputFormat.json):
         text = (
             frame.to_csv(index=False)
             if fmt is OutputFormat.csv
-            else frame.to_json(orient="records", indent=1, force_ascii=False) + "\n"
+            else frame.to_json(orient="records", indent=1, force_ascii=False, double_precision=15)
+            + "\n"
         )
         if output is None:
             sys.stdout.write(text)
         else:
-            _write_text(output, text)
+            write_text(output, text)
         return
-    table = rich_table(frame, title=title, width=(console or Console()).width)
-    (console or Console()).print(table)
+    console = console or terminal_console()
+    console.print(rich_table(frame, title=title, width=console.width))
+
+
+def render_tables(
+    tables: Mapping[str, pd.DataFrame],
+    fmt: OutputFormat,
+    *,
+    output: Path | None,
+    provenance: Mapping[str, Any],
+) -> list[tuple[Path, int]]:
+    """Write a result of several tables to files (or JSON to stdout); return (path, rows).
+
+    One workbook for ``xlsx``, one JSON object for ``json``, ``STEM.<table>.csv`` (or
+    ``.parquet``) per table otherwise; see :func:`chokepoints.export.write_tables`.
+    """
+    if fmt is OutputFormat.table:
+        raise ValueError("render_tables writes files; print tables with render()")
+    return write_tables(tables, str(fmt), output, provenance)
 
 
 def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 100) -> Table:
@@ -188,30 +250,3 @@ def _cell(value: Any, column: str = "") -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
     return str(value)
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file (never a half-written file)."""
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ChokepointsError(f"cannot write {path}: {exc.strerror}") from exc
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as Parquet with its provenance in the schema metadata."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    provenance = json.dumps(frame.attrs.get("provenance", {}), default=str)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"chokepoints.provenance": provenance.encode()}
-    )
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        pq.write_table(table, temporary)
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ChokepointsError(f"cannot write {path}: {exc.strerror}") from exc
