@@ -188,10 +188,10 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
     """A rich Table of ``frame``: numbers right-aligned, codes whole, long text cut to fit."""
     table = Table(title=title, header_style="bold", show_lines=False)
     cells = [
-        [_cell(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
+        [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
     ]
-    headers = [_label(str(c)) for c in frame.columns]
+    headers = [column_label(str(c)) for c in frame.columns]
     widths = [
         max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(frame.columns))
     ]
@@ -221,7 +221,7 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
     return table
 
 
-def _label(column: str) -> str:
+def column_label(column: str) -> str:
     """The short header of a column; money columns say they are in USD millions."""
     if column in LABELS:
         return LABELS[column]
@@ -235,7 +235,7 @@ def table_width(width: int) -> int:
     return max(width, 60)
 
 
-def _cell(value: Any, column: str = "") -> str:
+def cell_text(value: Any, column: str = "") -> str:
     """One value for the terminal: shares in %, thousands separators, 4 significant digits."""
     if value is None or (isinstance(value, float) and value != value):
         return ""

@@ -23,7 +23,7 @@ from plotly.offline import get_plotlyjs
 
 from chokepoints import __version__
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import _cell, _label
+from chokepoints.render import cell_text, column_label
 from chokepoints.report import charts
 from chokepoints.report.content import ReportContent, money
 
@@ -326,7 +326,7 @@ def _dependencies_lead(content: ReportContent) -> str:
     return (
         f"{len(dependent)} of {len(content.dependencies)} products meet the {method['name']} "
         f"criteria ({rule}). The largest is {top['product']} "
-        f"{_short(top['description'])}, {_cell(top['top_supplier_share'], 'share')} from "
+        f"{_short(top['description'])}, {cell_text(top['top_supplier_share'], 'share')} from "
         f"{top['top_supplier']}. Area: import value; colour: import concentration (HHI)."
     )
 
@@ -338,7 +338,7 @@ def _suppliers_lead(content: ReportContent) -> str:
         return "No imports."
     top = frame.iloc[0]
     return (
-        f"{top['exporter']} supplies {_cell(top['share'], 'share')} of these imports; "
+        f"{top['exporter']} supplies {cell_text(top['share'], 'share')} of these imports; "
         "red bars mark suppliers that dominate at least one dependent product."
     )
 
@@ -368,7 +368,7 @@ def _stress_lead(content: ReportContent) -> str:
     worst = content.stress.iloc[0]
     return (
         f"If {worst['supplier']} stopped selling {worst['sector'].replace('_', ' ')} products, "
-        f"{content.country} would lose {_cell(worst['lost_share'], 'share')} of those imports; "
+        f"{content.country} would lose {cell_text(worst['lost_share'], 'share')} of those imports; "
         f"other exporters could redirect part of it, leaving a shortfall of "
         f"{money(float(worst['shortfall_value_usd']))}. Every supplier is cut off in turn."
     )
@@ -439,13 +439,14 @@ def _table_html(frame: pd.DataFrame, columns: list[str]) -> Markup:
         return Markup('<p class="none">No rows.</p>')
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in shown}
     head = "".join(
-        f'<th class="{"num" if numeric[c] else ""}" title="{escape(c)}">{escape(_label(c))}</th>'
+        f'<th class="{"num" if numeric[c] else ""}" title="{escape(c)}">'
+        f"{escape(column_label(c))}</th>"
         for c in shown
     )
     body = []
     for row in frame[shown].itertuples(index=False):
         cells = "".join(
-            f'<td class="{"num" if numeric[c] else ""}">{escape(_cell(v, c))}</td>'
+            f'<td class="{"num" if numeric[c] else ""}">{escape(cell_text(v, c))}</td>'
             for v, c in zip(row, shown, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
