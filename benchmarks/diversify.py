@@ -1,7 +1,7 @@
 """Benchmark: batch diversification and partner comparison at BACI scale.
 
 Generates three synthetic years of about 11 million flows each (the generator of
-``benchmarks/dependencies.py``, in a child process) and times, each in its own child process:
+``benchmarks/synthetic.py``, in a child process) and times, each in its own child process:
 
 * ``batch``: for the largest importer, every concentrated import (HHI > 0.4) optimised with
   ``diversify.supplier_capacities`` + ``optimise_many`` (exact water-filling);
@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import flows_generator, run_child
+from harness import run_child
+from synthetic import generate_in_child
 
 HERE = Path(__file__).resolve().parent
 YEAR = 2022
@@ -141,7 +142,7 @@ def main() -> None:
         print(json.dumps({"seconds": time.perf_counter() - started, **result}))
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-diversify-") as folder:
-        files = flows_generator().generate_in_child(Path(folder), args.rows_per_year)
+        files = generate_in_child(Path(folder), args.rows_per_year)
         print(f"generated 3 x {args.rows_per_year:,} flows; year {YEAR}; {os.cpu_count()} cores")
         for method in METHODS:
             result = measure(method, files)

@@ -1,14 +1,12 @@
-"""Shared pieces of the benchmark scripts: child processes with peak RSS, the flows generator."""
+"""Shared piece of the benchmark scripts: each method in a child process, with its peak RSS."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,11 +24,3 @@ def run_child(script: str, args: list[str]) -> dict[str, float]:
     result = json.loads(output)
     result["peak_rss_mib"] = usage.ru_maxrss / 1024
     return result
-
-
-def flows_generator() -> ModuleType:
-    """benchmarks/dependencies.py, whose ``generate_in_child`` writes BACI-scale flows."""
-    spec = importlib.util.spec_from_file_location("bench_dependencies", HERE / "dependencies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

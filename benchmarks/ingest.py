@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from harness import run_child
 
 BACI_CODES = [
     4,
@@ -212,18 +213,7 @@ def measure(method: str, csv: Path, workdir: Path) -> dict[str, float]:
     """Run one method in a child process; return its seconds, rows and peak RSS (MiB)."""
     out = workdir / f"out-{method}"
     shutil.rmtree(out, ignore_errors=True)
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--child", method, "--csv", str(csv), "--out", str(out)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{method} failed with exit code {child.returncode}")
-    result = json.loads(output)
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024
+    result = run_child(__file__, ["--child", method, "--csv", str(csv), "--out", str(out)])
     shutil.rmtree(out, ignore_errors=True)
     return result
 

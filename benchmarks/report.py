@@ -1,7 +1,7 @@
 """Benchmark: one country's HTML report on a BACI-scale synthetic store.
 
 Generates three synthetic years of about 11 million flows each (the generator of
-``benchmarks/dependencies.py``), ingests them into a fresh store with ``ingest_table``, and
+``benchmarks/synthetic.py``), ingests them into a fresh store with ``ingest_table``, and
 adds 12 user sectors of 25 synthetic products each (the generator's codes are not real HS
 codes, so the shipped sectors would match nothing). Then, each in its own child process:
 
@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import flows_generator, run_child
+from harness import run_child
+from synthetic import generate_in_child
 
 SECTORS = 12
 PER_SECTOR = 25
@@ -38,7 +39,7 @@ def prepare(folder: Path, rows_per_year: int) -> tuple[Path, list[str]]:
 
     from chokepoints.workspace import Workspace
 
-    files = flows_generator().generate_in_child(folder / "flows", rows_per_year)
+    files = generate_in_child(folder / "flows", rows_per_year)
     home = folder / "home"
     ws = Workspace.open(home)
     mapping = {c: c for c in ("exporter", "importer", "product", "value_usd", "quantity_t")}

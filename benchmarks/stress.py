@@ -1,7 +1,7 @@
 """Benchmark: the batch stress test at BACI scale, against a straightforward pandas version.
 
 Generates one synthetic year of about 11 million flows (the generator of
-``benchmarks/dependencies.py``, in a child process), assigns one product in ten to twelve
+``benchmarks/synthetic.py``, in a child process), assigns one product in ten to twelve
 sectors, and times, each in its own child process:
 
 * ``chokepoints``: ``analysis.stress.stress_test`` (every supplier x every sector x every
@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import flows_generator, run_child
+from harness import run_child
+from synthetic import generate_in_child
 
 HERE = Path(__file__).resolve().parent
 YEAR = 2022
@@ -122,7 +123,7 @@ def main() -> None:
         print(json.dumps({"seconds": time.perf_counter() - started, **result}))
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-stress-") as folder:
-        files = flows_generator().generate_in_child(Path(folder), args.rows_per_year)
+        files = generate_in_child(Path(folder), args.rows_per_year)
         print(
             f"generated 3 x {args.rows_per_year:,} flows; stress test of {YEAR} "
             f"on {os.cpu_count()} cores"
