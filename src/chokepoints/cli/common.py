@@ -1,0 +1,212 @@
+"""What every ``chokepoints`` command shares: the root app, the common options, the consoles, the
+progress bars, and results printed as tables or written to files, with their provenance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from chokepoints import __version__
+from chokepoints.datasets import DEMO_NOTE
+from chokepoints.render import OutputFormat, render, render_tables, terminal_console
+
+console = terminal_console()  # plain text when piped, on TERM=dumb or with NO_COLOR
+errors = terminal_console(stderr=True)
+
+app = typer.Typer(
+    name="chokepoints",
+    help="Find, stress-test and reduce dangerous import dependencies from public trade data.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    """Print the version and stop, for ``--version``."""
+    if value:
+        console.print(f"chokepoints {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Economic-security supply-chain analysis on public trade data (BACI, UN Comtrade)."""
+
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Workspace folder (default: $CHOKEPOINTS_HOME or the user data folder).",
+        envvar="CHOKEPOINTS_HOME",
+        show_envvar=True,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        help="table, csv, json, parquet or xlsx (parquet and xlsx need --output; results of "
+        "several tables: one workbook, or FILE.<table>.csv per table).",
+    ),
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
+YearOption = Annotated[int | None, typer.Option(help="Year (default: the latest held).")]
+SectorOption = Annotated[
+    str | None, typer.Option(help="Sector, e.g. critical_minerals, semiconductors, batteries.")
+]
+SourceOption = Annotated[
+    str | None, typer.Option(help="Dataset to use when the store holds several (e.g. baci).")
+]
+PartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Run world-level criteria on partial coverage, keeping the warning in the output.",
+    ),
+]
+
+
+def _split(text: str | None) -> list[str]:
+    """``"JPN, DEU"`` -> ``["JPN", "DEU"]``."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@contextlib.contextmanager
+def _steps(title: str) -> Iterator[Any]:
+    """A rich progress bar fed by the store's (description, done, total) callback."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    ) as bar:
+        task = bar.add_task(title, total=None)
+
+        def update(description: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{title}: {description}", completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
+def _download_bar(title: str) -> Iterator[Any]:
+    """A rich byte-progress bar for downloads."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    ) as bar:
+        task = bar.add_task(title, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = None) -> None:
+    """One or two lines saying what a result was computed from and how."""
+    stream = stream or console
+    method = provenance.get("method") or {}
+    thresholds = ", ".join(f"{k}={v}" for k, v in method.items() if k not in ("name",))
+    stream.print(
+        f"[dim]{provenance['source']} {'/'.join(provenance['releases'])} "
+        f"{provenance['classification']}"
+        + (f", {provenance['year']}" if "year" in provenance else "")
+        + (f"; method {method.get('name')} ({thresholds})" if method else "")
+        + f"; {provenance['tool']}[/dim]",
+        highlight=False,
+    )
+    for warning in provenance.get("warnings") or []:
+        stream.print(f"[yellow]warning:[/yellow] {warning}")
+    if provenance.get("demo"):
+        stream.print(f"[yellow]{DEMO_NOTE}[/yellow]")
+
+
+def _print_or_write(
+    frame: pd.DataFrame, fmt: OutputFormat, output: Path | None, *, sheet: str
+) -> None:
+    """Print every row and column of ``frame``, or write it to ``output`` and say so on stderr."""
+    render(frame, fmt, output=output, console=console, sheet=sheet)
+    if output is not None:
+        _print_written(output, len(frame))
+
+
+def _table_rows(frame: pd.DataFrame, fmt: OutputFormat, limit: int | None) -> pd.DataFrame:
+    """The first ``limit`` rows for a terminal table (files get every row), with the provenance."""
+    shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
+    shown.attrs = frame.attrs
+    return shown
+
+
+def _emit(
+    frame: pd.DataFrame, fmt: OutputFormat, output: Path | None, columns: list[str], title: str
+) -> None:
+    """Print or write a result; tables show ``columns`` and the provenance below them."""
+    if fmt is OutputFormat.table:
+        if frame.empty:
+            console.print(f"{title}: nothing found.")
+        else:
+            render(
+                frame[[c for c in columns if c in frame.columns]], fmt, title=title, console=console
+            )
+        _print_provenance(frame.attrs["provenance"])
+        return
+    render(frame, fmt, output=output, console=console, sheet="result")
+    _print_provenance(frame.attrs["provenance"], stream=errors)
+    if output is not None:
+        _print_written(output, len(frame))
+
+
+def _emit_tables(
+    tables: dict[str, Any], fmt: OutputFormat, output: Path | None, provenance: dict[str, Any]
+) -> None:
+    """Write a result of several tables (every DataFrame in ``tables``) to files or JSON.
+
+    xlsx: one workbook, a sheet per table plus ``provenance``; json: one object keyed by table;
+    csv and parquet: ``STEM.<table>.csv`` (``.parquet``) per table beside ``--output``.
+    """
+    frames = {name: t for name, t in tables.items() if isinstance(t, pd.DataFrame)}
+    written = render_tables(frames, fmt, output=output, provenance=provenance)
+    _print_provenance(provenance, stream=errors)
+    for path, rows in written:
+        _print_written(path, rows)
+
+
+def _print_written(path: Path, rows: int) -> None:
+    """Say on stderr which file was written, on one line whatever the path holds."""
+    errors.print(f"wrote {rows:,} rows to {path}", highlight=False, soft_wrap=True, markup=False)

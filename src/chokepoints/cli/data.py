@@ -1,0 +1,331 @@
+"""``chokepoints data`` (ingest local files, download and ingest, the demo world, what the store
+holds) and the commands that read the store as it is: ``sql`` and ``groups``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from chokepoints.cli.common import (
+    FormatOption,
+    HomeOption,
+    OutputOption,
+    _download_bar,
+    _print_or_write,
+    _steps,
+    app,
+    console,
+    errors,
+)
+from chokepoints.datasets import DEMO_NOTE
+from chokepoints.errors import ChokepointsError
+from chokepoints.render import OutputFormat
+from chokepoints.workspace import Workspace
+
+data_app = typer.Typer(help="Ingest, download and inspect trade data.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest local files into the store.", no_args_is_help=True)
+fetch_app = typer.Typer(help="Download source data, then ingest it.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+data_app.add_typer(ingest_app, name="ingest")
+data_app.add_typer(fetch_app, name="fetch")
+
+
+def _parse_years(years: str | None) -> list[int] | None:
+    """``2019,2021-2023`` -> [2019, 2021, 2022, 2023]."""
+    if not years:
+        return None
+    chosen: set[int] = set()
+    for chunk in years.split(","):
+        chunk = chunk.strip()
+        try:
+            if "-" in chunk:
+                first, last = (int(x) for x in chunk.split("-", 1))
+                chosen.update(range(first, last + 1))
+            else:
+                chosen.add(int(chunk))
+        except ValueError as exc:
+            raise ChokepointsError(
+                f"--years {years!r}: {chunk!r} is not a year or a range like 2019-2022"
+            ) from exc
+    return sorted(chosen)
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    """Summarise one ingest for the terminal."""
+    years = record["years"]
+    parts = []
+    if years:
+        span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+        parts.append(
+            f"({', '.join(record['classifications'])}, {span}): {record['rows']:,} flows, "
+            f"{record['value_usd'] / 1e9:,.2f} bn USD"
+        )
+    parts += [
+        f"{n:,} {name} rows"
+        for name, n in record.get("tables", {}).items()
+        if name != "products" or not years
+    ]
+    console.print(
+        f"[green]Ingested[/green] {record['source']} {record['release']} "
+        + ", ".join(parts)
+        + (f", replacing {record['replaced']} earlier part(s)" if record["replaced"] else "")
+    )
+    for note in record["notes"]:
+        console.print(f"  [yellow]note:[/yellow] {note}")
+
+
+@ingest_app.command("baci")
+def ingest_baci(
+    path: Annotated[Path, typer.Argument(help="BACI zip archive, yearly CSV, or folder of them.")],
+    revision: Annotated[
+        str | None,
+        typer.Option(help="HS revision, e.g. HS92 (read from official file names when present)."),
+    ] = None,
+    release: Annotated[str | None, typer.Option(help="BACI release, e.g. V202501.")] = None,
+    years: Annotated[
+        str | None,
+        typer.Option(help="Years to ingest, e.g. 2021,2022 or 2019-2022 (archives and folders)."),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Ingest CEPII BACI bilateral HS6 trade (values stored in USD, quantities in tons)."""
+    ws = Workspace.open(home)
+    with _steps("BACI") as progress:
+        record = ws.ingest_baci(
+            path, revision=revision, release=release, years=_parse_years(years), progress=progress
+        )
+    _print_record(record)
+
+
+@ingest_app.command("comtrade")
+def ingest_comtrade(
+    path: Annotated[Path, typer.Argument(help="Comtrade Plus CSV export (TradeData.csv).")],
+    release: Annotated[
+        str | None, typer.Option(help="Label for this extract, e.g. the download date 2026-06-19.")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Ingest a UN Comtrade Plus CSV export (imports and exports, any HS level)."""
+    ws = Workspace.open(home)
+    with _steps("Comtrade") as progress:
+        record = ws.ingest_comtrade(path, release=release, progress=progress)
+    _print_record(record)
+
+
+@ingest_app.command("table")
+def ingest_table(
+    path: Annotated[Path, typer.Argument(help="Tidy bilateral CSV or Parquet file.")],
+    map_: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="Column mapping, e.g. exporter=i,importer=j,"
+            "product=cmd,value_usd=value[,year=t,quantity_t=q].",
+        ),
+    ],
+    classification: Annotated[str, typer.Option(help="HS92...HS22 or CNyyyy.")],
+    source: Annotated[str, typer.Option(help="Name to record as the source.")],
+    year: Annotated[int | None, typer.Option(help="Year of all rows, if no year column.")] = None,
+    unit: Annotated[str, typer.Option(help="Unit of values: usd or thousands.")] = "usd",
+    codes: Annotated[
+        str, typer.Option(help="Country codes: auto, iso3, iso2 or numeric.")
+    ] = "auto",
+    release: Annotated[str, typer.Option(help="Release label to record.")] = "user",
+    home: HomeOption = None,
+) -> None:
+    """Ingest a bilateral trade table you already have, with a column mapping."""
+    mapping = {}
+    for pair in map_.split(","):
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise ChokepointsError(
+                f"--map entry {pair!r} is not of the form canonical=column (e.g. exporter=i)"
+            )
+        mapping[name.strip()] = column.strip()
+    ws = Workspace.open(home)
+    with _steps(source) as progress:
+        record = ws.ingest_table(
+            path,
+            mapping=mapping,
+            classification=classification,
+            source=source,
+            year=year,
+            unit=unit,
+            codes=codes,
+            release=release,
+            progress=progress,
+        )
+    _print_record(record)
+
+
+@ingest_app.command("wgi")
+def ingest_wgi(
+    path: Annotated[Path, typer.Argument(help="wgidataset.xlsx (or its zip, or a CSV).")],
+    release: Annotated[str | None, typer.Option(help="Release label, e.g. WGI-2024.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Ingest the World Bank Worldwide Governance Indicators (for governance-weighted risk)."""
+    ws = Workspace.open(home)
+    with _steps("WGI") as progress:
+        record = ws.ingest_wgi(path, release=release, progress=progress)
+    _print_record(record)
+
+
+@fetch_app.command("baci")
+def fetch_baci(
+    revision: Annotated[str, typer.Option(help="HS revision: HS92, HS96 ... HS22.")],
+    release: Annotated[str, typer.Option(help="BACI release, e.g. V202501.")],
+    years: Annotated[str | None, typer.Option(help="Years to ingest, e.g. 2021-2023.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder URL of the archives (default CEPII's; or $CHOKEPOINTS_BACI_URL)."
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Download a BACI archive from CEPII (resuming if interrupted), then ingest it."""
+    ws = Workspace.open(home)
+    with (
+        _download_bar(f"BACI_{revision.upper()}_{release}.zip") as download,
+        _steps("BACI") as progress,
+    ):
+        record = ws.fetch_baci(
+            revision,
+            release,
+            years=_parse_years(years),
+            base_url=base_url,
+            download_progress=download,
+            progress=progress,
+        )
+    _print_record(record)
+
+
+@fetch_app.command("icio")
+def fetch_icio(
+    year: Annotated[int, typer.Option(help="Year of the OECD ICIO table.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Folder URL of the archives (or $CHOKEPOINTS_ICIO_URL).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Download one year of the OECD Inter-Country Input-Output tables into HOME/icio."""
+    from chokepoints.sources.icio import fetch_icio as download_icio
+
+    ws = Workspace.open(home)
+    with _download_bar(f"ICIO {year}") as progress:
+        path = download_icio(year, ws.home / "icio", base_url=base_url, progress=progress)
+    console.print(
+        f"[green]Downloaded[/green] {path}; use `chokepoints exposure COUNTRY --supplier ISO3`."
+    )
+
+
+@data_app.command("demo")
+def data_demo(home: HomeOption = None) -> None:
+    """Load the synthetic demo world (real country and HS codes, invented flows)."""
+    ws = Workspace.open(home)
+    with _steps("demo") as progress:
+        record = ws.load_demo(progress=progress)
+    _print_record(record)
+    console.print(f"[yellow]{DEMO_NOTE}[/yellow]: use it to try the tool, not for conclusions.")
+
+
+@data_app.command("info")
+def data_info(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Show what the store holds: sources, revisions, years, rows, value, coverage."""
+    info = Workspace.open(home).info()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=1, default=str) + "\n")
+        return
+    _print_info(info)
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    """Render ``Workspace.info()`` as rich tables."""
+    console.print(f"Store: [bold]{info['home']}[/bold]")
+    if not info["sources"]:
+        console.print(
+            "The store is empty: run `chokepoints data demo` or `chokepoints data "
+            "ingest baci PATH`."
+        )
+        return
+    table = Table(header_style="bold")
+    for name in (
+        "source",
+        "release",
+        "HS",
+        "year",
+        "flows",
+        "value (bn USD)",
+        "reporters",
+        "exporters",
+        "coverage",
+    ):
+        table.add_column(
+            name,
+            justify="right"
+            if name in ("flows", "value (bn USD)", "reporters", "exporters")
+            else "left",
+        )
+    for source in info["sources"]:
+        label = source["source"] + (
+            " (demo)" if source["demo"] and source["source"] != "demo" else ""
+        )
+        for year in source["years"]:
+            table.add_row(
+                label,
+                source["release"],
+                source["classification"],
+                str(year["year"]),
+                f"{year['rows']:,}",
+                f"{year['value_usd'] / 1e9:,.2f}",
+                f"{year.get('reporters', 0):,}",
+                f"{year.get('exporters', 0):,}",
+                year.get("coverage", ""),
+            )
+    console.print(table)
+    console.print(
+        f"{info['rows']:,} flows, {info['value_usd'] / 1e9:,.2f} bn USD, "
+        f"{info['products']:,} product descriptions, {len(info['ingests'])} ingest(s)."
+    )
+    if info["demo"]:
+        console.print(f"[yellow]{DEMO_NOTE}[/yellow]")
+
+
+@app.command("groups")
+def groups(
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """List country groups: built-in (EU27, G7, G20, OECD, ASEAN, Quad...) and HOME/groups.toml."""
+    frame = Workspace.open(home).groups()
+    if fmt is OutputFormat.table:
+        frame = frame.assign(
+            size=frame["members"].map(len), members=frame["members"].map(" ".join)
+        )[["group", "size", "members", "description"]]
+    _print_or_write(frame, fmt, output, sheet="groups")
+
+
+@app.command("sql")
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL over the views trade, products, countries.")],
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Run a DuckDB SQL query over the store."""
+    ws = Workspace.open(home)
+    frame = ws.sql(query)
+    _print_or_write(frame, fmt, output, sheet="sql")
+    if ws.is_demo:  # on stderr, so that CSV and JSON output stay machine-readable
+        errors.print(f"[yellow]{DEMO_NOTE}[/yellow]")

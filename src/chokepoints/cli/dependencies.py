@@ -1,0 +1,262 @@
+"""``deps``, ``risk``, ``product`` and ``trend``: where a country depends on few suppliers, how
+risky that supply is, one product's world picture, and whether a dependency is shrinking.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from chokepoints.cli.common import (
+    FormatOption,
+    HomeOption,
+    OutputOption,
+    PartialOption,
+    SectorOption,
+    SourceOption,
+    YearOption,
+    _emit,
+    _emit_tables,
+    _print_provenance,
+    _split,
+    app,
+    console,
+    errors,
+)
+from chokepoints.errors import ChokepointsError
+from chokepoints.render import OutputFormat, render
+from chokepoints.workspace import Workspace
+
+#: Columns of ``deps`` shown in terminal tables (files get every column).
+DEPS_TABLE = [
+    "product",
+    "description",
+    "import_value_usd",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "world_export_hhi",
+    "import_export_ratio",
+    "dependent",
+]
+EXPORTS_TABLE = [
+    "product",
+    "description",
+    "export_value_usd",
+    "n_markets",
+    "market_hhi",
+    "top_market",
+    "top_market_share",
+    "share_of_exports",
+    "dependent",
+]
+RISK_TABLE = [
+    "product",
+    "description",
+    "import_value_usd",
+    "hhi",
+    "hhi_wgi_importer",
+    "hhi_wgi_global",
+    "import_reliance",
+    "supply_risk",
+]
+
+
+@app.command("deps")
+def deps(
+    country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27, G7...).")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    method: Annotated[str, typer.Option(help="geodep, ec2021 or custom.")] = "geodep",
+    side: Annotated[str, typer.Option(help="imports, or exports (one-market sales).")] = "imports",
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="Custom rule, repeatable: 'hhi>0.5', 'top_supplier=CHN'."),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="List every product, not only dependent ones.")
+    ] = False,
+    share_from: Annotated[
+        str | None,
+        typer.Option(
+            "--share-from",
+            help="Add the share of imports (or sales) through these countries or groups, "
+            "e.g. CHN,RUS or G7.",
+        ),
+    ] = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
+    frame = Workspace.open(home).dependencies(
+        country,
+        share_from=_split(share_from),
+        year=year,
+        sector=sector,
+        method=method,
+        side=side,
+        rules=rule or [],
+        top=top,
+        include_all=all_,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    who = frame.attrs["provenance"]["economy"]
+    what = "products" if all_ else "dependent products"
+    title = (
+        f"{who}: {what}"
+        + (f" in {sector}" if sector else "")
+        + f" ({side}, {frame.attrs['provenance']['year']})"
+    )
+    columns = DEPS_TABLE if side == "imports" else EXPORTS_TABLE
+    shares = [c for c in frame.columns if c.startswith("share_") and c != "share_of_exports"]
+    _emit(frame, fmt, output, columns[:-1] + shares + columns[-1:], title)
+
+
+@app.command("risk")
+def risk(
+    country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27...).")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    restrictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of export restrictions: country, product (empty = all), factor >= 1."
+        ),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk on trade shares."""
+    table = None
+    if restrictions is not None:
+        try:
+            table = pd.read_csv(
+                restrictions,
+                dtype={"country": str, "product": str},
+                keep_default_na=False,
+                na_values={"factor": [""]},
+            )
+        except (OSError, ValueError) as exc:
+            raise ChokepointsError(f"cannot read {restrictions}: {exc}") from exc
+        table["product"] = table["product"].replace("", None)
+    frame = Workspace.open(home).risk(
+        country,
+        year=year,
+        sector=sector,
+        restrictions=table,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    if top is not None:
+        frame = frame.head(top)
+    title = (
+        f"{frame.attrs['provenance']['economy']}: supply risk"
+        + (f" in {sector}" if sector else "")
+        + f" ({frame.attrs['provenance']['year']}, trade shares)"
+    )
+    _emit(frame, fmt, output, RISK_TABLE, title)
+
+
+@app.command("product")
+def product(
+    code: Annotated[str, typer.Argument(help="HS code, e.g. 850511.")],
+    year: YearOption = None,
+    top: Annotated[int, typer.Option(help="Exporters and importers to show.")] = 10,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """The world picture of one product: exporters, concentration, who depends on it."""
+    picture = Workspace.open(home).product(
+        code, year=year, source=source, allow_partial=allow_partial
+    )
+    if fmt is not OutputFormat.table:
+        _emit_tables(picture, fmt, output, picture["summary"].attrs["provenance"])
+        return
+    summary = picture["summary"].iloc[0]
+    console.print(
+        f"[bold]{code}[/bold] {summary.get('description') or ''}: world exports "
+        f"{summary['world_export_value_usd'] / 1e9:,.2f} bn USD from {summary['n_exporters']} "
+        f"exporters, HHI {summary['world_export_hhi']:.3f}, top {summary['top_exporter']} "
+        f"{summary['top_exporter_share']:.1%}"
+    )
+    render(
+        picture["exporters"].head(top)[["exporter", "export_value_usd", "world_share"]],
+        OutputFormat.table,
+        title="Top exporters",
+        console=console,
+    )
+    importers = picture["importers"]
+    render(
+        importers.head(top)[
+            [
+                "importer",
+                "import_value_usd",
+                "n_suppliers",
+                "hhi",
+                "top_supplier",
+                "top_supplier_share",
+                "import_export_ratio",
+                "dependent",
+            ]
+        ],
+        OutputFormat.table,
+        title=f"Top importers ({int(importers['dependent'].sum())} dependent by GeoDep)",
+        console=console,
+    )
+    _print_provenance(picture["summary"].attrs["provenance"])
+
+
+@app.command("trend")
+def trend(
+    country: Annotated[str, typer.Argument(help="ISO3 code or group.")],
+    supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN, RUS).")],
+    sector: SectorOption = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Is COUNTRY moving away from a supplier? Shares and dependent products per year."""
+    frame = Workspace.open(home).trend(
+        country, supplier, sector=sector, source=source, allow_partial=allow_partial
+    )
+    change = frame.attrs["provenance"]["change"]
+    _emit(
+        frame,
+        fmt,
+        output,
+        [
+            "year",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+            "n_dependent_on_supplier",
+            "mean_hhi",
+        ],
+        f"{country.upper()} imports from {supplier.upper()}" + (f" in {sector}" if sector else ""),
+    )
+    stream = console if fmt is OutputFormat.table else errors
+    stream.print(
+        f"{change['from_year']}-{change['to_year']}: supplier share "
+        f"{change['share_change'] * 100:+.1f} points, products dependent on it "
+        f"{change['dependent_change']:+d}: [bold]{change['verdict']}[/bold]"
+    )

@@ -1,0 +1,305 @@
+"""``shock``, ``stress`` and ``exposure``: what a supplier cutting its exports costs importers, the
+world's worst such cuts, and how much a country relies on one supplier, by sector or industry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from chokepoints.cli.common import (
+    FormatOption,
+    HomeOption,
+    OutputOption,
+    PartialOption,
+    SourceOption,
+    YearOption,
+    _emit,
+    _print_or_write,
+    _split,
+    _table_rows,
+    app,
+    console,
+)
+from chokepoints.render import OutputFormat, render
+from chokepoints.workspace import Workspace
+
+#: Columns shown in terminal tables (files get every column).
+SHOCK_TABLE = [
+    "importer",
+    "product",
+    "description",
+    "import_value_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "own_exports_usd",
+]
+DOWNSTREAM_TABLE = [
+    "chain",
+    "country",
+    "product",
+    "label",
+    "depth",
+    "exports_usd",
+    "export_share",
+    "input_imports_usd",
+    "input_supplier_share",
+    "path",
+]
+EXPOSURE_TABLE = [
+    "region",
+    "sector",
+    "face_value_reliance",
+    "look_through_reliance",
+    "output",
+    "loss",
+    "loss_share",
+]
+STRESS_TABLE = [
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "rank",
+]
+
+
+@app.command("shock")
+def shock(
+    supplier: Annotated[
+        str | None, typer.Option(help="Supplier cutting exports: ISO3 or group (CHN, RUS, EU27).")
+    ] = None,
+    sector: Annotated[
+        str | None, typer.Option(help="Sectors cut, e.g. critical_minerals,batteries.")
+    ] = None,
+    product: Annotated[
+        str | None, typer.Option(help="HS6 products cut, e.g. 811292,250490.")
+    ] = None,
+    importer: Annotated[
+        str | None, typer.Option(help="Importers hit (default: all), e.g. JPN,DEU or EU27.")
+    ] = None,
+    fraction: Annotated[float, typer.Option(help="Share of exports lost, 0-1.")] = 1.0,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A shipped scenario, e.g. china-gallium-germanium-2023 (see --list)."),
+    ] = None,
+    scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
+    by: Annotated[str, typer.Option(help="Rows per product, sector or country.")] = "product",
+    downstream: Annotated[
+        bool,
+        typer.Option(
+            "--downstream",
+            help="Follow the value chains: downstream products at risk and the "
+            "countries producing them (instead of the direct impact).",
+        ),
+    ] = False,
+    year: YearOption = None,
+    redirect_fraction: Annotated[
+        float,
+        typer.Option(help="Share of other exporters' third-country sales that can be redirected."),
+    ] = 0.5,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
+    if list_:
+        from chokepoints.analysis.scenario import list_presets
+        from chokepoints.analysis.scenario import preset as load_preset
+
+        frame = pd.DataFrame(
+            [{"preset": name, "name": load_preset(name).name} for name in list_presets()]
+        )
+        _print_or_write(frame, fmt, output, sheet="presets")
+        return
+    importers = _split(importer)
+    if downstream:
+        frame = Workspace.open(home).downstream(
+            preset=preset,
+            scenario_file=str(scenario) if scenario else None,
+            supplier=supplier,
+            sectors=_split(sector),
+            products=_split(product),
+            importers=importers,
+            fraction=fraction,
+            year=year,
+            countries=importers,
+            source=source,
+        )
+        _emit(
+            _table_rows(frame, fmt, limit),
+            fmt,
+            output,
+            DOWNSTREAM_TABLE,
+            f"Downstream of {frame.attrs['provenance']['scenario']['name']}",
+        )
+        return
+    frame = Workspace.open(home).shock(
+        preset=preset,
+        scenario_file=str(scenario) if scenario else None,
+        supplier=supplier,
+        sectors=_split(sector),
+        products=_split(product),
+        importers=importers,
+        fraction=fraction,
+        year=year,
+        redirect_fraction=redirect_fraction,
+        allow_partial=allow_partial,
+        source=source,
+        by=by,
+    )
+    provenance = frame.attrs["provenance"]
+    if importers and fmt is OutputFormat.table:
+        shown = frame[
+            frame["importer"].isin(
+                {c for spec in importers for c in Workspace.open(home).countries_of(spec)}
+            )
+        ]
+    else:
+        shown = frame
+    shown = shown.head(limit) if fmt is OutputFormat.table and limit else shown
+    shown.attrs = frame.attrs
+    title = f"{provenance['scenario']['name']} ({provenance['year']})"
+    if fmt is OutputFormat.table:
+        totals = pd.DataFrame(provenance["by_importer"]).head(10)
+        render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
+    columns = (
+        SHOCK_TABLE
+        if by == "product"
+        else [
+            "importer",
+            "sector",
+            "import_value_usd",
+            "lost_value_usd",
+            "lost_share",
+            "redirectable_value_usd",
+            "shortfall_value_usd",
+            "shortfall_share",
+            "n_products",
+        ]
+    )
+    _emit(shown, fmt, output, columns, f"{title}: by {by}")
+
+
+@app.command("stress")
+def stress(
+    year: YearOption = None,
+    sector: Annotated[
+        list[str] | None,
+        typer.Option(help="Sector to test (repeatable; default: every strategic sector)."),
+    ] = None,
+    importer: Annotated[
+        str | None, typer.Option(help="Show these importers only, e.g. JPN,DEU or EU27.")
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Keep the N worst suppliers per importer and sector.")
+    ] = 3,
+    redirect_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of other exporters' third-country sales that can be redirected (0.5)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 30,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """The world's chokepoints: every supplier cut off from every importer, sector by sector."""
+    importers = _split(importer)
+    frame = Workspace.open(home).stress(
+        year=year,
+        sectors=sector or [],
+        importers=importers,
+        top=top,
+        redirect_fraction=redirect_fraction,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    _emit(
+        _table_rows(frame, fmt, limit),
+        fmt,
+        output,
+        STRESS_TABLE,
+        f"Largest shortfalls if one supplier stops ({frame.attrs['provenance']['year']})",
+    )
+
+
+@app.command("exposure")
+def exposure(
+    country: Annotated[str, typer.Argument(help="ISO3 code or group whose sectors to show.")],
+    supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN).")],
+    via: Annotated[
+        str,
+        typer.Option(
+            help="trade (strategic sectors, from the store) or icio (input-output tables)."
+        ),
+    ] = "trade",
+    icio: Annotated[
+        Path | None,
+        typer.Option(
+            help="OECD ICIO csv/zip or folder (default: HOME/icio from `data fetch icio`)."
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option(help="Year (for ICIO: the table in a folder).")
+    ] = None,
+    theta: Annotated[float, typer.Option(help="Share of the supplier's inputs lost, 0-1.")] = 1.0,
+    supplier_sectors: Annotated[
+        str | None,
+        typer.Option(
+            "--supplier-sectors", help="ICIO: extract only these supplier industries, e.g. C26."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """How much does COUNTRY rely on a supplier: by sector (trade) or industry (input-output)?"""
+    ws = Workspace.open(home)
+    if via == "icio":
+        frame = ws.exposure(
+            country,
+            supplier,
+            via="icio",
+            icio=str(icio) if icio else None,
+            year=year,
+            theta=theta,
+            supplier_sectors=_split(supplier_sectors),
+        )
+        columns = EXPOSURE_TABLE
+    else:
+        frame = ws.exposure(country, supplier, via=via, year=year)
+        columns = [
+            "sector",
+            "imports_usd",
+            "from_supplier_usd",
+            "supplier_share",
+            "n_products",
+            "n_products_top_supplier",
+        ]
+    who = frame.attrs["provenance"]["economy"]
+    _emit(
+        _table_rows(frame, fmt, limit),
+        fmt,
+        output,
+        columns,
+        f"{who}: reliance on {supplier.upper()} ({via})",
+    )

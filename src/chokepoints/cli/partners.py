@@ -1,0 +1,205 @@
+"""``diversify`` and ``compare``: alternative suppliers (or markets) and an optimised sourcing mix
+for one country, and where partners can help each other.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chokepoints.cli.common import (
+    FormatOption,
+    HomeOption,
+    OutputOption,
+    PartialOption,
+    SectorOption,
+    SourceOption,
+    YearOption,
+    _emit,
+    _emit_tables,
+    _print_provenance,
+    _split,
+    app,
+    console,
+)
+from chokepoints.errors import ChokepointsError
+from chokepoints.render import OutputFormat, render
+from chokepoints.workspace import Workspace
+
+
+@app.command("diversify")
+def diversify(
+    country: Annotated[str, typer.Argument(help="Importer: ISO3 code or group.")],
+    product: Annotated[
+        str | None,
+        typer.Argument(help="HS6 product, e.g. 850511; omit it for every concentrated import."),
+    ] = None,
+    year: YearOption = None,
+    sector: SectorOption = None,
+    exclude: Annotated[str | None, typer.Option(help="Suppliers to leave, e.g. CHN,RUS.")] = None,
+    trusted: Annotated[
+        str, typer.Option(help="Trusted partners: groups or countries.")
+    ] = "like_minded",
+    max_share: Annotated[float | None, typer.Option(help="Largest share of one supplier.")] = None,
+    max_change: Annotated[
+        float | None, typer.Option(help="Largest change of a supplier's share from today.")
+    ] = None,
+    redirect_fraction: Annotated[
+        float, typer.Option(help="Share of a supplier's third-country sales it could redirect.")
+    ] = 0.5,
+    objective: Annotated[str, typer.Option(help="hhi or hhi_wgi (needs WGI data).")] = "hhi",
+    side: Annotated[
+        str, typer.Option(help="imports (where else to buy) or exports (where else to sell).")
+    ] = "imports",
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
+    if product is None:
+        frame = Workspace.open(home).diversify_all(
+            country,
+            year=year,
+            sector=sector,
+            exclude=_split(exclude),
+            trusted=_split(trusted),
+            max_share=max_share,
+            max_change=max_change,
+            redirect_fraction=redirect_fraction,
+            objective=objective,
+            allow_partial=allow_partial,
+            source=source,
+        )
+        _emit(
+            frame.head(30) if fmt is OutputFormat.table else frame,
+            fmt,
+            output,
+            [
+                "product",
+                "description",
+                "imports_usd",
+                "feasible",
+                "hhi_before",
+                "hhi_after",
+                "replaced_share",
+            ],
+            f"{frame.attrs['provenance']['economy']}: optimised sourcing of concentrated imports",
+        )
+        return
+    if side == "exports":
+        frame = Workspace.open(home).markets(country, product, year=year, source=source)
+        _emit(
+            frame.head(25) if fmt is OutputFormat.table else frame,
+            fmt,
+            output,
+            [
+                "rank",
+                "importer",
+                "import_value_usd",
+                "growth",
+                "n_suppliers",
+                "hhi",
+                "top_supplier",
+                "exporter_share",
+                "wgi_scaled",
+            ],
+            f"Alternative markets for {frame.attrs['provenance']['economy']}'s {product}",
+        )
+        return
+    if side != "imports":
+        raise ChokepointsError(f"unknown --side {side!r}; use imports or exports")
+    result = Workspace.open(home).diversify(
+        country,
+        product,
+        year=year,
+        exclude=_split(exclude),
+        trusted=_split(trusted),
+        max_share=max_share,
+        max_change=max_change,
+        redirect_fraction=redirect_fraction,
+        objective=objective,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    provenance = result["alternatives"].attrs["provenance"]
+    if fmt is not OutputFormat.table:
+        _emit_tables(result, fmt, output, provenance)
+        return
+    render(
+        result["alternatives"].head(15)[
+            [
+                "rank",
+                "exporter",
+                "capacity_usd",
+                "current_imports_usd",
+                "current_share",
+                "rca",
+                "trusted",
+            ]
+        ],
+        OutputFormat.table,
+        title=f"Alternative suppliers of {product}",
+        console=console,
+    )
+    mix = result["mix"]
+    render(
+        mix[mix["current_usd"].gt(0) | mix["new_usd"].gt(0)],
+        OutputFormat.table,
+        title="Optimised sourcing mix",
+        console=console,
+    )
+    outcome = provenance["result"]
+    console.print(
+        f"HHI {outcome['hhi_before']:.3f} -> {outcome['hhi_after']:.3f}; "
+        f"risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
+        if outcome["feasible"]
+        else f"[yellow]infeasible:[/yellow] {outcome['explanation']}"
+    )
+    _print_provenance(provenance)
+
+
+@app.command("compare")
+def compare(
+    partners: Annotated[list[str], typer.Argument(help="Two or more countries: JPN DEU ...")],
+    year: YearOption = None,
+    sector: SectorOption = None,
+    trusted: Annotated[
+        str, typer.Option(help="Trusted suppliers for joint diversification.")
+    ] = "like_minded",
+    exclude: Annotated[str | None, typer.Option(help="Risky suppliers, e.g. CHN,RUS.")] = None,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
+    result = Workspace.open(home).compare(
+        partners,
+        year=year,
+        sector=sector,
+        trusted=_split(trusted),
+        exclude=_split(exclude),
+        allow_partial=allow_partial,
+        source=source,
+    )
+    provenance = result["by_sector"].attrs["provenance"]
+    if fmt is not OutputFormat.table:
+        _emit_tables(result, fmt, output, provenance)
+        return
+    titles = {
+        "by_sector": "By sector (number of products)",
+        "shared": "Shared chokepoints",
+        "complementarity": "Complementarity",
+        "best_practice": "Best practice",
+        "joint": "Joint diversification",
+    }
+    for name, frame in result.items():
+        if frame.empty:
+            console.print(f"{titles[name]}: none.")
+        else:
+            render(frame.head(15), OutputFormat.table, title=titles[name], console=console)
+    _print_provenance(provenance)

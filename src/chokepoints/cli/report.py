@@ -1,0 +1,82 @@
+"""``report``: one self-contained HTML report, and its writer with a progress bar, which
+``quickstart`` uses too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chokepoints.cli.common import (
+    HomeOption,
+    PartialOption,
+    SourceOption,
+    YearOption,
+    _split,
+    _steps,
+    app,
+    console,
+)
+from chokepoints.workspace import Workspace
+
+
+@app.command("report")
+def report(
+    country: Annotated[str, typer.Argument(help="Country (ISO3) or group, e.g. JPN or EU27.")],
+    vs: Annotated[
+        list[str] | None,
+        typer.Option("--vs", help="Partner for the cooperation view (repeatable, or DEU,FRA)."),
+    ] = None,
+    year: YearOption = None,
+    sector: Annotated[
+        list[str] | None,
+        typer.Option(help="Sector to cover (repeatable; default: every strategic sector)."),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    home: HomeOption = None,
+) -> None:
+    """One self-contained HTML report with charts: dependencies, suppliers, trend, scenarios,
+    diversification and, with --vs, cooperation. Opens offline; prints well."""
+    ws = Workspace.open(home)
+    size = _write_report(
+        ws,
+        country,
+        _split(",".join(vs or [])),
+        year,
+        sector or [],
+        output,
+        allow_partial=allow_partial,
+        source=source,
+    )
+    console.print(f"wrote {output} ({size / 1e6:.1f} MB); open it in a browser")
+
+
+def _write_report(
+    ws: Workspace,
+    country: str,
+    partners: list[str],
+    year: int | None,
+    sectors: list[str],
+    output: Path,
+    **options: Any,
+) -> int:
+    """Gather, chart and write one report with a progress bar; return its size in bytes."""
+    from chokepoints.report import gather, write_report
+
+    with _steps("report") as progress:
+        content = gather(
+            ws,
+            country,
+            partners=partners,
+            year=year,
+            sectors=sectors,
+            progress=progress,
+            **options,
+        )
+        return write_report(content, output)
