@@ -24,21 +24,22 @@ from chokepoints.errors import ChokepointsError
 
 __all__ = ["app", "main"]
 
-#: The order in which ``chokepoints --help`` lists the commands, as before they moved into modules.
+#: The order in which ``chokepoints --help`` lists the commands: the questions in the order a
+#: user asks them (where are we dependent, what if, where else, together), then the tools.
 HELP_ORDER = (
-    "groups",
-    "sql",
     "quickstart",
     "deps",
+    "product",
+    "trend",
     "risk",
     "shock",
+    "stress",
     "exposure",
     "diversify",
     "compare",
     "report",
-    "stress",
-    "product",
-    "trend",
+    "sql",
+    "groups",
 )
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name))
 

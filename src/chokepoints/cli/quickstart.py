@@ -17,8 +17,11 @@ QUICKSTART_SECTORS = ("critical_minerals", "semiconductors", "batteries")
 
 @app.command("quickstart")
 def quickstart(home: HomeOption = None) -> None:
-    """Load demo data if the store is empty, show Japan's and Germany's top dependencies, and
-    write their HTML report."""
+    """Demo data if the store is empty, Japan's and Germany's top dependencies, their report.
+
+    Loads the synthetic demo world into an empty store, prints both countries' top imports in
+    three sectors and writes the Japan-Germany HTML report into the workspace's reports/ folder.
+    """
     ws = Workspace.open(home)
     if ws.store.is_empty():
         console.print("The store is empty: loading the synthetic demo world first.")

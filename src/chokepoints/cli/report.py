@@ -41,8 +41,11 @@ def report(
     source: SourceOption = None,
     home: HomeOption = None,
 ) -> None:
-    """One self-contained HTML report with charts: dependencies, suppliers, trend, scenarios,
-    diversification and, with --vs, cooperation. Opens offline; prints well."""
+    """Share it: one HTML file with charts and tables, offline and printable.
+
+    Dependencies, suppliers and their map, trend, scenarios, diversification options and, with
+    --vs, cooperation with partners, each chart with its table and the provenance.
+    """
     ws = Workspace.open(home)
     size = _write_report(
         ws,
