@@ -376,6 +376,27 @@ def test_single_table_round_trips(
     assert meta["method"] == expected.attrs["provenance"]["method"]
 
 
+def test_output_alone_takes_the_format_from_the_extension(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+) -> None:
+    expected = Workspace.open(demo_home).dependencies("DEU", sector="batteries")
+    target = tmp_path / "deu.CSV"
+    home = ["--home", str(demo_home)]
+    code, out, err = run(capsys, "deps", "DEU", "--sector", "batteries", "-o", str(target), *home)
+    assert code == 0, err
+    assert "┃" not in out  # no terminal table: the rows went to the file
+    written = pd.read_csv(target, dtype={"product": str})
+    assert written["product"].tolist() == expected["product"].tolist()
+    workbook = tmp_path / "jpn-deu.xlsx"
+    code, _, err = run(capsys, "compare", "JPN", "DEU", "-o", str(workbook), *home)
+    assert code == 0, err
+    assert "by_sector" in load_workbook(workbook, read_only=True).sheetnames
+    unknown = tmp_path / "deu.txt"
+    code, _, err = run(capsys, "deps", "DEU", "-o", str(unknown), *home)
+    assert_one_sentence_error(code, err)
+    assert "deu.txt" in err and not unknown.exists()
+
+
 # -- atomic writes ----------------------------------------------------------------------------
 def test_write_into_a_missing_folder_fails_cleanly(
     capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path

@@ -24,6 +24,7 @@ from rich.progress import (
 
 from chokepoints import __version__
 from chokepoints.datasets import DEMO_NOTE
+from chokepoints.errors import ChokepointsError
 from chokepoints.render import OutputFormat, render, render_tables, terminal_console
 
 console = terminal_console()  # plain text when piped, on TERM=dumb or with NO_COLOR
@@ -70,8 +71,9 @@ FormatOption = Annotated[
     OutputFormat,
     typer.Option(
         "--format",
-        help="table, csv, json, parquet or xlsx (parquet and xlsx need --output; results of "
-        "several tables: one workbook, or FILE.<table>.csv per table).",
+        help="table, csv, json, parquet or xlsx (parquet and xlsx need --output; with --output "
+        "alone, the file's extension; results of several tables: one workbook, or "
+        "FILE.<table>.csv per table).",
     ),
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
@@ -171,6 +173,31 @@ def _table_rows(frame: pd.DataFrame, fmt: OutputFormat, limit: int | None) -> pd
     shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
     shown.attrs = frame.attrs
     return shown
+
+
+#: Output formats told by an --output file's extension when --format is not given.
+FORMAT_BY_SUFFIX = {
+    ".csv": OutputFormat.csv,
+    ".json": OutputFormat.json,
+    ".parquet": OutputFormat.parquet,
+    ".xlsx": OutputFormat.xlsx,
+}
+
+
+def _format_for(fmt: OutputFormat, output: Path | None) -> OutputFormat:
+    """The format to write: ``fmt``, or with ``--output`` and no ``--format`` the file's type.
+
+    A terminal table cannot go to a file, so ``-o deu.csv`` alone means CSV rather than being
+    silently ignored; an extension that names no format is an error.
+    """
+    if output is None or fmt is not OutputFormat.table:
+        return fmt
+    if output.suffix.lower() in FORMAT_BY_SUFFIX:
+        return FORMAT_BY_SUFFIX[output.suffix.lower()]
+    raise ChokepointsError(
+        f"cannot tell the format of {output} from its extension; name it .csv, .json, .parquet "
+        "or .xlsx, or pass --format"
+    )
 
 
 def _emit(

@@ -17,6 +17,7 @@ from chokepoints.cli.common import (
     HomeOption,
     OutputOption,
     _download_bar,
+    _format_for,
     _print_or_write,
     _steps,
     app,
@@ -308,6 +309,7 @@ def groups(
     home: HomeOption = None,
 ) -> None:
     """List country groups: built-in (EU27, G7, G20, OECD, ASEAN, Quad...) and HOME/groups.toml."""
+    fmt = _format_for(fmt, output)
     frame = Workspace.open(home).groups()
     if fmt is OutputFormat.table:
         frame = frame.assign(
@@ -324,6 +326,7 @@ def sql(
     home: HomeOption = None,
 ) -> None:
     """Run a DuckDB SQL query over the store."""
+    fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
     frame = ws.sql(query)
     _print_or_write(frame, fmt, output, sheet="sql")

@@ -20,6 +20,7 @@ from chokepoints.cli.common import (
     YearOption,
     _emit,
     _emit_tables,
+    _format_for,
     _print_provenance,
     _split,
     app,
@@ -96,6 +97,7 @@ def deps(
     home: HomeOption = None,
 ) -> None:
     """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
+    fmt = _format_for(fmt, output)
     frame = Workspace.open(home).dependencies(
         country,
         share_from=_split(share_from),
@@ -140,6 +142,7 @@ def risk(
     home: HomeOption = None,
 ) -> None:
     """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk on trade shares."""
+    fmt = _format_for(fmt, output)
     table = None
     if restrictions is not None:
         try:
@@ -182,6 +185,7 @@ def product(
     home: HomeOption = None,
 ) -> None:
     """The world picture of one product: exporters, concentration, who depends on it."""
+    fmt = _format_for(fmt, output)
     picture = Workspace.open(home).product(
         code, year=year, source=source, allow_partial=allow_partial
     )
@@ -234,6 +238,7 @@ def trend(
     home: HomeOption = None,
 ) -> None:
     """Is COUNTRY moving away from a supplier? Shares and dependent products per year."""
+    fmt = _format_for(fmt, output)
     frame = Workspace.open(home).trend(
         country, supplier, sector=sector, source=source, allow_partial=allow_partial
     )

@@ -18,6 +18,7 @@ from chokepoints.cli.common import (
     SourceOption,
     YearOption,
     _emit,
+    _format_for,
     _print_or_write,
     _split,
     _table_rows,
@@ -117,6 +118,7 @@ def shock(
     home: HomeOption = None,
 ) -> None:
     """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
+    fmt = _format_for(fmt, output)
     if list_:
         from chokepoints.analysis.scenario import list_presets
         from chokepoints.analysis.scenario import preset as load_preset
@@ -222,6 +224,7 @@ def stress(
     home: HomeOption = None,
 ) -> None:
     """The world's chokepoints: every supplier cut off from every importer, sector by sector."""
+    fmt = _format_for(fmt, output)
     importers = _split(importer)
     frame = Workspace.open(home).stress(
         year=year,
@@ -273,6 +276,7 @@ def exposure(
     home: HomeOption = None,
 ) -> None:
     """How much does COUNTRY rely on a supplier: by sector (trade) or industry (input-output)?"""
+    fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
     if via == "icio":
         frame = ws.exposure(

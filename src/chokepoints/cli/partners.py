@@ -18,6 +18,7 @@ from chokepoints.cli.common import (
     YearOption,
     _emit,
     _emit_tables,
+    _format_for,
     _print_provenance,
     _split,
     app,
@@ -59,6 +60,7 @@ def diversify(
     home: HomeOption = None,
 ) -> None:
     """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
+    fmt = _format_for(fmt, output)
     if product is None:
         frame = Workspace.open(home).diversify_all(
             country,
@@ -177,6 +179,7 @@ def compare(
     home: HomeOption = None,
 ) -> None:
     """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
+    fmt = _format_for(fmt, output)
     result = Workspace.open(home).compare(
         partners,
         year=year,
