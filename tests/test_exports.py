@@ -7,6 +7,7 @@ under test.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import math
 import os
@@ -395,6 +396,21 @@ def test_output_alone_takes_the_format_from_the_extension(
     code, _, err = run(capsys, "deps", "DEU", "-o", str(unknown), *home)
     assert_one_sentence_error(code, err)
     assert "deu.txt" in err and not unknown.exists()
+
+
+def test_csv_writes_lists_as_json(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+) -> None:
+    # groups' members are lists: JSON text in CSV as in the workbook, not Python's repr.
+    expected = Workspace.open(demo_home).groups().set_index("group")["members"]
+    code, out, err = run(capsys, "groups", "--format", "csv", "--home", str(demo_home))
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out)).set_index("group")
+    assert json.loads(frame.loc["G7", "members"]) == list(expected["G7"])
+    target = tmp_path / "groups.csv"
+    assert run(capsys, "groups", "-o", str(target), "--home", str(demo_home))[0] == 0
+    written = pd.read_csv(target).set_index("group")
+    assert json.loads(written.loc["EU27", "members"]) == list(expected["EU27"])
 
 
 # -- atomic writes ----------------------------------------------------------------------------

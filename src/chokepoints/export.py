@@ -182,9 +182,22 @@ def _write_atomically(writers: list[tuple[Path, Callable[[Path], Any]]]) -> None
         raise
 
 
+def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with list-like cells as JSON text, as in the workbooks (not Python's repr)."""
+    listed = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object
+        and frame[c].map(lambda v: isinstance(v, list | tuple | set | dict | np.ndarray)).any()
+    ]
+    if not listed:
+        return frame
+    return frame.assign(**{c: frame[c].map(_excel_value) for c in listed})
+
+
 def _csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
     def write(temporary: Path) -> None:
-        frame.to_csv(temporary, index=False, encoding="utf-8")
+        csv_ready(frame).to_csv(temporary, index=False, encoding="utf-8")
 
     return write
 

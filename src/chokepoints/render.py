@@ -20,7 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from chokepoints.errors import ChokepointsError
-from chokepoints.export import SHARE_SUFFIXES, write_parquet, write_tables, write_text, write_xlsx
+from chokepoints.export import (
+    SHARE_SUFFIXES,
+    csv_ready,
+    write_parquet,
+    write_tables,
+    write_text,
+    write_xlsx,
+)
 
 
 class OutputFormat(StrEnum):
@@ -153,7 +160,7 @@ def render(
         return
     if fmt in (OutputFormat.csv, OutputFormat.json):
         text = (
-            frame.to_csv(index=False)
+            csv_ready(frame).to_csv(index=False)
             if fmt is OutputFormat.csv
             else frame.to_json(orient="records", indent=1, force_ascii=False, double_precision=15)
             + "\n"
