@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from chokepoints import export
+from chokepoints import __version__, export
 from chokepoints.errors import ChokepointsError
 from chokepoints.workspace import Workspace
 from helpers import assert_one_sentence_error, run
@@ -613,3 +613,16 @@ def test_no_color_and_dumb_terminals_get_plain_text(demo_home: Path) -> None:
         plain = _on_terminal(args, _environment(**extra))
         assert "imports $m" in plain and "demo data (synthetic)" in plain, extra
         assert not ANSI.search(plain), extra
+
+
+def test_piped_provenance_stays_on_one_line(
+    capsys: pytest.CaptureFixture[str], demo_home: Path
+) -> None:
+    # The provenance line is longer than 80 columns; piped, it must not be wrapped.
+    code, out, _ = run(
+        capsys, "diversify", "JPN", "850511", "--exclude", "CHN", "--home", str(demo_home)
+    )
+    assert code == 0
+    (line,) = [x for x in out.splitlines() if "method diversify" in x]
+    assert len(line) > 80 and "exclude=['CHN']" in line
+    assert line.endswith(f"; chokepoints {__version__}")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -145,16 +146,18 @@ def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = No
     stream = stream or console
     method = provenance.get("method") or {}
     thresholds = ", ".join(f"{k}={v}" for k, v in method.items() if k not in ("name",))
-    stream.print(
-        f"[dim]{provenance['source']} {'/'.join(provenance['releases'])} "
+    text = (
+        f"{provenance['source']} {'/'.join(provenance['releases'])} "
         f"{provenance['classification']}"
         + (f", {provenance['year']}" if "year" in provenance else "")
         + (f"; method {method.get('name')} ({thresholds})" if method else "")
-        + f"; {provenance['tool']}[/dim]",
-        highlight=False,
+        + f"; {provenance['tool']}"
     )
+    # Piped, the line stays whole (one record per line for whoever reads the log).
+    whole = not stream.is_terminal
+    stream.print(f"[dim]{escape(text)}[/dim]", highlight=False, soft_wrap=whole)
     for warning in provenance.get("warnings") or []:
-        stream.print(f"[yellow]warning:[/yellow] {warning}")
+        stream.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=whole)
     if provenance.get("demo"):
         stream.print(f"[yellow]{DEMO_NOTE}[/yellow]")
 
