@@ -58,9 +58,9 @@ def test_metrics_match_awk(atlas: Workspace, country: str) -> None:
         assert row["world_export_hhi"] == pytest.approx(WORLD_HHI[product], abs=1e-6)
     # One year only: GeoDep's persistence (2 of 3 years) cannot be met, and it says so.
     assert not frame["dependent"].any()
-    assert "persistence is judged on 1 of 3 years" in " ".join(
-        frame.attrs["provenance"]["warnings"]
-    )
+    warnings = " ".join(frame.attrs["provenance"]["warnings"])
+    assert "persistence is judged on 1 of 3 years" in warnings
+    assert "no product can meet the criteria in 2 years" in warnings
 
 
 def test_custom_rules_on_real_data(atlas: Workspace) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chokepoints.errors import InputError
 from chokepoints.report import gather, render_html
 from chokepoints.workspace import Workspace
 from helpers import assert_one_sentence_error, run
@@ -210,9 +211,20 @@ def test_report_on_real_baci_slices_of_one_year(atlas: Workspace) -> None:
     content = gather(atlas, "DEU", sectors=["permanent_magnets"], allow_partial=True)
     assert content.trend is None
     assert any("one year" in note for note in content.notes)
+    # GeoDep cannot flag anything on one year: the report says so at the top.
+    assert not content.dependencies["dependent"].any()
+    assert any("no product can meet the criteria" in note for note in content.notes)
     magnets = content.dependencies.set_index("product").loc["850511"]
     assert magnets["import_value_usd"] == pytest.approx(907_734_023.0)
     assert magnets["hhi"] == pytest.approx(0.685087, abs=1e-6)
     html = render_html(content)
     assert "there is no trend to show" in html and 'id="demo-warning"' not in html
     assert "atlas" in html.split('id="provenance"')[1]
+    # The European Commission's method needs one year: the same products, flagged by it.
+    ec = gather(atlas, "DEU", sectors=["permanent_magnets"], method="ec2021")
+    expected = atlas.dependencies("DEU", sector="permanent_magnets", method="ec2021")
+    assert len(expected) > 0
+    assert sorted(ec.dependent["product"]) == sorted(expected["product"])
+    assert "ec2021 criteria" in render_html(ec)
+    with pytest.raises(InputError, match="custom"):
+        gather(atlas, "DEU", method="custom")

@@ -37,6 +37,9 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
+    method: Annotated[
+        str, typer.Option(help="Dependency method: geodep (needs 2 of 3 years) or ec2021.")
+    ] = "geodep",
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     home: HomeOption = None,
@@ -54,6 +57,7 @@ def report(
         year,
         sector or [],
         output,
+        method=method,
         allow_partial=allow_partial,
         source=source,
     )

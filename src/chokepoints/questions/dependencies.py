@@ -193,10 +193,17 @@ def _import_dependencies(
     if method == "geodep":
         missing = sorted(set(years) - set(dataset.years))
         if missing:
-            warnings.append(
+            held = len(years) - len(missing)
+            warning = (
                 f"years {', '.join(map(str, missing))} are not in the store: persistence is "
-                f"judged on {len(years) - len(missing)} of {len(years)} years"
+                f"judged on {held} of {len(years)} years"
             )
+            if held < params.min_years:
+                warning += (
+                    f", so no product can meet the criteria in {params.min_years} years; ingest "
+                    "the earlier years or use --method ec2021"
+                )
+            warnings.append(warning)
         result = dependency.geodep(flows, year, importer_flows=local, params=params, focus=focus)
         parameters = params.parameters()
     elif method == "ec2021":

@@ -25,6 +25,8 @@ TOP_DEPENDENCIES = 10
 TOP_ALTERNATIVES = 5
 #: Dependencies whose alternative suppliers are listed one by one.
 DETAILED_DEPENDENCIES = 3
+#: Dependency methods a report can use (custom rules belong on the command line of ``deps``).
+REPORT_METHODS = ("geodep", "ec2021")
 #: Stress-test rows kept (worst shortfalls first).
 TOP_SCENARIOS = 12
 
@@ -89,7 +91,7 @@ class ReportContent:
                     f"{change['share_change']:+.1%} ({change['verdict']})",
                 )
             )
-        if not self.stress.empty:
+        if not self.stress.empty and self.stress["shortfall_value_usd"].iloc[0] > 0:
             worst = self.stress.iloc[0]
             figures.append(
                 (
@@ -110,14 +112,21 @@ def gather(
     sectors: Sequence[str] = (),
     source: str | None = None,
     allow_partial: bool = False,
+    method: str = "geodep",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ReportContent:
     """Ask every question of a report for ``country``; partners add the cooperation view.
+
+    ``method`` is the dependency method (``geodep`` or ``ec2021``, see ``deps``).
 
     ``progress(description, done, total)`` is called before each question.
     """
     from chokepoints.reference.sectors import sector_table
 
+    if method not in REPORT_METHODS:
+        raise InputError(
+            f"the report cannot use method {method!r}", hint=f"use {' or '.join(REPORT_METHODS)}"
+        )
     total = 6 if partners else 5
     done = iter(range(total))
 
@@ -137,7 +146,9 @@ def gather(
     table = table[table["sector"].isin(chosen)]
     products = set(table["product"])
     codes = sorted(products)
-    deps = ws.dependencies(country, year=year, products=codes, include_all=True, **options)
+    deps = ws.dependencies(
+        country, year=year, products=codes, method=method, include_all=True, **options
+    )
     provenance = {"dependencies": deps.attrs["provenance"]}
     who = provenance["dependencies"]["economy"]
     deps = deps.reset_index(drop=True)
@@ -170,7 +181,9 @@ def gather(
     step("stress test")
     stress = ws.stress(year=year, importers=[who], sectors=chosen, top=3, **options)
     provenance["stress"] = stress.attrs["provenance"]
-    content.stress = stress.sort_values("shortfall_value_usd", ascending=False).head(TOP_SCENARIOS)
+    content.stress = stress.sort_values(
+        ["shortfall_value_usd", "lost_value_usd"], ascending=False
+    ).head(TOP_SCENARIOS)
     step("diversification")
     _add_diversification(ws, content, options)
     if partners:
@@ -180,8 +193,20 @@ def gather(
         content.cooperation = cooperation
         content.partners = cooperation["by_sector"].attrs["provenance"]["partners"][1:]
         provenance["cooperation"] = cooperation["by_sector"].attrs["provenance"]
+    content.notes = [*_warnings(provenance), *content.notes]
     step("charts")
     return content
+
+
+def _warnings(provenance: dict[str, dict[str, Any]]) -> list[str]:
+    """Every part's warnings, once each, first letter capitalised, for the top of the report."""
+    seen: list[str] = []
+    for record in provenance.values():
+        for warning in record.get("warnings") or []:
+            text = warning[:1].upper() + warning[1:]
+            if text not in seen:
+                seen.append(text)
+    return seen
 
 
 def _by_sector(deps: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:

@@ -366,6 +366,11 @@ def _stress_lead(content: ReportContent) -> str:
     if content.stress.empty:
         return "No scenario could be computed."
     worst = content.stress.iloc[0]
+    if worst["shortfall_value_usd"] <= 0:
+        return (
+            "Every supplier is cut off in turn: in each case other exporters' spare capacity "
+            "could replace what it sold, so no cut-off leaves a shortfall (green bars)."
+        )
     return (
         f"If {worst['supplier']} stopped selling {worst['sector'].replace('_', ' ')} products, "
         f"{content.country} would lose {cell_text(worst['lost_share'], 'share')} of those imports; "
