@@ -45,3 +45,18 @@ def test_ingest_records_reporter_sides(home: Path) -> None:
     assert parts and all(p["reporter_sides"] == ["reconciled"] for p in parts)
     (demo,) = datasets(parts)
     assert demo.distinct_keys
+
+
+def test_workspace_memo_is_forgotten_after_an_ingest(home: Path) -> None:
+    # Coverage and the like are computed once per workspace, and again once the store changes.
+    ws = Workspace.open(home)
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert ws.memo("key", compute) == 1
+    assert ws.memo("key", compute) == 1
+    ws.load_demo()
+    assert ws.memo("key", compute) == 2

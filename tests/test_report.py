@@ -78,6 +78,20 @@ def test_content_agrees_with_the_questions(demo: Workspace, jpn_deu) -> None:
     assert set(jpn_deu.cooperation["by_sector"]["sector"]) <= sectors
 
 
+def test_export_markets_are_the_export_side_of_the_products(demo: Workspace, jpn_deu) -> None:
+    expected = demo.dependencies("JPN", side="exports", include_all=True)
+    expected = expected[expected["product"].isin(jpn_deu.dependencies["product"])]
+    exports = jpn_deu.exports.set_index("product")
+    assert sorted(exports.index) == sorted(expected["product"])
+    assert exports["dependent"].sum() == expected["dependent"].sum() > 0
+    for row in expected.itertuples():
+        assert exports.loc[row.product, "market_hhi"] == pytest.approx(row.market_hhi)
+        assert exports.loc[row.product, "top_market"] == row.top_market
+    # Dependent sales first, then by value.
+    flags = jpn_deu.exports["dependent"].tolist()
+    assert flags == sorted(flags, reverse=True)
+
+
 def test_import_sources_match_sql(demo: Workspace, jpn_deu) -> None:
     products = sorted(jpn_deu.dependencies["product"])
     listed = ",".join(f"'{p}'" for p in products)
@@ -122,13 +136,14 @@ def test_html_is_well_formed_offline_and_complete(jpn_deu) -> None:
         "suppliers",
         "map",
         "trend",
+        "exports",
         "stress",
         "diversification",
         "cooperation",
     ):
         assert f'id="{key}"' in html and f'id="chart-{key}"' in html
     # One table view per chart at least, and the demo warning and provenance.
-    assert html.count('class="table-view"') >= 8
+    assert html.count('class="table-view"') >= 9
     assert 'id="demo-warning"' in html
     provenance = html.split('id="provenance"')[1]
     assert "import_hhi=0.4" in provenance and "demo data (synthetic)" in provenance

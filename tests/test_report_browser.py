@@ -29,7 +29,16 @@ QUIET = [
     "--no-first-run",
     "--disable-quic",
 ]
-CHARTS = ("dependencies", "sectors", "suppliers", "map", "trend", "stress", "diversification")
+CHARTS = (
+    "dependencies",
+    "sectors",
+    "suppliers",
+    "map",
+    "trend",
+    "exports",
+    "stress",
+    "diversification",
+)
 
 
 def chromium() -> str:

@@ -7,7 +7,7 @@ and the command line always give the same numbers.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class Workspace:
         self.store = store
         self.backend = backend
         self._con: ibis.BaseBackend | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     @classmethod
     def open(cls, home: Path | str | None = None, backend: str = "duckdb") -> Workspace:
@@ -56,6 +57,12 @@ class Workspace:
         return self.store.home
 
     # -- tables --------------------------------------------------------------------------
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered under ``key`` until the store changes (the next ingest)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     @property
     def con(self) -> ibis.BaseBackend:
         """The Ibis backend over the store (opened on first use, reopened after an ingest)."""
@@ -393,7 +400,8 @@ class Workspace:
         }
 
     def _reset(self) -> None:
-        """Forget the engine so that the next query sees the new files."""
+        """Forget the engine and what was remembered, so that the next query sees the new files."""
+        self._memo.clear()
         if self._con is not None:
             self._con.disconnect()
             self._con = None

@@ -78,9 +78,18 @@ def flows_of(ws: Workspace, dataset: Dataset, years: Sequence[int]) -> ir.Table:
     )
 
 
-def check_coverage(flows: ir.Table, years: Sequence[int], *, allow_partial: bool) -> list[str]:
-    """Refuse (or, with allow_partial, warn about) years that are not world datasets."""
-    frame = concentration.coverage(flows).to_pandas()
+def check_coverage(
+    ws: Workspace, dataset: Dataset, years: Sequence[int], *, allow_partial: bool
+) -> list[str]:
+    """Refuse (or, with allow_partial, warn about) years that are not world datasets.
+
+    The coverage of every year of the dataset is computed once per workspace (a scan of all its
+    flows) and kept until the next ingest, since every question asks for it.
+    """
+    frame = ws.memo(
+        ("coverage", dataset.source, dataset.classification),
+        lambda: concentration.coverage(flows_of(ws, dataset, dataset.years)).to_pandas(),
+    )
     warnings = []
     for year in years:
         row = frame[frame["year"] == year]

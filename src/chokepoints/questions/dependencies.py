@@ -186,7 +186,9 @@ def _import_dependencies(
     flows = flows_of(ws, dataset, years)
     parsed = [dependency.Rule.parse(r) for r in rules]
     needs_world = method != "custom" or any(r.metric in WORLD_METRICS for r in parsed)
-    warnings = check_coverage(flows, years, allow_partial=allow_partial) if needs_world else []
+    warnings = (
+        check_coverage(ws, dataset, years, allow_partial=allow_partial) if needs_world else []
+    )
     if codes is not None:
         flows = flows.filter(flows["product"].isin(codes))
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
@@ -285,7 +287,7 @@ def supply_risk(
             "(`chokepoints data ingest wgi wgidataset.xlsx`)"
         )
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     mine = local.filter(local.importer == who.name)
     imports = concentration.import_concentration(mine, top3=False).select(
@@ -380,7 +382,7 @@ def product_picture(
     years = list(range(year - params.window + 1, year + 1))
     flows = flows_of(ws, dataset, years)
     flows = flows.filter(flows["product"] == code)
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     this_year = flows.filter(flows.year == year)
     exporters = concentration.exporter_shares(this_year).to_pandas()
     if exporters.empty:
@@ -422,7 +424,7 @@ def trend(
     who, by = economy(ws, country), economy(ws, supplier)
     codes = _chosen_codes(sector_codes(ws, sector, dataset.classification), products)
     flows = flows_of(ws, dataset, dataset.years)
-    warnings = check_coverage(flows, dataset.years, allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, dataset.years, allow_partial=allow_partial)
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     table = trend_analysis.supplier_trend(
         flows,

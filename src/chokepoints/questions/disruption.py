@@ -86,7 +86,7 @@ def shock(
     )
     dataset, year = dataset_and_year(ws, source=source, year=year)
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     impact = scenarios.scenario_impact(
         flows,
         scenario,
@@ -354,7 +354,7 @@ def stress(
     else:
         table = table[~table["sector"].isin(STRESS_EXCLUDED_SECTORS)]
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     # Every figure of the stress test is per product before the sector roll-up, so the
     # sectors' products are all it needs to read.
     flows = flows.filter(flows["product"].isin(sorted(set(table["product"]))))

@@ -94,7 +94,7 @@ def diversify(
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     trusted_codes = _members(ws, trusted)
     scores = _scores(ws, year, objective=objective)
     table = alternative_suppliers(
@@ -175,7 +175,7 @@ def compare(
     dataset, year = dataset_and_year(ws, source=source, year=year)
     codes = [economy(ws, p).name for p in partners]
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     chosen = sector_codes(ws, sector, dataset.classification)
     if products is not None:
         chosen = [p for p in products if chosen is None or p in chosen]
@@ -333,7 +333,7 @@ def diversify_all(
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
     flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(flows, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
     codes = sector_codes(ws, sector, dataset.classification)
     if products is not None:
         codes = [p for p in products if codes is None or p in codes]

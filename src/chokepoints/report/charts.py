@@ -278,3 +278,30 @@ def cooperation_bars(by_sector: pd.DataFrame) -> go.Figure | None:
         yaxis_title="products",
         legend={"orientation": "h", "y": 1.1},
     )
+
+
+def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
+    """The largest exports that hang on one market: the top market's share of each."""
+    frame = exports[exports["dependent"]].head(top)
+    if frame.empty:
+        return None
+    frame = frame.iloc[::-1]
+    labels = [f"{p} → {m}" for p, m in zip(frame["product"], frame["top_market"], strict=True)]
+    figure = go.Figure(
+        go.Bar(
+            y=labels,
+            x=frame["top_market_share"],
+            orientation="h",
+            marker_color=BLUE,
+            customdata=np.stack([frame["export_value_usd"], frame["market_hhi"]], axis=-1),
+            hovertemplate=(
+                "%{y}: %{x:.1%} of sales ($%{customdata[0]:,.0f}), market HHI "
+                "%{customdata[1]:.2f}<extra></extra>"
+            ),
+        )
+    )
+    return _layout(
+        figure,
+        height=max(260, 26 * len(frame) + 60),
+        xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of sales to the top market"},
+    )

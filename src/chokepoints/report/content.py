@@ -41,6 +41,7 @@ class ReportContent:
     sectors: list[str]
     dependencies: pd.DataFrame
     by_sector: pd.DataFrame
+    exports: pd.DataFrame
     suppliers: pd.DataFrame
     trend: pd.DataFrame | None
     stress: pd.DataFrame
@@ -166,6 +167,7 @@ def gather(
         sectors=chosen,
         dependencies=deps,
         by_sector=_by_sector(deps, table),
+        exports=pd.DataFrame(),
         suppliers=pd.DataFrame(),
         trend=None,
         stress=pd.DataFrame(),
@@ -178,6 +180,9 @@ def gather(
     content.suppliers = _suppliers(ws, who, year, codes, deps, **options)
     provenance["suppliers"] = content.suppliers.attrs["provenance"]
     _add_trend(ws, content, codes, options)
+    exports = ws.dependencies(who, year=year, side="exports", include_all=True, **options)
+    provenance["exports"] = exports.attrs["provenance"]
+    content.exports = _markets(exports, chosen, set(codes))
     step("stress test")
     stress = ws.stress(year=year, importers=[who], sectors=chosen, top=3, **options)
     provenance["stress"] = stress.attrs["provenance"]
@@ -225,6 +230,17 @@ def _by_sector(deps: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     return grouped.reset_index().sort_values(
         ["n_dependent", "dependent_imports_usd"], ascending=False, ignore_index=True
     )
+
+
+def _markets(exports: pd.DataFrame, sectors: list[str], products: set[str]) -> pd.DataFrame:
+    """The report's products the country exports, those hanging on one market first."""
+    mine = exports[exports["product"].isin(products)].copy()
+    mine["sector"] = (
+        mine["sector"]
+        .fillna("")
+        .map(lambda listed: ", ".join(s for s in listed.split(",") if s in sectors))
+    )
+    return mine.sort_values(["dependent", "export_value_usd"], ascending=False, ignore_index=True)
 
 
 def _suppliers(

@@ -201,6 +201,30 @@ def _sections(content: ReportContent) -> list[Section]:
             empty="The store holds a single year, so there is no trend to show.",
         ),
         Section(
+            "exports",
+            "Exports that hang on one market",
+            _exports_lead(content),
+            charts.market_bars(content.exports),
+            [
+                (
+                    "Exports of the report's products",
+                    content.exports,
+                    [
+                        "product",
+                        "description",
+                        "export_value_usd",
+                        "n_markets",
+                        "market_hhi",
+                        "top_market",
+                        "top_market_share",
+                        "share_of_exports",
+                        "dependent",
+                    ],
+                )
+            ],
+            empty=f"No export of {content.country} in these sectors depends on one market.",
+        ),
+        Section(
             "stress",
             "Biggest scenario impacts",
             _stress_lead(content),
@@ -361,6 +385,21 @@ def _trend_lead(content: ReportContent) -> str:
     )
 
 
+def _exports_lead(content: ReportContent) -> str:
+    """The sentence above the export-markets chart."""
+    frame = content.exports
+    dependent = frame[frame["dependent"]] if not frame.empty else frame
+    if dependent.empty:
+        return "The other way round: which sales depend on a single market."
+    top = dependent.iloc[0]
+    return (
+        f"The other way round: {len(dependent)} of {len(frame)} exported products sell mostly "
+        f"to one market (destination HHI above 0.4). The largest, {top['product']} "
+        f"{_short(top['description'])}, sends {cell_text(top['top_market_share'], 'share')} "
+        f"to {top['top_market']}."
+    )
+
+
 def _stress_lead(content: ReportContent) -> str:
     """The sentence above the stress-test chart."""
     if content.stress.empty:
@@ -466,6 +505,7 @@ def _provenance_rows(content: ReportContent) -> list[tuple[str, str]]:
     names = {
         "dependencies": "Dependencies",
         "suppliers": "Suppliers and map",
+        "exports": "Export markets",
         "trend": "Trend",
         "stress": "Stress test",
         "diversification": "Diversification",
