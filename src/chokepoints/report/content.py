@@ -58,6 +58,11 @@ class ReportContent:
         return frame.sort_values("import_value_usd", ascending=False)
 
     @property
+    def dominance(self) -> pd.Series:
+        """Per supplier, the dependent products it is the top supplier of, most first."""
+        return self.dependent["top_supplier"].value_counts()
+
+    @property
     def demo(self) -> bool:
         """Whether the report rests on the synthetic demo world."""
         return bool(self.provenance["dependencies"].get("demo"))
@@ -78,17 +83,17 @@ class ReportContent:
             ),
         ]
         if not dependent.empty:
-            counts = dependent["top_supplier"].value_counts()
+            counts = self.dominance
             top = str(counts.index[0])
             figures.append(
                 ("Most frequent dominant supplier", f"{top} ({counts.iloc[0]} products)")
             )
         if self.trend is not None:
-            change = self.provenance["trend"]["change"]
+            trend = self.provenance["trend"]
+            change = trend["change"]
             figures.append(
                 (
-                    f"Share of {change.get('supplier', self.trend['supplier'].iloc[0])} "
-                    f"{change['from_year']}-{change['to_year']}",
+                    f"Share of {trend['supplier']} {change['from_year']}-{change['to_year']}",
                     f"{change['share_change']:+.1%} ({change['verdict']})",
                 )
             )
@@ -153,11 +158,7 @@ def gather(
     provenance = {"dependencies": deps.attrs["provenance"]}
     who = provenance["dependencies"]["economy"]
     deps = deps.reset_index(drop=True)
-    deps["sector"] = (
-        deps["sector"]
-        .fillna("")
-        .map(lambda listed: ", ".join(s for s in listed.split(",") if s in chosen))
-    )
+    deps["sector"] = _only(deps["sector"], chosen)
     if deps.empty:
         raise NoDataError(f"{who} imported none of the products of {', '.join(chosen)} in {year}")
     content = ReportContent(
@@ -177,7 +178,7 @@ def gather(
         provenance=provenance,
     )
     step("suppliers and trend")
-    content.suppliers = _suppliers(ws, who, year, codes, deps, **options)
+    content.suppliers = _suppliers(ws, content, codes, **options)
     provenance["suppliers"] = content.suppliers.attrs["provenance"]
     _add_trend(ws, content, codes, options)
     exports = ws.dependencies(who, year=year, side="exports", include_all=True, **options)
@@ -232,29 +233,26 @@ def _by_sector(deps: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _only(listed: pd.Series, sectors: list[str]) -> pd.Series:
+    """Comma lists of sectors kept to ``sectors``, joined with ", " for reading."""
+    return listed.fillna("").map(lambda text: ", ".join(s for s in text.split(",") if s in sectors))
+
+
 def _markets(exports: pd.DataFrame, sectors: list[str], products: set[str]) -> pd.DataFrame:
     """The report's products the country exports, those hanging on one market first."""
     mine = exports[exports["product"].isin(products)].copy()
-    mine["sector"] = (
-        mine["sector"]
-        .fillna("")
-        .map(lambda listed: ", ".join(s for s in listed.split(",") if s in sectors))
-    )
+    mine["sector"] = _only(mine["sector"], sectors)
     return mine.sort_values(["dependent", "export_value_usd"], ascending=False, ignore_index=True)
 
 
 def _suppliers(
-    ws: Workspace,
-    country: str,
-    year: int,
-    products: list[str],
-    deps: pd.DataFrame,
-    **options: Any,
+    ws: Workspace, content: ReportContent, products: list[str], **options: Any
 ) -> pd.DataFrame:
     """Where the strategic imports come from, per supplier, with its dominant positions."""
-    frame = ws.import_sources(country, products=products, year=year, source=options["source"])
-    dependent = deps[deps["dependent"]]
-    tops = dependent["top_supplier"].value_counts().rename("n_dominant")
+    frame = ws.import_sources(
+        content.country, products=products, year=content.year, source=options["source"]
+    )
+    tops = content.dominance.rename("n_dominant")
     merged = frame.merge(tops, left_on="exporter", right_index=True, how="left")
     merged["n_dominant"] = merged["n_dominant"].fillna(0).astype("int64")
     merged.attrs = frame.attrs
@@ -265,10 +263,9 @@ def _add_trend(
     ws: Workspace, content: ReportContent, codes: list[str], options: dict[str, Any]
 ) -> None:
     """The trend of the dominant supplier, when the store holds more than one year."""
-    dependent = content.dependent
     ranked = content.suppliers
-    if not dependent.empty:
-        supplier = str(dependent["top_supplier"].value_counts().index[0])
+    if not content.dependent.empty:
+        supplier = str(content.dominance.index[0])
     elif not ranked.empty:
         supplier = str(ranked.iloc[0]["exporter"])
     else:
@@ -283,7 +280,6 @@ def _add_trend(
         return
     content.trend = trend
     content.provenance["trend"] = trend.attrs["provenance"]
-    content.provenance["trend"]["change"]["supplier"] = supplier
 
 
 def _add_diversification(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:

@@ -369,7 +369,7 @@ def _suppliers_lead(content: ReportContent) -> str:
 
 def _trend_supplier(content: ReportContent) -> str:
     """The supplier whose trend is shown."""
-    return str(content.provenance["trend"]["change"]["supplier"])
+    return str(content.provenance["trend"]["supplier"])
 
 
 def _trend_lead(content: ReportContent) -> str:
