@@ -17,6 +17,7 @@ import pytest
 from chokepoints.report import gather, write_report
 from chokepoints.workspace import Workspace
 from conftest import REPO
+from test_report import CHARTS
 
 #: Flags that keep Chromium from reaching out on its own (updates, sync, metrics).
 QUIET = [
@@ -29,16 +30,6 @@ QUIET = [
     "--no-first-run",
     "--disable-quic",
 ]
-CHARTS = (
-    "dependencies",
-    "sectors",
-    "suppliers",
-    "map",
-    "trend",
-    "exports",
-    "stress",
-    "diversification",
-)
 
 
 def chromium() -> str:

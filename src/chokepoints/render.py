@@ -136,6 +136,53 @@ LABELS = {
 }
 
 
+# -- columns shown in terminal tables and the report's table views (files get every column) ----
+DEPS_TABLE = [
+    "product",
+    "description",
+    "import_value_usd",
+    "n_suppliers",
+    "hhi",
+    "top_supplier",
+    "top_supplier_share",
+    "world_export_hhi",
+    "import_export_ratio",
+    "dependent",
+]
+EXPORTS_TABLE = [
+    "product",
+    "description",
+    "export_value_usd",
+    "n_markets",
+    "market_hhi",
+    "top_market",
+    "top_market_share",
+    "share_of_exports",
+    "dependent",
+]
+STRESS_TABLE = [
+    "importer",
+    "sector",
+    "supplier",
+    "sector_imports_usd",
+    "lost_value_usd",
+    "lost_share",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "rank",
+]
+BATCH_TABLE = [
+    "product",
+    "description",
+    "imports_usd",
+    "feasible",
+    "hhi_before",
+    "hhi_after",
+    "replaced_share",
+]
+
+
 def render(
     frame: pd.DataFrame,
     fmt: OutputFormat,

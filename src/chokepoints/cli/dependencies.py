@@ -28,33 +28,9 @@ from chokepoints.cli.common import (
     errors,
 )
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import OutputFormat, render
+from chokepoints.render import DEPS_TABLE, EXPORTS_TABLE, OutputFormat, render
 from chokepoints.workspace import Workspace
 
-#: Columns of ``deps`` shown in terminal tables (files get every column).
-DEPS_TABLE = [
-    "product",
-    "description",
-    "import_value_usd",
-    "n_suppliers",
-    "hhi",
-    "top_supplier",
-    "top_supplier_share",
-    "world_export_hhi",
-    "import_export_ratio",
-    "dependent",
-]
-EXPORTS_TABLE = [
-    "product",
-    "description",
-    "export_value_usd",
-    "n_markets",
-    "market_hhi",
-    "top_market",
-    "top_market_share",
-    "share_of_exports",
-    "dependent",
-]
 RISK_TABLE = [
     "product",
     "description",

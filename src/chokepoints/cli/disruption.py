@@ -25,7 +25,7 @@ from chokepoints.cli.common import (
     app,
     console,
 )
-from chokepoints.render import OutputFormat, render
+from chokepoints.render import STRESS_TABLE, OutputFormat, render
 from chokepoints.workspace import Workspace
 
 #: Columns shown in terminal tables (files get every column).
@@ -60,18 +60,6 @@ EXPOSURE_TABLE = [
     "output",
     "loss",
     "loss_share",
-]
-STRESS_TABLE = [
-    "importer",
-    "sector",
-    "supplier",
-    "sector_imports_usd",
-    "lost_value_usd",
-    "lost_share",
-    "redirectable_value_usd",
-    "shortfall_value_usd",
-    "shortfall_share",
-    "rank",
 ]
 
 

@@ -25,7 +25,7 @@ from chokepoints.cli.common import (
     console,
 )
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import OutputFormat, render
+from chokepoints.render import BATCH_TABLE, OutputFormat, render
 from chokepoints.workspace import Workspace
 
 
@@ -79,15 +79,7 @@ def diversify(
             frame.head(30) if fmt is OutputFormat.table else frame,
             fmt,
             output,
-            [
-                "product",
-                "description",
-                "imports_usd",
-                "feasible",
-                "hhi_before",
-                "hhi_after",
-                "replaced_share",
-            ],
+            BATCH_TABLE,
             f"{frame.attrs['provenance']['economy']}: optimised sourcing of concentrated imports",
         )
         return

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from chokepoints.cli.common import HomeOption, _print_provenance, _steps, app, console
 from chokepoints.cli.data import _print_info, _print_record
-from chokepoints.cli.dependencies import DEPS_TABLE
 from chokepoints.cli.report import _write_report
-from chokepoints.render import OutputFormat, render
+from chokepoints.render import DEPS_TABLE, OutputFormat, render
 from chokepoints.workspace import Workspace
 
 QUICKSTART_COUNTRIES = ("JPN", "DEU")

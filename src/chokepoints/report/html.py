@@ -23,7 +23,14 @@ from plotly.offline import get_plotlyjs
 
 from chokepoints import __version__
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import cell_text, column_label
+from chokepoints.render import (
+    BATCH_TABLE,
+    DEPS_TABLE,
+    EXPORTS_TABLE,
+    STRESS_TABLE,
+    cell_text,
+    column_label,
+)
 from chokepoints.report import charts
 from chokepoints.report.content import ReportContent, money
 
@@ -112,18 +119,7 @@ def _sections(content: ReportContent) -> list[Section]:
                 (
                     "Dependent products",
                     dependent,
-                    [
-                        "product",
-                        "description",
-                        "sector",
-                        "import_value_usd",
-                        "n_suppliers",
-                        "hhi",
-                        "top_supplier",
-                        "top_supplier_share",
-                        "world_export_hhi",
-                        "import_export_ratio",
-                    ],
+                    [*DEPS_TABLE[:2], "sector", *DEPS_TABLE[2:-1]],
                 ),
             ],
             empty=f"{content.country} has no dependent product in these sectors.",
@@ -209,17 +205,7 @@ def _sections(content: ReportContent) -> list[Section]:
                 (
                     "Exports of the report's products",
                     content.exports,
-                    [
-                        "product",
-                        "description",
-                        "export_value_usd",
-                        "n_markets",
-                        "market_hhi",
-                        "top_market",
-                        "top_market_share",
-                        "share_of_exports",
-                        "dependent",
-                    ],
+                    EXPORTS_TABLE,
                 )
             ],
             empty=f"No export of {content.country} in these sectors depends on one market.",
@@ -233,16 +219,7 @@ def _sections(content: ReportContent) -> list[Section]:
                 (
                     "Worst cut-offs",
                     content.stress,
-                    [
-                        "supplier",
-                        "sector",
-                        "sector_imports_usd",
-                        "lost_value_usd",
-                        "lost_share",
-                        "redirectable_value_usd",
-                        "shortfall_value_usd",
-                        "shortfall_share",
-                    ],
+                    [c for c in STRESS_TABLE if c not in ("importer", "rank")],
                 )
             ],
         ),
@@ -255,16 +232,7 @@ def _sections(content: ReportContent) -> list[Section]:
                 (
                     "Optimised sourcing",
                     content.diversification,
-                    [
-                        "product",
-                        "description",
-                        "imports_usd",
-                        "feasible",
-                        "hhi_before",
-                        "hhi_after",
-                        "replaced_share",
-                        "explanation",
-                    ],
+                    [*BATCH_TABLE, "explanation"],
                 ),
                 *(
                     (
