@@ -133,8 +133,8 @@ def optimise_sourcing(
         feasible=bool(solved.feasible[0]),
         hhi_before=float(solved.hhi_before[0]),
         hhi_after=float(solved.hhi_after[0]),
-        hhi_wgi_before=None if solved.hhi_wgi_before is None else solved.hhi_wgi_before[0],
-        hhi_wgi_after=None if solved.hhi_wgi_after is None else solved.hhi_wgi_after[0],
+        hhi_wgi_before=float(solved.hhi_wgi_before[0]) if "wgi_scaled" in frame else None,
+        hhi_wgi_after=float(solved.hhi_wgi_after[0]) if "wgi_scaled" in frame else None,
         replaced_share=float(solved.replaced_share[0]),
         explanation=solved.explanations[0],
         parameters=options.parameters(),
@@ -168,7 +168,6 @@ def optimise_many(
         )
     starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
     solved = _solve(frame, starts, options)
-    missing = np.full(len(starts), np.nan)
     summary = pd.DataFrame(
         {
             "product": products[starts],
@@ -176,8 +175,8 @@ def optimise_many(
             "feasible": solved.feasible,
             "hhi_before": solved.hhi_before,
             "hhi_after": solved.hhi_after,
-            "hhi_wgi_before": _or(solved.hhi_wgi_before, missing),
-            "hhi_wgi_after": _or(solved.hhi_wgi_after, missing),
+            "hhi_wgi_before": solved.hhi_wgi_before,
+            "hhi_wgi_after": solved.hhi_wgi_after,
             "replaced_share": solved.replaced_share,
             "explanation": solved.explanations,
         }
@@ -185,11 +184,6 @@ def optimise_many(
     mixes = solved.mix(frame)
     mixes.insert(0, "product", products)
     return summary, mixes
-
-
-def _or(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
-    """``values`` unless None."""
-    return default if values is None else values
 
 
 @dataclass(frozen=True)
@@ -244,8 +238,8 @@ class _Solution:
     feasible: np.ndarray
     hhi_before: np.ndarray
     hhi_after: np.ndarray
-    hhi_wgi_before: np.ndarray | None
-    hhi_wgi_after: np.ndarray | None
+    hhi_wgi_before: np.ndarray  # NaN without WGI scores
+    hhi_wgi_after: np.ndarray
     replaced_share: np.ndarray
     explanations: list[str]
 
@@ -285,6 +279,7 @@ def _solve(frame: pd.DataFrame, starts: np.ndarray, o: SourcingOptions) -> _Solu
     shortfall = _shortfall(bounds, starts, counts, candidates)
     feasible = candidates & (shortfall <= BOUND_TOLERANCE)
     weights = wgi if o.objective == "hhi_wgi" and wgi is not None else np.ones(n)
+    scores = wgi if wgi is not None else np.full(n, np.nan)
     after = np.full(n, np.nan)
     rows = np.repeat(feasible, counts)
     if rows.any():
@@ -317,8 +312,8 @@ def _solve(frame: pd.DataFrame, starts: np.ndarray, o: SourcingOptions) -> _Solu
         feasible=feasible,
         hhi_before=np.add.reduceat(before**2, starts),
         hhi_after=np.add.reduceat(after**2, starts),
-        hhi_wgi_before=None if wgi is None else np.add.reduceat(before**2 * wgi, starts),
-        hhi_wgi_after=None if wgi is None else np.add.reduceat(after**2 * wgi, starts),
+        hhi_wgi_before=np.add.reduceat(before**2 * scores, starts),
+        hhi_wgi_after=np.add.reduceat(after**2 * scores, starts),
         replaced_share=replaced,
         explanations=explanations,
     )

@@ -288,21 +288,6 @@ def markets(
     return finish(frame, MARKET_COLUMNS, provenance)
 
 
-BATCH_COLUMNS = [
-    "product",
-    "description",
-    "sector",
-    "imports_usd",
-    "feasible",
-    "hhi_before",
-    "hhi_after",
-    "hhi_wgi_before",
-    "hhi_wgi_after",
-    "replaced_share",
-    "explanation",
-]
-
-
 def diversify_all(
     ws: Workspace,
     country: str,
@@ -328,7 +313,7 @@ def diversify_all(
     """
     from chokepoints.analysis.concentration import import_concentration
     from chokepoints.analysis.diversify import supplier_capacities
-    from chokepoints.analysis.sourcing import optimise_many
+    from chokepoints.analysis.sourcing import SUMMARY_COLUMNS, optimise_many
 
     dataset, year = dataset_and_year(ws, source=source, year=year)
     who = economy(ws, country)
@@ -378,4 +363,5 @@ def diversify_all(
             "redirect_fraction": redirect_fraction,
         },
     )
-    return finish(summary, BATCH_COLUMNS, provenance)
+    # The optimiser's summary, each product described.
+    return finish(summary, ["product", "description", "sector", *SUMMARY_COLUMNS[1:]], provenance)
