@@ -9,6 +9,7 @@ atomically; the source only knows its format.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from chokepoints.errors import InputError
 
 #: Builds a relation on the store's DuckDB connection.
 RelationBuilder = Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
@@ -104,3 +107,33 @@ class Extract:
 def sql_path(path: Path) -> str:
     """A file path quoted for use inside a DuckDB string literal."""
     return str(path).replace("'", "''")
+
+
+def unterminated_line(path: Path) -> int | None:
+    """Number of a file's last line when the file ends without a newline, else None.
+
+    A download or copy cut short ends in the middle of a line; only the last byte is read to
+    tell, and lines are counted only then. A file of a single line (empty, or a header alone)
+    gives None so that its own checks speak. A file cut exactly at a line end cannot be told.
+    """
+    with path.open("rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return None
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return None
+        handle.seek(0)
+        newlines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    return newlines + 1 if newlines else None
+
+
+def refuse_truncated(path: Path) -> None:
+    """Raise InputError when a CSV on disk ends mid-line, so a cut last row is never stored."""
+    line = unterminated_line(path)
+    if line is not None:
+        raise InputError(
+            "the file ends inside this line, with no newline after it, so it was cut short",
+            file=path.name,
+            line=line,
+            hint="download or export the file again",
+        )

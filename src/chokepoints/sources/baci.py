@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart, sql_path
+from chokepoints.extract import Extract, SourceFile, TradePart, refuse_truncated, sql_path
 from chokepoints.reference.countries import baci_code_map
 
 TRADE_FILE = re.compile(r"BACI_(HS\d{2})_Y(\d{4})_V(\d{6}[a-z]?)\.csv$", re.IGNORECASE)
@@ -154,7 +154,14 @@ def _read_archive(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     extract = _read_files(
-        archive.name, paths, side, revision, release, years, [SourceFile.of(archive)]
+        archive.name,
+        paths,
+        side,
+        revision,
+        release,
+        years,
+        [SourceFile.of(archive)],
+        from_archive=True,
     )
     extract.cleanup = lambda: shutil.rmtree(workdir, ignore_errors=True)
     return extract
@@ -168,8 +175,13 @@ def _read_files(
     release: str | None,
     years: list[int] | None,
     files: list[SourceFile],
+    *,
+    from_archive: bool = False,
 ) -> Extract:
-    """Build the Extract for yearly CSVs, given the country/product files found beside them."""
+    """Build the Extract for yearly CSVs, given the country/product files found beside them.
+
+    ``from_archive`` says the CSVs were extracted from a zip, whose CRC already proves them whole.
+    """
     for path in paths:
         match = TRADE_FILE.search(path.name)
         if match:
@@ -201,7 +213,10 @@ def _read_files(
         from chokepoints.reference.products import read_baci_product_file
 
         products = read_baci_product_file(product_name, product_text)
-    parts = [_trade_part(p, revision, release, codes, products, _year_of(p.name)) for p in paths]
+    parts = [
+        _trade_part(p, revision, release, codes, products, _year_of(p.name), from_archive)
+        for p in paths
+    ]
     if years:
         notes.append(f"{label}: years {', '.join(map(str, years))} only")
     return Extract(
@@ -222,9 +237,12 @@ def _trade_part(
     codes: dict[int, str],
     products: pa.Table | None,
     year: int | None,
+    from_archive: bool,
 ) -> TradePart:
-    """A TradePart reading one BACI CSV with DuckDB, checking its header first."""
+    """A TradePart reading one BACI CSV with DuckDB, checking its header and last line first."""
     header = _header(path)
+    if not from_archive:
+        refuse_truncated(path)
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         con.execute("CREATE OR REPLACE TEMP TABLE _baci_codes (code INTEGER, iso3 VARCHAR)")

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart
+from chokepoints.extract import Extract, SourceFile, TradePart, refuse_truncated
 from chokepoints.reference.countries import baci_numeric_map, known_iso3, normalize_iso3
 
 #: Columns read from the export; the other Comtrade Plus columns are ignored.
@@ -306,7 +306,7 @@ class _Summary:
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, stripped fields by column) for each data row of the export."""
+    """Yield (line number, stripped fields by column) for each data row of a complete export."""
     reader = csv.reader(io.StringIO(_decode(path), newline=""))
     header = next(reader, [])
     while header and header[-1] == "":
@@ -324,6 +324,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             hint="download the data again from comtradeplus.un.org as CSV, without renaming "
             "columns",
         )
+    refuse_truncated(path)
     width = len(header)
     previous = reader.line_num
     for fields in reader:

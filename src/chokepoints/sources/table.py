@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart
+from chokepoints.extract import Extract, SourceFile, TradePart, unterminated_line
 from chokepoints.reference.countries import ALIASES, baci_numeric_map, countries, known_iso3
 
 REQUIRED = ("exporter", "importer", "product", "value_usd")
@@ -426,7 +426,22 @@ def _validate(path: Path, layout: _Layout, spec: _Spec) -> list[str]:
         notes.append(
             f"{unknown} rows have a country code chokepoints does not know (shown as ?code)"
         )
-    return notes
+    return notes + _truncation_notes(path, layout)
+
+
+def _truncation_notes(path: Path, layout: _Layout) -> list[str]:
+    """A warning when a CSV's last line has no newline: the file may have been cut short.
+
+    Tables come from many tools, some of which omit the final newline, so this warns rather
+    than refuses as the BACI and Comtrade readers do.
+    """
+    line = None if layout.parquet else unterminated_line(path)
+    if line is None:
+        return []
+    return [
+        f"{path.name}, line {line}: the last line has no newline at its end, so the file may be "
+        "truncated; check that its last row is complete, or export the file again"
+    ]
 
 
 def _read_error(path: Path, layout: _Layout, exc: duckdb.Error) -> InputError:
