@@ -299,10 +299,14 @@ def geodep(
     window: int = 3,
     min_years: int = 2,
     top3: bool = True,
+    years_held: int | None = None,
 ) -> pd.DataFrame:
     """CEPII GeoDep: per (importer, product) imported in the window, the year-``year`` metrics
     and criteria, ``years_met`` (window years meeting all three criteria, a year without
-    imports counting as not met) and ``dependent = years_met >= min_years``."""
+    imports counting as not met) and ``dependent = years_met >= min_years``.
+
+    With ``years_held`` below ``min_years``, ``dependent`` marks the year-``year`` candidates
+    (all three criteria met that year) and ``persistence`` says it was not assessable."""
     importer_flows = flows if importer_flows is None else importer_flows
     per_year = []
     for y in range(year - window + 1, year + 1):
@@ -329,7 +333,18 @@ def geodep(
     current = window_rows[window_rows["year"] == year].drop(columns=["year", "met"])
     result = counts.merge(current, on=["importer", "product"], how="left")
     result.insert(0, "year", year)
-    result["dependent"] = result["years_met"] >= min_years
+    held = window if years_held is None else years_held
+    if held < min_years:
+        this_year = (
+            result["crit_import_hhi"]
+            & result["crit_world_export_hhi"]
+            & result["crit_import_export_ratio"]
+        )
+        result["dependent"] = this_year.fillna(False).astype(bool)
+        result["persistence"] = f"not assessable ({held} of {window} years)"
+    else:
+        result["dependent"] = result["years_met"] >= min_years
+        result["persistence"] = [f"{int(n)} of {window} years" for n in result["years_met"]]
     result["method"] = "geodep"
     return result
 

@@ -353,7 +353,21 @@ def test_shock_matches_stress_and_json_fields(
         assert r["redirectable_value_usd"] + r["shortfall_value_usd"] == pytest.approx(
             r["lost_value_usd"]
         )
-    # The batch stress test computes the same totals for the same cut.
+    # A row of the stress test is one importer's part of a world-wide cut-off: the same
+    # totals as the shock cutting every importer.
+    code, out, _ = run(
+        capsys,
+        "shock",
+        "--supplier",
+        "CHN",
+        "--sector",
+        "critical_minerals",
+        "--format",
+        "json",
+        "--home",
+        str(demo_home),
+    )
+    world = json.loads(out)
     code, out, _ = run(
         capsys,
         "stress",
@@ -362,14 +376,14 @@ def test_shock_matches_stress_and_json_fields(
         "--sector",
         "critical_minerals",
         "--top",
-        "5",
+        "500",
         "--format",
         "json",
         "--home",
         str(demo_home),
     )
     stress = {r["supplier"]: r for r in json.loads(out)}["CHN"]
-    japan = [r for r in records if r["importer"] == "JPN"]
+    japan = [r for r in world if r["importer"] == "JPN"]
     assert stress["lost_value_usd"] == pytest.approx(sum(r["lost_value_usd"] for r in japan))
     assert stress["shortfall_value_usd"] == pytest.approx(
         sum(r["shortfall_value_usd"] for r in japan)

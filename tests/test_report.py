@@ -227,9 +227,12 @@ def test_report_on_real_baci_slices_of_one_year(atlas: Workspace) -> None:
     content = gather(atlas, "DEU", sectors=["permanent_magnets"], allow_partial=True)
     assert content.trend is None
     assert any("one year" in note for note in content.notes)
-    # GeoDep cannot flag anything on one year: the report says so at the top.
+    # GeoDep cannot assess persistence on one year: the report says so at the top and in its
+    # key figures. Magnets miss the world-export criterion (HHI .399545 <= .4): no candidate.
     assert not content.dependencies["dependent"].any()
-    assert any("no product can meet the criteria" in note for note in content.notes)
+    assert any("persistence is not assessable (1 of 3 years)" in n for n in content.notes)
+    labels = [label for label, _ in content.key_figures()]
+    assert "Candidate dependencies (persistence not assessable: 1 of 3 years)" in labels
     magnets = content.dependencies.set_index("product").loc["850511"]
     assert magnets["import_value_usd"] == pytest.approx(907_734_023.0)
     assert magnets["hhi"] == pytest.approx(0.685087, abs=1e-6)

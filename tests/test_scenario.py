@@ -61,25 +61,48 @@ def test_direct_impact_known_answer() -> None:
     rows = impact(WORLD, shock())
     assert set(rows) == {"JPN", "KOR"}  # DEU buys from JPN only: nothing lost, no row
     jpn, kor = rows["JPN"], rows["KOR"]
-    # JPN: lost 1.0 * 80 = 80 (8 t) of 100. Alternatives: AUS (50 - 20 to JPN = 30) and USA
-    # (30 - 0 = 30): spare 60, x 0.5 = 30 -> redirectable min(80, 30) = 30, shortfall 50.
+    # JPN loses 1.0 * 80 = 80 (8 t) of 100 and KOR 40 (4 t): 120 in all. The world's spare
+    # capacity is what exporters other than CHN sell to importers the cut does not hit: JPN's
+    # 10 to DEU, x 0.5 = 5, one pool shared pro rata: JPN 80 * 5/120, KOR 40 * 5/120.
     assert jpn["import_value_usd"] == pytest.approx(100.0)
     assert jpn["lost_value_usd"] == pytest.approx(80.0)
     assert jpn["lost_quantity_t"] == pytest.approx(8.0)
     assert jpn["lost_share"] == pytest.approx(0.8)
-    assert jpn["redirectable_value_usd"] == pytest.approx(30.0)
-    assert jpn["shortfall_value_usd"] == pytest.approx(50.0)
+    assert jpn["shared_spare_usd"] == pytest.approx(5.0)
+    assert jpn["total_lost_usd"] == pytest.approx(120.0)
+    assert jpn["redirectable_value_usd"] == pytest.approx(80 * 5 / 120)
+    assert jpn["shortfall_value_usd"] == pytest.approx(80 - 80 * 5 / 120)
     assert jpn["own_exports_usd"] == pytest.approx(10.0)
     assert jpn["kept_value_usd"] == pytest.approx(20.0)
-    # KOR: lost 40 (4 t). Alternatives: AUS (50 - 30 = 20), USA (30 - 30 = 0), JPN (10 - 0 =
-    # 10): spare 30, x 0.5 = 15 -> redirectable min(40, 15) = 15, shortfall 25, kept 60.
     assert kor["lost_value_usd"] == pytest.approx(40.0)
     assert kor["lost_quantity_t"] == pytest.approx(4.0)
     assert kor["lost_share"] == pytest.approx(0.4)
-    assert kor["redirectable_value_usd"] == pytest.approx(15.0)
-    assert kor["shortfall_value_usd"] == pytest.approx(25.0)
+    assert kor["redirectable_value_usd"] == pytest.approx(40 * 5 / 120)
+    assert kor["shortfall_value_usd"] == pytest.approx(40 - 40 * 5 / 120)
     assert kor["own_exports_usd"] == pytest.approx(0.0)
     assert kor["kept_value_usd"] == pytest.approx(60.0)
+    # Together they get the pool, never more.
+    assert jpn["redirectable_value_usd"] + kor["redirectable_value_usd"] == pytest.approx(5.0)
+
+
+def test_per_importer_allocation_is_the_optimistic_bound() -> None:
+    rows = impact(WORLD, shock(), allocation="per_importer")
+    # Each importer is offered the whole pool of 5: min(80, 5) and min(40, 5).
+    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(5.0)
+    assert rows["KOR"]["redirectable_value_usd"] == pytest.approx(5.0)
+    with pytest.raises(InputError, match="allocation"):
+        impact(WORLD, shock(), allocation="greedy")
+
+
+def test_pool_larger_than_the_losses_covers_them_all() -> None:
+    # Only JPN is cut off (by CHN): KOR is not hit, so AUS's 30 and USA's 30 to KOR, CHN's
+    # excluded, and JPN's 10 to DEU are spare: 70 x 0.5 = 35 for JPN's loss of 80.
+    rows = impact(WORLD, shock(importers=("JPN",)))
+    assert rows["JPN"]["shared_spare_usd"] == pytest.approx(35.0)
+    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(35.0)
+    # With redirect fraction 1 the pool, 70, is smaller than the loss: 70 redirected.
+    full = impact(WORLD, shock(importers=("JPN",)), redirect_fraction=1.0)
+    assert full["JPN"]["redirectable_value_usd"] == pytest.approx(70.0)
 
 
 def test_conservation_lost_plus_kept_is_before() -> None:
@@ -95,16 +118,16 @@ def test_conservation_lost_plus_kept_is_before() -> None:
 
 def test_partial_fraction_and_redirect_fraction() -> None:
     rows = impact(WORLD, shock(fraction=0.5))
-    # JPN: lost 0.5 * 80 = 40 (4 t); redirectable min(40, 0.5 * 60 = 30) = 30, shortfall 10.
+    # JPN loses 0.5 * 80 = 40 (4 t), KOR 20: 60 in all; the pool is still 0.5 * 10 = 5
+    # (JPN and KOR are hit, so nothing sold to them is spare): JPN 40 * 5/60, KOR 20 * 5/60.
     assert rows["JPN"]["lost_value_usd"] == pytest.approx(40.0)
     assert rows["JPN"]["lost_quantity_t"] == pytest.approx(4.0)
-    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(30.0)
-    assert rows["JPN"]["shortfall_value_usd"] == pytest.approx(10.0)
-    # KOR: lost 20; redirectable min(20, 15) = 15, shortfall 5.
-    assert rows["KOR"]["shortfall_value_usd"] == pytest.approx(5.0)
-    # redirect_fraction 1: JPN redirectable min(80, 60) = 60; 0: nothing redirected.
+    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(40 * 5 / 60)
+    assert rows["JPN"]["shortfall_value_usd"] == pytest.approx(40 - 40 * 5 / 60)
+    assert rows["KOR"]["shortfall_value_usd"] == pytest.approx(20 - 20 * 5 / 60)
+    # redirect_fraction 1: the pool is 10, JPN gets 80 * 10/120; 0: nothing redirected.
     assert impact(WORLD, shock(), redirect_fraction=1.0)["JPN"]["redirectable_value_usd"] == (
-        pytest.approx(60.0)
+        pytest.approx(80 * 10 / 120)
     )
     assert impact(WORLD, shock(), redirect_fraction=0.0)["JPN"]["shortfall_value_usd"] == (
         pytest.approx(80.0)
@@ -125,13 +148,13 @@ def test_multiple_shocks_take_the_largest_fraction_per_supplier() -> None:
 
 
 def test_multiple_suppliers_add_up_and_leave_fewer_alternatives() -> None:
-    # CHN and AUS both stop: JPN loses 80 + 20 = 100 (10 t). Alternatives: USA (30) only, JPN's
-    # own 10 excluded: spare 210 - 10 - (120 + 50) - 0 = 30, x 0.5 = 15; shortfall 85.
+    # CHN and AUS both stop: JPN loses 80 + 20 = 100 (10 t), KOR 40 + 30 = 70. Spare: what
+    # USA and JPN sell to importers not hit, JPN's 10 to DEU, x 0.5 = 5, shared over 170.
     rows = impact(WORLD, [shock(), shock("AUS")])
     assert rows["JPN"]["lost_value_usd"] == pytest.approx(100.0)
     assert rows["JPN"]["lost_quantity_t"] == pytest.approx(10.0)
-    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(15.0)
-    assert rows["JPN"]["shortfall_value_usd"] == pytest.approx(85.0)
+    assert rows["JPN"]["redirectable_value_usd"] == pytest.approx(100 * 5 / 170)
+    assert rows["JPN"]["shortfall_value_usd"] == pytest.approx(100 - 100 * 5 / 170)
 
 
 #: 2022, product G: DEU sells 50 to FRA (intra-EU) and 30 to JPN, FRA 10 to JPN, USA 60 to JPN.
@@ -163,16 +186,16 @@ def test_group_supplier_spares_intra_group_trade() -> None:
 def test_aggregates_by_country_and_sector() -> None:
     table = sc.direct_impact(ibis.memtable(WORLD), 2022, shock())
     country = sc.impact_by_country(table).to_pandas().set_index("importer")
-    # JPN: 80 lost of 100, shortfall 50 -> shares 0.8 and 0.5; one product.
+    # JPN: 80 lost of 100, shortfall 80 - 80 * 5/120 -> shares 0.8 and that / 100.
     assert country.loc["JPN", "lost_value_usd"] == pytest.approx(80.0)
     assert country.loc["JPN", "lost_share"] == pytest.approx(0.8)
-    assert country.loc["JPN", "shortfall_share"] == pytest.approx(0.5)
+    assert country.loc["JPN", "shortfall_share"] == pytest.approx((80 - 80 * 5 / 120) / 100)
     assert country.loc["JPN", "n_products"] == 1
     sectors = sc.impact_by_sector(table, "HS17").to_pandas()
     minerals = sectors[sectors["sector"] == "critical_minerals"].set_index("importer")
     # 811292 is a critical mineral: KOR's sector row is its product row.
     assert minerals.loc["KOR", "lost_value_usd"] == pytest.approx(40.0)
-    assert minerals.loc["KOR", "shortfall_value_usd"] == pytest.approx(25.0)
+    assert minerals.loc["KOR", "shortfall_value_usd"] == pytest.approx(40 - 40 * 5 / 120)
 
 
 # -- scenario files ------------------------------------------------------------------------------
@@ -197,7 +220,9 @@ def test_scenario_from_toml() -> None:
     (only,) = scenario.shocks
     assert only.members == ("CHN",)
     assert only.fraction == 0.5
-    assert set(only.importers or ()) == group_members("G7") | {"JPN"}
+    # Importers are economies: the G7 buys as one, next to JPN.
+    assert [e.name for e in only.importers or ()] == ["JPN", "G7"]
+    assert set(only.importers[1].members) == group_members("G7")
     assert scenario.baseline_year == 2022
     assert "811292" in scenario.products_for("HS17")
     assert "250410" in scenario.products_for("HS17")  # natural graphite, via critical_minerals
@@ -260,7 +285,7 @@ def test_build_scenario_validates_like_files() -> None:
     with pytest.raises(InputError, match="needs products or sectors"):
         sc.build_scenario("CHN")
     generic = sc.build_scenario("CHN", sectors=["semiconductors"], importers=["JPN"])
-    assert generic.shocks[0].importers == ("JPN",)
+    assert [e.name for e in generic.shocks[0].importers or ()] == ["JPN"]
     assert generic.products_for("HS17")
 
 
@@ -290,8 +315,9 @@ def test_presets_load_with_sources() -> None:
         assert scenario.id == name
         assert scenario.sources
         assert all(shock.rationale and shock.start_year for shock in scenario.shocks)
-    assert sc.preset("china-us-ban-2024").shocks[0].importers == ("USA",)
-    assert set(sc.preset("russia-gas-2022").shocks[0].importers or ()) == group_members("EU27")
+    assert [e.name for e in sc.preset("china-us-ban-2024").shocks[0].importers or ()] == ["USA"]
+    (eu,) = sc.preset("russia-gas-2022").shocks[0].importers or ()
+    assert eu.name == "EU27" and set(eu.members) == group_members("EU27")
     with pytest.raises(UnknownCodeError, match="presets: "):
         sc.preset("nothing")
 

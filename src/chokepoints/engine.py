@@ -49,9 +49,11 @@ def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None =
         files = store.files(name)
         if files:
             listing = ", ".join(f"'{sql_path(f)}'" for f in files)
+            # The files hold every column; reading the folder names as hive partitions too
+            # made DuckDB 2.0 apply a filter on them after a window partitioned by year.
             raw.execute(
                 f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
-                "union_by_name = true)"
+                "union_by_name = true, hive_partitioning = false)"
             )
         else:
             raw.register(f"_{name}_empty", table_schema.empty_table())

@@ -19,6 +19,8 @@ import platformdirs
 from chokepoints import __version__, engine, questions
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract
+from chokepoints.questions.context import Context
+from chokepoints.reference.economies import Economies
 from chokepoints.store import Progress, Store
 
 
@@ -44,7 +46,7 @@ class Workspace:
         self.store = store
         self.backend = backend
         self._con: ibis.BaseBackend | None = None
-        self._memo: dict[Hashable, Any] = {}
+        self._context: Context | None = None
 
     @classmethod
     def open(cls, home: Path | str | None = None, backend: str = "duckdb") -> Workspace:
@@ -59,9 +61,25 @@ class Workspace:
     # -- tables --------------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered under ``key`` until the store changes (the next ingest)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        return self.context.memo(key, compute)
+
+    @property
+    def context(self) -> Context:
+        """What the questions are handed: tables, the manifest's parts, the user's reference
+        files and a cache, made anew after every ingest."""
+        if self._context is None:
+            self._context = Context(
+                con=self.con,
+                parts=list(self.store.manifest()["parts"]),
+                economies=self.economies,
+                sector_dirs=tuple(self.sector_dirs),
+            )
+        return self._context
+
+    @property
+    def economies(self) -> Economies:
+        """Countries and groups, the built-in ones and those of ``groups.toml`` in the home."""
+        return Economies(self.groups_file)
 
     @property
     def con(self) -> ibis.BaseBackend:
@@ -219,7 +237,7 @@ class Workspace:
         exports), ``rules`` (for custom, e.g. ``["hhi>0.5"]``), ``top``, ``include_all``,
         ``allow_partial``, ``source``. The frame's ``attrs["provenance"]`` says how it was made.
         """
-        return questions.dependencies(self, country, **options)
+        return questions.dependencies(self.context, country, **options)
 
     def risk(self, country: str, **options: Any) -> pd.DataFrame:
         """Governance-weighted concentration and EU CRM supply risk (``questions.supply_risk``).
@@ -227,7 +245,7 @@ class Workspace:
         Options: ``year``, ``sector``, ``restrictions`` (DataFrame: country, product, factor),
         ``allow_partial``, ``source``. Needs governance indicators (``ingest_wgi``).
         """
-        return questions.supply_risk(self, country, **options)
+        return questions.supply_risk(self.context, country, **options)
 
     def shock(self, **options: Any) -> pd.DataFrame:
         """Direct impact of a disruption scenario (``questions.shock``).
@@ -236,13 +254,13 @@ class Workspace:
         ``sectors``/``products``, ``importers`` and ``fraction``; then ``year``,
         ``redirect_fraction``, ``allow_partial``, ``source``.
         """
-        return questions.shock(self, **options)
+        return questions.shock(self.context, **options)
 
     def downstream(self, **options: Any) -> pd.DataFrame:
         """Value-chain products at risk from a scenario and their producers
         (``questions.downstream``; the scenario options of ``shock``, plus ``chains``,
         ``countries``, ``min_export_share``)."""
-        return questions.downstream(self, **options)
+        return questions.downstream(self.context, **options)
 
     def exposure(
         self, country: str, supplier: str, *, via: str = "trade", **options: Any
@@ -251,9 +269,10 @@ class Workspace:
         (``via="trade"``: ``year``, ``source``), or per industry from input-output tables with
         the output lost by extraction (``via="icio"``: ``icio``, ``year``, ``theta``)."""
         if via == "icio":
-            return questions.io_exposure(self, country, supplier, **options)
+            options["icio"] = options.get("icio") or self.home / "icio"
+            return questions.io_exposure(self.context, country, supplier, **options)
         if via == "trade":
-            return questions.trade_exposure(self, country, supplier, **options)
+            return questions.trade_exposure(self.context, country, supplier, **options)
         raise ChokepointsError(f"unknown --via {via!r}; use trade or icio")
 
     def diversify(self, country: str, product: str, **options: Any) -> dict[str, Any]:
@@ -262,20 +281,20 @@ class Workspace:
         Options: ``year``, ``exclude``, ``trusted``, ``max_share``, ``max_change``,
         ``redirect_fraction``, ``objective`` (hhi, hhi_wgi), ``allow_partial``, ``source``.
         """
-        return questions.diversify(self, country, product, **options)
+        return questions.diversify(self.context, country, product, **options)
 
     def diversify_all(self, country: str, **options: Any) -> pd.DataFrame:
         """Optimised sourcing of every concentrated import (``questions.diversify_all``)."""
-        return questions.diversify_all(self, country, **options)
+        return questions.diversify_all(self.context, country, **options)
 
     def markets(self, country: str, product: str, **options: Any) -> pd.DataFrame:
         """Alternative markets for an exporter's product (``questions.markets``)."""
-        return questions.markets(self, country, product, **options)
+        return questions.markets(self.context, country, product, **options)
 
     def compare(self, partners: list[str], **options: Any) -> dict[str, pd.DataFrame]:
         """Partners side by side (``questions.compare``): shared chokepoints,
         complementarity, best practice and joint diversification."""
-        return questions.compare(self, partners, **options)
+        return questions.compare(self.context, partners, **options)
 
     def stress(self, **options: Any) -> pd.DataFrame:
         """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
@@ -283,22 +302,22 @@ class Workspace:
         Options: ``year``, ``sectors``, ``importers``, ``top``, ``redirect_fraction``,
         ``allow_partial``, ``source``.
         """
-        return questions.stress(self, **options)
+        return questions.stress(self.context, **options)
 
     def product(self, code: str, **options: Any) -> dict[str, pd.DataFrame]:
         """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
-        return questions.product_picture(self, code, **options)
+        return questions.product_picture(self.context, code, **options)
 
     def import_sources(self, country: str, **options: Any) -> pd.DataFrame:
         """Where a country's imports come from, per exporter (``questions.import_sources``).
 
         Options: ``products``, ``year``, ``source``.
         """
-        return questions.import_sources(self, country, **options)
+        return questions.import_sources(self.context, country, **options)
 
     def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
         """A country's dependency on one supplier over the years (``sector``, ``source``)."""
-        return questions.trend(self, country, supplier, **options)
+        return questions.trend(self.context, country, supplier, **options)
 
     def countries_of(self, spec: str) -> list[str]:
         """ISO3 codes of a comma list of countries and groups (``"JPN,DEU,G7"``)."""
@@ -401,7 +420,7 @@ class Workspace:
 
     def _reset(self) -> None:
         """Forget the engine and what was remembered, so that the next query sees the new files."""
-        self._memo.clear()
+        self._context = None
         if self._con is not None:
             self._con.disconnect()
             self._con = None

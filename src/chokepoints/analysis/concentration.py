@@ -295,6 +295,27 @@ def export_dependence(
     )
 
 
+def country_coverage(trade: ir.Table) -> ir.Table:
+    """Per (source, classification, level, year, country): its reported imports and exports.
+
+    Read from the canonical ``trade`` table, not from flows: a country's imports count as
+    reported on importer-side or reconciled rows, its exports on exporter-side or reconciled
+    rows, so that a file of one country's imports covers that country and no other. Every
+    country seen in a year has a row (zero when it reports nothing), which gives the number of
+    countries seen. Choosing a dataset for an economy reads this table.
+    """
+    keys = ["source", "classification", "level", "year"]
+    t = trade.filter(trade.value_usd > 0, trade.exporter != trade.importer)
+    imports = t.reporter_side.isin(["importer", "reconciled"]).ifelse(t.value_usd, 0.0)
+    exports = t.reporter_side.isin(["exporter", "reconciled"]).ifelse(t.value_usd, 0.0)
+    sides = t.select(*keys, country=t.importer, imports_usd=imports, exports_usd=0.0).union(
+        t.select(*keys, country=t.exporter, imports_usd=0.0, exports_usd=exports)
+    )
+    return sides.group_by([*keys, "country"]).aggregate(
+        imports_usd=sides.imports_usd.sum(), exports_usd=sides.exports_usd.sum()
+    )
+
+
 def coverage(flows: ir.Table) -> ir.Table:
     """Per year: countries seen as importers and exporters, and the share that import.
 

@@ -108,12 +108,18 @@ def geodep(
     params: GeoDep = GeoDep(),
     top3: bool = True,
     focus: Mapping[str, Sequence[str]] | None = None,
+    years_held: int | None = None,
 ) -> ir.Table:
     """CEPII GeoDep flags for ``year``, from the years ``year - window + 1`` .. ``year``.
 
     One row per (importer, product) imported in any of those years, with year-``year``
     metrics (null when it imported nothing that year), the three criteria of that year,
     ``years_met`` (years meeting all three) and ``dependent = years_met >= min_years``.
+
+    ``years_held`` is how many years of the window the data holds (all when None). With fewer
+    than ``min_years`` persistence cannot be assessed: ``dependent`` then marks the candidates
+    meeting all three criteria in ``year``, and ``persistence`` says "not assessable (k of n
+    years)" instead of "m of n years".
     """
     years = list(range(year - params.window + 1, year + 1))
     world = flows.filter(flows.year.isin(years))
@@ -136,11 +142,37 @@ def geodep(
     )
     current = metrics.filter(metrics.year == year).drop("year")
     joined = attach(per_pair, current, ["importer", "product"])
+    held = params.window if years_held is None else years_held
+    if held < params.min_years:
+        this_year = (
+            joined.crit_import_hhi & joined.crit_world_export_hhi & joined.crit_import_export_ratio
+        )
+        dependent = this_year.fill_null(False)
+        persistence = ibis.literal(f"not assessable ({held} of {params.window} years)")
+    else:
+        dependent = joined.years_met >= params.min_years
+        persistence = joined.years_met.cast("string").concat(f" of {params.window} years")
     return joined.mutate(
         year=ibis.literal(year).cast("int16"),
-        dependent=joined.years_met >= params.min_years,
+        dependent=dependent,
+        persistence=persistence,
         method=ibis.literal(params.name),
     ).relocate("year")
+
+
+def short_history_warning(missing: Sequence[int], held: int, params: GeoDep, year: int) -> str:
+    """What a GeoDep result says when years of its window are not in the store."""
+    warning = (
+        f"years {', '.join(map(str, missing))} are not in the store: persistence is judged on "
+        f"{held} of {params.window} years"
+    )
+    if held < params.min_years:
+        warning = (
+            f"years {', '.join(map(str, missing))} are not in the store: persistence is not "
+            f"assessable ({held} of {params.window} years), so the products meeting the "
+            f"{year} criteria are shown as candidates; ingest the earlier years to confirm them"
+        )
+    return warning
 
 
 def ec2021(

@@ -11,11 +11,12 @@ the residual shortfall; docs/methods/scenarios.md gives the definitions:
 
 * ``lost = sum_e f(e, i, p) * M_eip`` with ``f`` the largest fraction any shock cuts on the flow
   ``e -> i`` (several shocks on the same supplier never add up);
-* ``spare = sum_{e alternative} (X_ep - M_eip)``: the alternative suppliers' exports of ``p`` to
-  third countries, where an alternative is any exporter other than the importer whose flow to
-  ``i`` no shock cuts; the same spare capacity is offered to every importer (not rationed);
-* ``redirectable = min(lost, redirect_fraction * spare)``, ``shortfall = lost - redirectable``,
-  ``kept = imports - lost``.
+* ``spare_p = redirect_fraction * sum M_ejp`` over the flows of ``p`` from exporters no shock
+  on ``p`` names to importers no shock hits: one pool per product, the world's spare capacity;
+* ``redirectable``: the pool shared among all importers hit, pro rata to their losses
+  (``lost * min(1, spare_p / sum_i lost_ip)``, the default), or with ``allocation="per_importer"``
+  the optimistic bound ``min(lost, spare_p)`` (each importer offered the whole pool);
+* ``shortfall = lost - redirectable``, ``kept = imports - lost``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ import ibis.expr.types as ir
 
 from chokepoints.analysis.concentration import attach, exporter_totals, positive
 from chokepoints.errors import InputError, UnknownCodeError
-from chokepoints.reference.countries import to_iso3
-from chokepoints.reference.groups import group_members
+from chokepoints.reference.economies import Economies, Economy
 from chokepoints.reference.sectors import list_sectors, sector_products, sector_table
 from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
@@ -43,6 +43,11 @@ ANY_REVISION = "ANY"
 
 #: Share of the alternative suppliers' exports to third countries they could redirect.
 DEFAULT_REDIRECT_FRACTION = 0.5
+
+#: How the world's spare capacity of a product is shared among the importers a shock hits:
+#: ``pro_rata`` to their losses (the default), or ``per_importer``, the optimistic bound where
+#: each importer is offered the whole pool (summed over importers it overstates the supply).
+ALLOCATIONS = ("pro_rata", "per_importer")
 
 IMPACT_KEY = ("year", "importer", "product")
 
@@ -66,18 +71,21 @@ class Shock:
 
     ``supplier`` is the label as written (``CHN``, ``EU27``), ``members`` its ISO3 countries.
     ``products`` maps a revision (``HS17``) or ``ANY_REVISION`` to HS6 codes; ``sectors`` names
-    sectors whose codes are added in each revision. ``importers`` is None for all importers.
-    ``start_year`` records when the measure took effect; ``rationale`` why this fraction.
+    sectors whose codes are added in each revision (read from the built-in files and
+    ``sector_dirs``). ``importers`` are the economies hit (None for all importers); a group
+    among them buys as one. ``start_year`` records when the measure took effect; ``rationale``
+    why this fraction.
     """
 
     supplier: str
     members: tuple[str, ...]
     products: Mapping[str, tuple[str, ...]] | None
     sectors: tuple[str, ...] | None
-    importers: tuple[str, ...] | None
+    importers: tuple[Economy, ...] | None
     fraction: float
     start_year: int | None = None
     rationale: str = ""
+    sector_dirs: tuple[Path, ...] = ()
 
     def products_for(self, classification: str) -> tuple[str, ...]:
         """The sorted HS6 codes this shock cuts in ``classification`` (sectors resolved).
@@ -87,7 +95,7 @@ class Shock:
         revision = classification.strip().upper()
         codes: set[str] = set()
         for sector in self.sectors or ():
-            codes.update(sector_products(sector, revision))
+            codes.update(sector_products(sector, revision, extra_dirs=self.sector_dirs))
         if self.products:
             listed = self.products.get(revision, self.products.get(ANY_REVISION))
             if listed is None:
@@ -100,20 +108,37 @@ class Shock:
             codes.update(listed)
         return tuple(sorted(codes))
 
-    def resolve(self, classification: str) -> ResolvedShock:
-        """This shock with its products for ``classification``, ready for :func:`direct_impact`."""
+    def resolve(self, classification: str, *, by_member: bool = False) -> ResolvedShock:
+        """This shock with its products for ``classification``, ready for :func:`direct_impact`.
+
+        Importers are named as the flows name them: a group importer by its name (the flows
+        are then grouped, see ``questions.common.as_economies``), or by its members when
+        ``by_member``.
+        """
+        importers = None
+        if self.importers is not None:
+            importers = tuple(
+                sorted(
+                    {
+                        code
+                        for economy in self.importers
+                        for code in (economy.members if by_member else (economy.name,))
+                    }
+                )
+            )
         return ResolvedShock(
             supplier=self.supplier,
             members=self.members,
             products=self.products_for(classification),
-            importers=self.importers,
+            importers=importers,
             fraction=self.fraction,
         )
 
 
 @dataclass(frozen=True)
 class ResolvedShock:
-    """A shock in one HS revision: supplier ISO3 members, HS6 codes, importers, fraction."""
+    """A shock in one HS revision: supplier ISO3 members, HS6 codes, importers as in the
+    flows, fraction."""
 
     supplier: str
     members: tuple[str, ...]
@@ -137,9 +162,21 @@ class Scenario:
         codes = {code for shock in self.shocks for code in shock.products_for(classification)}
         return tuple(sorted(codes))
 
-    def resolve(self, classification: str) -> tuple[ResolvedShock, ...]:
+    def resolve(self, classification: str, *, by_member: bool = False) -> tuple[ResolvedShock, ...]:
         """Every shock with its products for ``classification``."""
-        return tuple(shock.resolve(classification) for shock in self.shocks)
+        return tuple(shock.resolve(classification, by_member=by_member) for shock in self.shocks)
+
+    @property
+    def importer_economies(self) -> tuple[Economy, ...]:
+        """The importers named by any shock, once each (groups buy as one)."""
+        named = [e for shock in self.shocks for e in shock.importers or ()]
+        return tuple({economy.name: economy for economy in named}.values())
+
+    @property
+    def supplier_economies(self) -> tuple[Economy, ...]:
+        """The suppliers of the shocks, once each."""
+        named = [Economy(shock.supplier, shock.members) for shock in self.shocks]
+        return tuple({economy.name: economy for economy in named}.values())
 
     @property
     def baseline_year(self) -> int | None:
@@ -157,12 +194,15 @@ def build_scenario(
     importers: Sequence[str] | None = None,
     fraction: float = 1.0,
     start_year: int | None = None,
+    economies: Economies | None = None,
+    sector_dirs: Sequence[Path] = (),
 ) -> Scenario:
     """The generic scenario "``supplier`` stops ``fraction`` of its exports of these products".
 
-    ``supplier`` and ``importers`` are country codes or group names; ``products`` a list of HS6
-    codes valid in any revision or a mapping revision -> codes. Raises InputError as the TOML
-    loader does.
+    ``supplier`` and ``importers`` are country codes or group names (``economies`` resolves
+    them, with the user's groups); ``products`` a list of HS6 codes valid in any revision or a
+    mapping revision -> codes; ``sector_dirs`` hold the user's sector files. Raises InputError
+    as the TOML loader does.
     """
     shock: dict[str, Any] = {"supplier": supplier, "fraction": fraction}
     for key, value in (("sectors", sectors), ("importers", importers), ("start_year", start_year)):
@@ -182,18 +222,55 @@ def build_scenario(
         "sources": ["hypothetical"],
         "shocks": [shock],
     }
-    return _parse_scenario(data, file="<build_scenario>", lines=[])
+    return _parse_scenario(
+        data, file="<build_scenario>", lines=[], reference=_Reference.of(economies, sector_dirs)
+    )
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(
+    path: Path | str, *, economies: Economies | None = None, sector_dirs: Sequence[Path] = ()
+) -> Scenario:
     """Read and check a scenario TOML file; every problem is an InputError naming the file."""
     path = Path(path)
-    return scenario_from_toml(read_text(path, what="scenario"), file=str(path))
+    return scenario_from_toml(
+        read_text(path, what="scenario"),
+        file=str(path),
+        economies=economies,
+        sector_dirs=sector_dirs,
+    )
 
 
-def scenario_from_toml(text: str, *, file: str = "<scenario>") -> Scenario:
-    """The scenario written in TOML ``text`` (see docs/methods/scenarios.md for the format)."""
-    return _parse_scenario(parse_toml(text, file=file), file=file, lines=text.splitlines())
+def scenario_from_toml(
+    text: str,
+    *,
+    file: str = "<scenario>",
+    economies: Economies | None = None,
+    sector_dirs: Sequence[Path] = (),
+) -> Scenario:
+    """The scenario written in TOML ``text`` (see docs/methods/scenarios.md for the format).
+
+    Country and group names are resolved by ``economies`` (the built-in groups when None) and
+    sectors looked up in the built-in files and ``sector_dirs``.
+    """
+    return _parse_scenario(
+        parse_toml(text, file=file),
+        file=file,
+        lines=text.splitlines(),
+        reference=_Reference.of(economies, sector_dirs),
+    )
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The groups and sector folders a scenario's names are resolved against."""
+
+    economies: Economies
+    sector_dirs: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, economies: Economies | None, sector_dirs: Sequence[Path]) -> _Reference:
+        """The user's reference, or the built-in groups and sectors."""
+        return cls(economies or Economies(), tuple(Path(d) for d in sector_dirs))
 
 
 def list_presets() -> list[str]:
@@ -221,7 +298,9 @@ def _presets() -> dict[str, Scenario]:
     return scenarios
 
 
-def _parse_scenario(data: dict[str, Any], *, file: str, lines: list[str]) -> Scenario:
+def _parse_scenario(
+    data: dict[str, Any], *, file: str, lines: list[str], reference: _Reference
+) -> Scenario:
     """Check the keys and values of a parsed scenario and resolve its countries."""
     unknown = [key for key in data if key not in _SCENARIO_KEYS]
     if unknown:
@@ -263,7 +342,9 @@ def _parse_scenario(data: dict[str, Any], *, file: str, lines: list[str]) -> Sce
         )
     starts = [n for n, line in enumerate(lines, 1) if re.match(r"\s*\[\[\s*shocks\s*\]\]", line)]
     parsed = tuple(
-        _parse_shock(shock, index, file, lines, starts[index] if index < len(starts) else None)
+        _parse_shock(
+            shock, index, file, lines, starts[index] if index < len(starts) else None, reference
+        )
         for index, shock in enumerate(shocks)
     )
     return Scenario(
@@ -276,7 +357,12 @@ def _parse_scenario(data: dict[str, Any], *, file: str, lines: list[str]) -> Sce
 
 
 def _parse_shock(
-    entry: object, index: int, file: str, lines: list[str], start: int | None
+    entry: object,
+    index: int,
+    file: str,
+    lines: list[str],
+    start: int | None,
+    reference: _Reference,
 ) -> Shock:
     """One ``[[shocks]]`` table; ``start`` is the line of its header, if known."""
 
@@ -311,7 +397,7 @@ def _parse_shock(
     sectors = entry.get("sectors")
     if sectors is not None:
         sectors = tuple(_texts(sectors, "sectors", file, _line(lines, "sectors", start)))
-        known = set(list_sectors()["id"])
+        known = set(list_sectors(reference.sector_dirs)["id"])
         for sector in sectors:
             if sector not in known:
                 raise fail(
@@ -325,20 +411,21 @@ def _parse_shock(
             None,
             'add sectors = ["critical_minerals"] or products = {HS17 = ["811292"]}',
         )
-    members = _countries(
-        supplier, lambda code: fail(f"unknown country or group {code!r}", "supplier", _CODES_HINT)
-    )
+    members = _economy(
+        supplier,
+        reference.economies,
+        lambda code: fail(f"unknown country or group {code!r}", "supplier", _CODES_HINT),
+    ).members
     importers = entry.get("importers")
     if importers is not None:
-        codes: set[str] = set()
-        for code in _texts(importers, "importers", file, _line(lines, "importers", start)):
-            codes.update(
-                _countries(
-                    code,
-                    lambda c: fail(f"unknown country or group {c!r}", "importers", _CODES_HINT),
-                )
+        importers = tuple(
+            _economy(
+                code,
+                reference.economies,
+                lambda c: fail(f"unknown country or group {c!r}", "importers", _CODES_HINT),
             )
-        importers = tuple(sorted(codes))
+            for code in _texts(importers, "importers", file, _line(lines, "importers", start))
+        )
     rationale = entry.get("rationale", "")
     if not isinstance(rationale, str):
         raise fail("rationale must be text", "rationale")
@@ -351,20 +438,17 @@ def _parse_shock(
         fraction=float(fraction),
         start_year=start_year,
         rationale=rationale.strip(),
+        sector_dirs=reference.sector_dirs,
     )
 
 
 _CODES_HINT = "use ISO3 codes such as CHN or RUS, or a group name such as EU27"
 
 
-def _countries(code: str, error: Any) -> tuple[str, ...]:
-    """The sorted ISO3 members of a group name, or the ISO3 of a country code (groups win)."""
+def _economy(code: str, economies: Economies, error: Any) -> Economy:
+    """The economy a scenario names (groups win over country codes), or ``error(code)``."""
     try:
-        return tuple(sorted(group_members(code)))
-    except UnknownCodeError:
-        pass
-    try:
-        return (to_iso3(code),)
+        return economies.resolve(code)
     except UnknownCodeError:
         raise error(code) from None
 
@@ -446,15 +530,18 @@ def direct_impact(
     shocks: ResolvedShock | Sequence[ResolvedShock],
     *,
     redirect_fraction: float = DEFAULT_REDIRECT_FRACTION,
+    allocation: str = "pro_rata",
 ) -> ir.Table:
     """Per (year, importer, product) hit by the shocks: what is lost, redirectable and short.
 
     Columns: ``import_value_usd`` (before), ``lost_value_usd``, ``lost_quantity_t``,
-    ``lost_share`` (lost / imports), ``redirectable_value_usd`` (``min(lost, redirect_fraction
-    * spare)``, spare = the alternative suppliers' exports to third countries, offered in full to
-    every importer, not rationed), ``shortfall_value_usd`` (lost - redirectable),
-    ``own_exports_usd`` (the importer's own exports of the product, a cushion) and
-    ``kept_value_usd`` (imports - lost). Only rows with a loss are returned.
+    ``lost_share`` (lost / imports), ``redirectable_value_usd`` (the importer's part of the
+    product's spare pool, see :func:`shared_redirect`), ``shortfall_value_usd`` (lost -
+    redirectable), ``own_exports_usd`` (the importer's own exports of the product, a cushion),
+    ``kept_value_usd`` (imports - lost), and per product ``shared_spare_usd`` (the pool:
+    ``redirect_fraction`` times the sales of exporters no shock names to importers no shock
+    hits) and ``total_lost_usd`` (the losses of every importer hit, the claims on the pool).
+    Only rows with a loss are returned.
     """
     shocks = (shocks,) if isinstance(shocks, ResolvedShock) else tuple(shocks)
     if not shocks:
@@ -463,45 +550,35 @@ def direct_impact(
         raise InputError(
             f"redirect_fraction {redirect_fraction!r} is not in [0, 1]", field="redirect_fraction"
         )
+    check_allocation(allocation)
     codes = sorted({code for shock in shocks for code in shock.products})
-    suppliers = sorted({member for shock in shocks for member in shock.members})
     year_flows = positive(flows)
     year_flows = year_flows.filter(year_flows.year == year, year_flows["product"].isin(codes))
     cut = cut_fraction(shocks, year_flows.exporter, year_flows.importer, year_flows["product"])
-    marked = year_flows.mutate(cut=cut)
+    named = _named_supplier(shocks, year_flows.exporter, year_flows["product"])
+    marked = year_flows.mutate(cut=cut, named=named, lost=year_flows.value_usd * cut)
+    # Window sums rather than aggregates joined back (see analysis/stress.py).
+    marked = marked.mutate(
+        importer_lost=marked.lost.sum().over(group_by=["importer", "product"]),
+        total_lost=marked.lost.sum().over(group_by=["product"]),
+    )
+    unaffected = ~marked.named & (marked.importer_lost == 0)
+    available = unaffected.ifelse(marked.value_usd, 0.0)
+    marked = marked.mutate(pool=available.sum().over(group_by=["product"]) * redirect_fraction)
     per_import = marked.group_by(list(IMPACT_KEY)).aggregate(
         import_value_usd=marked.value_usd.sum(),
-        lost_value_usd=(marked.value_usd * marked.cut).sum(),
+        lost_value_usd=marked.lost.sum(),
         lost_quantity_t=(marked.quantity_t.fill_null(0.0) * marked.cut).sum(),
-        from_shocked_usd=marked.value_usd.sum(where=marked.cut > 0),
+        shared_spare_usd=marked.pool.max(),
+        total_lost_usd=marked.total_lost.max(),
     )
     hit = per_import.filter(per_import.lost_value_usd > 0)
-
     totals = exporter_totals(year_flows)
-    world = totals.group_by(["year", "product"]).aggregate(world_exports_usd=totals.x.sum())
     own = totals.select("year", importer=totals.exporter, product=totals["product"], own=totals.x)
-    shocked_totals = totals.filter(totals.exporter.isin(suppliers))
-    pairs = hit.select(*IMPACT_KEY).join(shocked_totals, ["year", "product"])
-    pair_cut = cut_fraction(shocks, pairs.exporter, pairs.importer, pairs["product"])
-    shocked_exports = pairs.group_by(list(IMPACT_KEY)).aggregate(
-        shocked_exports_usd=pairs.x.sum(where=pair_cut > 0)
+    joined = attach(hit, own, IMPACT_KEY)
+    redirectable = shared_redirect(
+        joined.lost_value_usd, joined.shared_spare_usd, joined.total_lost_usd, allocation
     )
-
-    joined = attach(
-        attach(attach(hit, world, ["year", "product"]), own, IMPACT_KEY),
-        shocked_exports,
-        IMPACT_KEY,
-    )
-    own_exports = joined.own.fill_null(0.0)
-    from_alternatives = joined.import_value_usd - joined.from_shocked_usd.fill_null(0.0)
-    spare = (
-        joined.world_exports_usd
-        - own_exports
-        - joined.shocked_exports_usd.fill_null(0.0)
-        - from_alternatives
-    )
-    offered = ibis.greatest(spare, 0.0) * redirect_fraction
-    redirectable = ibis.least(joined.lost_value_usd, offered)
     return joined.select(
         *IMPACT_KEY,
         import_value_usd=joined.import_value_usd,
@@ -510,9 +587,51 @@ def direct_impact(
         lost_share=joined.lost_value_usd / joined.import_value_usd,
         redirectable_value_usd=redirectable,
         shortfall_value_usd=joined.lost_value_usd - redirectable,
-        own_exports_usd=own_exports,
+        own_exports_usd=joined.own.fill_null(0.0),
         kept_value_usd=joined.import_value_usd - joined.lost_value_usd,
+        shared_spare_usd=joined.shared_spare_usd,
+        total_lost_usd=joined.total_lost_usd,
     )
+
+
+def shared_redirect(
+    lost: ir.FloatingValue,
+    pool: ir.FloatingValue,
+    total_lost: ir.FloatingValue,
+    allocation: str = "pro_rata",
+) -> ir.FloatingValue:
+    """An importer's part of a product's spare ``pool`` when importers hit lose ``total_lost``.
+
+    ``pro_rata``: ``lost * min(1, pool / total_lost)``, so the parts never add up to more than
+    the pool and every importer keeps the same share of its loss. ``per_importer``:
+    ``min(lost, pool)``, the optimistic bound of an importer alone in claiming the pool.
+    """
+    check_allocation(allocation)
+    if allocation == "per_importer":
+        return ibis.least(lost, pool)
+    share = (total_lost > 0).ifelse(ibis.least(1.0, pool / total_lost), 0.0)
+    return lost * share
+
+
+def check_allocation(allocation: str) -> None:
+    """Refuse an allocation rule that is not one of ``ALLOCATIONS``."""
+    if allocation not in ALLOCATIONS:
+        raise InputError(
+            f"unknown allocation {allocation!r}",
+            field="allocation",
+            hint=f"use {' or '.join(ALLOCATIONS)}",
+        )
+
+
+def _named_supplier(
+    shocks: Sequence[ResolvedShock], exporter: ir.StringValue, product: ir.StringValue
+) -> ir.BooleanValue:
+    """Whether a shock on ``product`` names ``exporter`` as its supplier (whoever it cuts)."""
+    named = [exporter.isin(list(s.members)) & product.isin(list(s.products)) for s in shocks]
+    result = named[0]
+    for other in named[1:]:
+        result = result | other
+    return result
 
 
 def scenario_impact(
@@ -522,20 +641,32 @@ def scenario_impact(
     year: int,
     classification: str,
     redirect_fraction: float = DEFAULT_REDIRECT_FRACTION,
+    allocation: str = "pro_rata",
+    by_member: bool = False,
 ) -> ir.Table:
-    """:func:`direct_impact` of every shock of ``scenario``, products read in ``classification``."""
+    """:func:`direct_impact` of every shock of ``scenario``, products read in ``classification``.
+
+    ``flows`` must name group importers as the scenario does (grouped), unless ``by_member``.
+    """
     return direct_impact(
-        flows, year, scenario.resolve(classification), redirect_fraction=redirect_fraction
+        flows,
+        year,
+        scenario.resolve(classification, by_member=by_member),
+        redirect_fraction=redirect_fraction,
+        allocation=allocation,
     )
 
 
-def impact_by_sector(impact: ir.Table, classification: str) -> ir.Table:
+def impact_by_sector(
+    impact: ir.Table, classification: str, sector_dirs: Sequence[Path] = ()
+) -> ir.Table:
     """Per (year, importer, sector): the impact of :func:`direct_impact` summed over products.
 
     A product in several sectors counts in each, so sector rows do not add up to the country
-    total. Products in no sector are left out. Columns as :func:`impact_by_country`.
+    total. Products in no sector (built-in or in ``sector_dirs``) are left out. Columns as
+    :func:`impact_by_country`.
     """
-    sectors = sector_table(classification)[["product", "sector"]]
+    sectors = sector_table(classification, extra_dirs=sector_dirs)[["product", "sector"]]
     if sectors.empty:
         raise InputError(
             f"no sector has a {classification} list", hint="use HS92, HS12, HS17 or HS22 data"

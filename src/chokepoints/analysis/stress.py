@@ -1,19 +1,20 @@
 """Batch stress test: every supplier country x every sector, ranked by the loss it would cause.
 
-For each (importer, sector, supplier) the test cuts all of the supplier's exports of the
-sector's products to that importer (fraction 1 unless given) and measures, per product and then
-summed over the sector:
+For each (supplier, sector) the test cuts all of the supplier's exports of the sector's products
+to every importer (fraction 1 unless given), and measures per (importer, product), then summed
+over the sector:
 
-* ``lost_value_usd``: the importer's imports from the supplier;
-* ``redirectable_value_usd = min(lost, r * spare)``, with ``spare`` the other exporters' sales
-  of the product to third countries: world exports of the product, minus the supplier's, minus
-  the importer's own, minus what the others already sell to the importer (``r`` is the
-  redirect fraction, 0.5 by default; spare capacity is offered to each importer in full, not
-  rationed between importers hit by the same supplier);
+* ``lost_value_usd``: the importer's imports from the supplier (times the fraction);
+* ``redirectable_value_usd``: the importer's part of the product's spare pool, ``r`` times the
+  other exporters' sales to the importers that do not buy from the supplier (``r`` is the
+  redirect fraction, 0.5 by default), shared among all the importers the cut-off hits pro rata
+  to their losses (``scenario.shared_redirect``; ``allocation="per_importer"`` gives the
+  optimistic bound instead);
 * ``shortfall_value_usd = lost - redirectable``.
 
-One Ibis expression computes the whole table (the world's chokepoints) at BACI scale; see
-docs/methods/scenarios.md.
+A row of the test is therefore the importer's share of a world-wide cut-off, and agrees with
+``shock --supplier S --sector X`` for every importer. One Ibis expression computes the whole
+table (the world's chokepoints) at BACI scale; see docs/methods/scenarios.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from chokepoints.analysis.concentration import attach, positive
+from chokepoints.analysis.concentration import positive
+from chokepoints.analysis.scenario import check_allocation, shared_redirect
 
 #: Columns of the stress-test table, in order.
 STRESS_COLUMNS = [
@@ -50,6 +52,7 @@ def stress_test(
     *,
     fraction: float = 1.0,
     redirect_fraction: float = DEFAULT_REDIRECT_FRACTION,
+    allocation: str = "pro_rata",
 ) -> ir.Table:
     """Per (importer, sector, supplier): loss, redirectable supply and shortfall if cut off.
 
@@ -59,6 +62,7 @@ def stress_test(
     shortfall_value_usd, shortfall_share, n_products (products the supplier sells it), rank
     (1 = the supplier whose cut-off leaves the largest shortfall for that importer and sector).
     """
+    check_allocation(allocation)
     f = positive(flows.filter(flows.year == year))
     pairs = f.group_by(["importer", "product", "exporter"]).aggregate(v=f.value_usd.sum())
     # Totals by window rather than by joining aggregates back: joining two per-(country,
@@ -68,18 +72,15 @@ def stress_test(
         "product",
         supplier=pairs.exporter,
         lost=pairs.v * fraction,
-        bought=pairs.v,
         m=pairs.v.sum().over(group_by=["importer", "product"]),
         sup_x=pairs.v.sum().over(group_by=["exporter", "product"]),
         world_x=pairs.v.sum().over(group_by=["product"]),
     )
-    sold = pairs.group_by([pairs.exporter.name("importer"), "product"]).aggregate(
-        own_x=pairs.v.sum()
-    )
-    cut = attach(cut, sold, ["importer", "product"])
-    own_x = cut.own_x.fill_null(0.0)
-    spare = cut.world_x - cut.sup_x - own_x - (cut.m - cut.bought)
-    redirectable = ibis.least(cut.lost, redirect_fraction * spare.clip(lower=0.0))
+    # The supplier's customers are all hit: the pool is what the other exporters sell to the
+    # importers that buy nothing from it, i.e. world imports less its customers' imports.
+    cut = cut.mutate(hit_m=cut.m.sum().over(group_by=["supplier", "product"]))
+    pool = redirect_fraction * (cut.world_x - cut.hit_m).clip(lower=0.0)
+    redirectable = shared_redirect(cut.lost, pool, cut.sup_x * fraction, allocation)
     imports = pairs.group_by(["importer", "product"]).aggregate(m=pairs.v.sum())
     per_product = cut.mutate(redirectable=redirectable)
     in_sectors = per_product.join(sectors.select("product", "sector"), "product")

@@ -43,6 +43,10 @@ RISK_TABLE = [
 ]
 
 
+#: Products shown, with their metrics, when a ``deps`` table would otherwise be empty.
+NEAR_MISSES = 10
+
+
 @app.command("deps")
 def deps(
     country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27, G7...).")],
@@ -74,21 +78,24 @@ def deps(
 ) -> None:
     """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
     fmt = _format_for(fmt, output)
-    frame = Workspace.open(home).dependencies(
-        country,
-        share_from=_split(share_from),
-        year=year,
-        sector=sector,
-        method=method,
-        side=side,
-        rules=rule or [],
-        top=top,
-        include_all=all_,
-        allow_partial=allow_partial,
-        source=source,
-    )
-    who = frame.attrs["provenance"]["economy"]
+    ws = Workspace.open(home)
+    options = {
+        "share_from": _split(share_from),
+        "year": year,
+        "sector": sector,
+        "method": method,
+        "side": side,
+        "rules": rule or [],
+        "allow_partial": allow_partial,
+        "source": source,
+    }
+    frame = ws.dependencies(country, top=top, include_all=all_, **options)
     what = "products" if all_ else "dependent products"
+    if frame.empty and fmt is OutputFormat.table and not all_:
+        # Nothing flagged: show the largest products and why they do not count.
+        what = "no dependent products; the largest"
+        frame = ws.dependencies(country, top=top or NEAR_MISSES, include_all=True, **options)
+    who = frame.attrs["provenance"]["economy"]
     title = (
         f"{who}: {what}"
         + (f" in {sector}" if sector else "")
@@ -207,6 +214,9 @@ def trend(
     country: Annotated[str, typer.Argument(help="ISO3 code or group.")],
     supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN, RUS).")],
     sector: SectorOption = None,
+    year: Annotated[
+        int | None, typer.Option(help="Last year of the series (default: the latest held).")
+    ] = None,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -216,7 +226,7 @@ def trend(
     """Is COUNTRY moving away from a supplier? Shares and dependent products per year."""
     fmt = _format_for(fmt, output)
     frame = Workspace.open(home).trend(
-        country, supplier, sector=sector, source=source, allow_partial=allow_partial
+        country, supplier, sector=sector, year=year, source=source, allow_partial=allow_partial
     )
     change = frame.attrs["provenance"]["change"]
     _emit(

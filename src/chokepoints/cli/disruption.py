@@ -84,7 +84,20 @@ def shock(
     ] = None,
     scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
-    by: Annotated[str, typer.Option(help="Rows per product, sector or country.")] = "product",
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Rows per product, sector or country; member: per product with a group "
+            "importer split into its members (by default a group buys as one)."
+        ),
+    ] = "product",
+    allocation: Annotated[
+        str,
+        typer.Option(
+            help="How the world's spare capacity is shared among the importers hit: pro_rata "
+            "(to their losses) or per_importer (optimistic: each offered all of it)."
+        ),
+    ] = "pro_rata",
     downstream: Annotated[
         bool,
         typer.Option(
@@ -148,28 +161,21 @@ def shock(
         fraction=fraction,
         year=year,
         redirect_fraction=redirect_fraction,
+        allocation=allocation,
         allow_partial=allow_partial,
         source=source,
         by=by,
     )
     provenance = frame.attrs["provenance"]
-    if importers and fmt is OutputFormat.table:
-        shown = frame[
-            frame["importer"].isin(
-                {c for spec in importers for c in Workspace.open(home).countries_of(spec)}
-            )
-        ]
-    else:
-        shown = frame
-    shown = shown.head(limit) if fmt is OutputFormat.table and limit else shown
-    shown.attrs = frame.attrs
+    shown = _table_rows(frame, fmt, limit)
     title = f"{provenance['scenario']['name']} ({provenance['year']})"
     if fmt is OutputFormat.table:
         totals = pd.DataFrame(provenance["by_importer"]).head(10)
         render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
+        console.print(_world_line(provenance), highlight=False)
     columns = (
         SHOCK_TABLE
-        if by == "product"
+        if by in ("product", "member")
         else [
             "importer",
             "sector",
@@ -183,6 +189,22 @@ def shock(
         ]
     )
     _emit(shown, fmt, output, columns, f"{title}: by {by}")
+
+
+def _world_line(provenance: dict) -> str:
+    """The world totals of a shock in one sentence, with the allocation rule."""
+    world = provenance["world"]
+    rule = provenance["method"]["allocation"]
+    shared = (
+        "shared pro rata to the losses of the importers hit"
+        if rule == "pro_rata"
+        else "offered in full to each importer (optimistic bound)"
+    )
+    return (
+        f"World: {world['lost_value_usd'] / 1e6:,.1f} M USD lost; spare capacity "
+        f"{world['shared_spare_usd'] / 1e6:,.1f} M USD {shared}; shortfall "
+        f"{world['shortfall_value_usd'] / 1e6:,.1f} M USD."
+    )
 
 
 @app.command("stress")
@@ -204,6 +226,17 @@ def stress(
             help="Share of other exporters' third-country sales that can be redirected (0.5)."
         ),
     ] = None,
+    allocation: Annotated[
+        str,
+        typer.Option(
+            help="How each cut-off's spare capacity is shared among the importers it hits: "
+            "pro_rata or per_importer (optimistic)."
+        ),
+    ] = "pro_rata",
+    by: Annotated[
+        str,
+        typer.Option(help="importer (a group buys as one) or member (a group's members)."),
+    ] = "importer",
     limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 30,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
@@ -211,7 +244,8 @@ def stress(
     output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
-    """The world's chokepoints: every supplier cut off from every importer, sector by sector."""
+    """The world's chokepoints: each supplier cut off from the world, sector by sector, and
+    the shortfall every importer is left with."""
     fmt = _format_for(fmt, output)
     importers = _split(importer)
     frame = Workspace.open(home).stress(
@@ -220,6 +254,8 @@ def stress(
         importers=importers,
         top=top,
         redirect_fraction=redirect_fraction,
+        allocation=allocation,
+        by=by,
         allow_partial=allow_partial,
         source=source,
     )

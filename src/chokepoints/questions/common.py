@@ -1,27 +1,23 @@
-"""Steps shared by every question: economies, sectors, flows, coverage, descriptions.
+"""Steps shared by every question: dataset and year, flows, economies, coverage, descriptions.
 
-Each question picks a dataset, checks that it covers what its method needs, runs the Ibis
-analysis, and attaches product descriptions, sectors and provenance with these helpers.
+Each question picks a dataset and year for the economy it is asked about, checks that the data
+covers what its method needs, runs the Ibis analysis, and attaches product descriptions,
+sectors and provenance with these helpers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
 
 from chokepoints.analysis import concentration
-from chokepoints.datasets import Dataset, choose_dataset
-from chokepoints.errors import ChokepointsError
-
-if TYPE_CHECKING:
-    from chokepoints.workspace import Workspace
-
-#: Below this share of countries appearing as importers, a year is not a world dataset.
-MIN_IMPORTER_SHARE = 0.5
+from chokepoints.datasets import MIN_IMPORTER_SHARE, Dataset, choose_dataset, datasets
+from chokepoints.errors import ChokepointsError, InputError
+from chokepoints.questions.context import Context
+from chokepoints.reference.economies import Economy, disjoint
 
 #: Metrics that need the whole world's trade (all exporters' sales, the importer's exports).
 WORLD_METRICS = {"world_export_hhi", "exports_usd", "import_export_ratio"}
@@ -31,78 +27,116 @@ class PartialCoverageError(ChokepointsError):
     """World-level criteria asked for on a year that covers only part of the world."""
 
 
-@dataclass(frozen=True)
-class Economy:
-    """A country or a group of countries, as an importer or exporter."""
+def coverage(ctx: Context) -> pd.DataFrame:
+    """Reported imports and exports per (source, classification, level, year, country).
 
-    name: str
-    members: tuple[str, ...]
-
-    @property
-    def is_group(self) -> bool:
-        """True for a group such as EU27 (intra-group flows are then not trade)."""
-        return self.members != (self.name,)
+    One scan of the trade table, kept for the life of the context: every question reads it to
+    choose its dataset and to check world coverage.
+    """
+    return ctx.memo(
+        "country_coverage", lambda: concentration.country_coverage(ctx.trade).to_pandas()
+    )
 
 
-def economy(ws: Workspace, spec: str) -> Economy:
-    """Resolve ``DEU``, ``de``, ``EU27`` or a user group into an Economy."""
-    from chokepoints.reference.countries import to_iso3
-    from chokepoints.reference.groups import group_members, list_groups
-
-    groups = {name.casefold(): name for name in list_groups(ws.groups_file)}
-    key = spec.strip().casefold()
-    if key in groups or key in ("eu",):
-        name = groups.get(key, "EU27")
-        return Economy(name, tuple(sorted(group_members(name, user_file=ws.groups_file))))
-    iso3 = to_iso3(spec)
-    return Economy(iso3, (iso3,))
-
-
-def sector_codes(ws: Workspace, sector: str | None, classification: str) -> list[str] | None:
-    """The HS codes of ``sector`` in ``classification`` (None when no sector is asked)."""
-    if sector is None:
-        return None
-    from chokepoints.reference.sectors import sector_products
-
-    return sector_products(sector, classification, extra_dirs=ws.sector_dirs)
+def dataset_and_year(
+    ctx: Context,
+    *,
+    economy: Economy | None = None,
+    side: str = "imports",
+    source: str | None = None,
+    year: int | None = None,
+    level: int | None = None,
+) -> tuple[Dataset, int]:
+    """The dataset and year to answer on: see ``datasets.choose_dataset`` for the rule."""
+    frame = coverage(ctx)
+    available = datasets(ctx.parts, frame)
+    who = None if economy is None else (economy.name, economy.members)
+    return choose_dataset(
+        available, frame, economy=who, side=side, source=source, year=year, level=level
+    )
 
 
-def flows_of(ws: Workspace, dataset: Dataset, years: Sequence[int]) -> ir.Table:
-    """The dataset's HS6 flows for ``years``."""
+def code_level(codes: Sequence[str]) -> int | None:
+    """The product level (number of digits) of the codes a user typed, or None for none.
+
+    Mixing levels (``8542`` with ``854231``) is refused: every figure is per product at one level.
+    """
+    levels = sorted({len(code.strip()) for code in codes})
+    if len(levels) > 1:
+        raise InputError(
+            f"products {', '.join(codes)} mix {' and '.join(map(str, levels))}-digit codes",
+            hint="ask about codes of one level at a time",
+        )
+    return levels[0] if levels else None
+
+
+def flows_of(ctx: Context, dataset: Dataset, years: Sequence[int]) -> ir.Table:
+    """The dataset's flows for ``years`` at its product level."""
     return concentration.select_flows(
-        ws.trade,
+        ctx.trade,
         source=dataset.source,
         classification=dataset.classification,
+        level=dataset.level,
         years=years,
         distinct_keys=dataset.distinct_keys,
     )
 
 
+def as_economies(flows: ir.Table, economies: Sequence[Economy]) -> ir.Table:
+    """``flows`` with each group among ``economies`` buying and selling as one.
+
+    Flows between members of a group are dropped and its members relabelled with the group's
+    name (``concentration.as_group``); countries are left as they are. Economies must not
+    overlap: a country cannot buy as two economies at once.
+    """
+    disjoint(economies)
+    for economy in economies:
+        if economy.is_group:
+            flows = concentration.as_group(flows, economy.name, economy.members)
+    return flows
+
+
+def with_groups(codes: Sequence[str], economies: Sequence[Economy]) -> list[str]:
+    """``codes`` (ISO3) plus the names of the group economies all of whose members are in them.
+
+    Once a group buys and sells as one, its members appear in the flows under its name: a list
+    of trusted or excluded suppliers that holds every member must hold the name too.
+    """
+    chosen = set(codes)
+    named = {e.name for e in economies if e.is_group and set(e.members) <= chosen}
+    return sorted(chosen | named)
+
+
 def check_coverage(
-    ws: Workspace, dataset: Dataset, years: Sequence[int], *, allow_partial: bool
+    ctx: Context,
+    dataset: Dataset,
+    years: Sequence[int],
+    *,
+    allow_partial: bool,
 ) -> list[str]:
     """Refuse (or, with allow_partial, warn about) years that are not world datasets.
 
-    The coverage of every year of the dataset is computed once per workspace (a scan of all its
-    flows) and kept until the next ingest, since every question asks for it.
+    A dataset the user named (``source=``) is taken as known to be partial: it warns.
     """
-    frame = ws.memo(
-        ("coverage", dataset.source, dataset.classification),
-        lambda: concentration.coverage(flows_of(ws, dataset, dataset.years)).to_pandas(),
-    )
+    frame = coverage(ctx)
+    mine = frame[
+        (frame["source"] == dataset.source)
+        & (frame["classification"] == dataset.classification)
+        & (frame["level"] == dataset.level)
+    ]
     warnings = []
     for year in years:
-        row = frame[frame["year"] == year]
+        row = mine[mine["year"] == year]
         if row.empty:
             continue
-        share = float(row["importer_share"].iloc[0])
-        if share < MIN_IMPORTER_SHARE:
-            importers, countries = int(row["n_importers"].iloc[0]), int(row["n_countries"].iloc[0])
+        importers, countries = int((row["imports_usd"] > 0).sum()), len(row)
+        if importers < countries * MIN_IMPORTER_SHARE:
             warnings.append(
-                f"{year} covers the imports of {importers} of the {countries} countries seen: "
+                f"{dataset.label} {year} covers the imports of {importers} of the {countries} "
+                "countries seen: "
                 "world export concentration and world-level ratios are partial"
             )
-    if warnings and not allow_partial:
+    if warnings and not (allow_partial or dataset.named):
         raise PartialCoverageError(
             f"{warnings[0]}; ingest a complete year (e.g. a BACI archive) or pass "
             "--allow-partial to run anyway with this warning in the output"
@@ -110,20 +144,37 @@ def check_coverage(
     return warnings
 
 
-def describe(ws: Workspace, frame: pd.DataFrame, classification: str) -> pd.DataFrame:
+def sector_codes(ctx: Context, sector: str | None, dataset: Dataset) -> list[str] | None:
+    """The HS codes of ``sector`` in the dataset's revision (None when no sector is asked).
+
+    Sector lists are HS6 codes: on data of another level they are refused rather than cut.
+    """
+    if sector is None:
+        return None
+    from chokepoints.reference.sectors import sector_products
+
+    if dataset.level != 6:
+        raise InputError(
+            f"sector {sector} lists 6-digit codes but {dataset.label} holds "
+            f"{dataset.level}-digit products",
+            hint="drop --sector, name the products, or ingest 6-digit data",
+        )
+    return sector_products(sector, dataset.classification, extra_dirs=ctx.sector_dirs)
+
+
+def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataFrame:
     """Add ``description`` (from the store, else the sector files) and ``sector`` columns."""
     from chokepoints.reference.sectors import sector_table
 
-    products = ws.sql(
-        "SELECT product, any_value(description) AS description FROM products "
-        f"WHERE classification = '{classification}' GROUP BY product"
-    )
-    sectors = sector_table(classification, extra_dirs=ws.sector_dirs)
+    products = ctx.table("products")
+    mine = products.filter(products.classification == classification)
+    found = mine.group_by("product").aggregate(description=mine.description.arbitrary()).to_pandas()
+    sectors = sector_table(classification, extra_dirs=ctx.sector_dirs)
     by_product = sectors.groupby("product").agg(
         sector=("sector", lambda s: ",".join(sorted(set(s)))),
         sector_description=("description", "first"),
     )
-    frame = frame.merge(products, on="product", how="left").merge(
+    frame = frame.merge(found, on="product", how="left").merge(
         by_product, left_on="product", right_index=True, how="left"
     )
     frame["description"] = frame["description"].fillna(frame.pop("sector_description"))
@@ -137,11 +188,3 @@ def finish(frame: pd.DataFrame, columns: list[str], provenance: dict[str, Any]) 
     ].reset_index(drop=True)
     frame.attrs["provenance"] = provenance
     return frame
-
-
-def dataset_and_year(
-    ws: Workspace, *, source: str | None = None, year: int | None = None
-) -> tuple[Dataset, int]:
-    """The dataset to analyse and the year: the one asked for, else its latest."""
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source, year=year)
-    return dataset, dataset.latest_year() if year is None else year

@@ -7,30 +7,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import pandas as pd
 
 from chokepoints.analysis import concentration, dependency
 from chokepoints.analysis import trend as trend_analysis
-from chokepoints.datasets import choose_dataset
+from chokepoints.datasets import Dataset
 from chokepoints.errors import InputError, NoDataError
 from chokepoints.questions.common import (
     WORLD_METRICS,
-    Economy,
     check_coverage,
+    code_level,
     dataset_and_year,
     describe,
-    economy,
     finish,
     flows_of,
     sector_codes,
 )
-
-if TYPE_CHECKING:
-    from chokepoints.datasets import Dataset
-    from chokepoints.workspace import Workspace
+from chokepoints.questions.context import Context
+from chokepoints.reference.economies import Economy
 
 METHODS = ("geodep", "ec2021", "custom")
 SIDES = ("imports", "exports")
@@ -53,6 +50,7 @@ DEPENDENCY_COLUMNS = [
     "exports_usd",
     "import_export_ratio",
     "dependent",
+    "persistence",
     "method",
 ]
 #: Leading columns of the supplier views (exposure by sector, trend by year).
@@ -86,7 +84,7 @@ EXPORT_COLUMNS = [
 
 # -- deps ------------------------------------------------------------------------------------
 def dependencies(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     *,
     year: int | None = None,
@@ -109,30 +107,31 @@ def dependencies(
     "RUS"]``) adds a ``share_<name>`` column per entry: the share of imports (or, on the export
     side, of sales) going through them. ``products`` (HS codes) narrows the list like a sector.
     """
-    focus = {spec: list(economy(ws, spec).members) for spec in share_from}
+    focus = {spec: list(ctx.economy(spec).members) for spec in share_from}
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     if side not in SIDES:
         raise InputError(f"unknown side {side!r}", hint="use imports or exports")
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who = economy(ws, country)
-    codes = _chosen_codes(sector_codes(ws, sector, dataset.classification), products)
+    who = ctx.economy(country)
+    level = 6 if sector is not None else code_level(products or ())
+    dataset, year = dataset_and_year(
+        ctx, economy=who, side=side, source=source, year=year, level=level
+    )
+    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
     if side == "exports":
-        frame, params = _export_dependencies(ws, dataset, who, year, focus)
+        frame, params = _export_dependencies(ctx, dataset, who, year, focus)
         warnings: list[str] = []
         key = "exporter"
     else:
         frame, params, warnings = _import_dependencies(
-            ws, dataset, who, year, method, rules, allow_partial, focus, codes
+            ctx, dataset, who, year, method, rules, allow_partial, focus, codes
         )
         key = "importer"
     if frame.empty:
-        raise NoDataError(
-            f"no {side} of {who.name} in {year} in {dataset.source} {dataset.classification}"
-        )
+        raise NoDataError(f"no {side} of {who.name} in {year} in {dataset.label}")
     if codes is not None:
         frame = frame[frame["product"].isin(codes)]
-    frame = describe(ws, frame, dataset.classification)
+    frame = describe(ctx, frame, dataset.classification)
     value = "import_value_usd" if side == "imports" else "export_value_usd"
     frame = frame.sort_values(["dependent", value], ascending=[False, False])
     if not include_all:
@@ -163,7 +162,7 @@ def _chosen_codes(sector: list[str] | None, products: Sequence[str] | None) -> l
 
 
 def _import_dependencies(
-    ws: Workspace,
+    ctx: Context,
     dataset: Dataset,
     who: Economy,
     year: int,
@@ -183,30 +182,23 @@ def _import_dependencies(
         years = list(range(year - params.window + 1, year + 1))
     else:
         years = [year]
-    flows = flows_of(ws, dataset, years)
+    flows = flows_of(ctx, dataset, years)
     parsed = [dependency.Rule.parse(r) for r in rules]
     needs_world = method != "custom" or any(r.metric in WORLD_METRICS for r in parsed)
     warnings = (
-        check_coverage(ws, dataset, years, allow_partial=allow_partial) if needs_world else []
+        check_coverage(ctx, dataset, years, allow_partial=allow_partial) if needs_world else []
     )
     if codes is not None:
         flows = flows.filter(flows["product"].isin(codes))
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     if method == "geodep":
         missing = sorted(set(years) - set(dataset.years))
+        held = len(years) - len(missing)
         if missing:
-            held = len(years) - len(missing)
-            warning = (
-                f"years {', '.join(map(str, missing))} are not in the store: persistence is "
-                f"judged on {held} of {len(years)} years"
-            )
-            if held < params.min_years:
-                warning += (
-                    f", so no product can meet the criteria in {params.min_years} years; ingest "
-                    "the earlier years or use --method ec2021"
-                )
-            warnings.append(warning)
-        result = dependency.geodep(flows, year, importer_flows=local, params=params, focus=focus)
+            warnings.append(dependency.short_history_warning(missing, held, params, year))
+        result = dependency.geodep(
+            flows, year, importer_flows=local, params=params, focus=focus, years_held=held
+        )
         parameters = params.parameters()
     elif method == "ec2021":
         ec = dependency.EC2021()
@@ -223,7 +215,7 @@ def _import_dependencies(
 
 
 def _export_dependencies(
-    ws: Workspace,
+    ctx: Context,
     dataset: Dataset,
     who: Economy,
     year: int,
@@ -231,7 +223,7 @@ def _export_dependencies(
     threshold: float = 0.4,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Products whose sales hang on one market: destination HHI above ``threshold``."""
-    flows = flows_of(ws, dataset, [year])
+    flows = flows_of(ctx, dataset, [year])
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     table = concentration.export_dependence(local.filter(local.exporter == who.name), focus=focus)
     frame = table.to_pandas()
@@ -260,7 +252,7 @@ RISK_COLUMNS = [
 
 
 def supply_risk(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     *,
     year: int | None = None,
@@ -277,17 +269,19 @@ def supply_risk(
     """
     from chokepoints.analysis import risk
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who = economy(ws, country)
-    codes = sector_codes(ws, sector, dataset.classification)
-    governance = ws.con.table("governance")
+    who = ctx.economy(country)
+    dataset, year = dataset_and_year(
+        ctx, economy=who, source=source, year=year, level=6 if sector else None
+    )
+    codes = sector_codes(ctx, sector, dataset)
+    governance = ctx.table("governance")
     if governance.count().to_pyarrow().as_py() == 0:
         raise NoDataError(
             "no governance indicators in the store: ingest the World Bank WGI file first "
             "(`chokepoints data ingest wgi wgidataset.xlsx`)"
         )
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
+    flows = flows_of(ctx, dataset, [year])
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     mine = local.filter(local.importer == who.name)
     imports = concentration.import_concentration(mine, top3=False).select(
@@ -305,7 +299,7 @@ def supply_risk(
         raise NoDataError(f"no imports of {who.name} in {year}")
     if codes is not None:
         frame = frame[frame["product"].isin(codes)]
-    frame = describe(ws, frame, dataset.classification).sort_values("supply_risk", ascending=False)
+    frame = describe(ctx, frame, dataset.classification).sort_values("supply_risk", ascending=False)
     provenance = dataset.provenance(
         year=year,
         economy=who.name,
@@ -319,16 +313,14 @@ def supply_risk(
             "substitution_index": 1.0,
             "restrictions": 0 if restrictions is None else len(restrictions),
         },
-        governance=sorted(
-            {p["release"] for p in ws.store.manifest()["parts"] if p["table"] == "governance"}
-        ),
+        governance=ctx.governance_releases,
     )
     return finish(frame, RISK_COLUMNS, provenance)
 
 
 # -- trade exposure ----------------------------------------------------------------------------
 def trade_exposure(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     supplier: str,
     *,
@@ -339,11 +331,11 @@ def trade_exposure(
     from chokepoints.analysis.trend import supplier_exposure_by_sector
     from chokepoints.reference.sectors import sector_table
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who, by = economy(ws, country), economy(ws, supplier)
-    flows = flows_of(ws, dataset, [year])
+    who, by = ctx.economy(country), ctx.economy(supplier)
+    dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=6)
+    flows = flows_of(ctx, dataset, [year])
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
-    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    table = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
     result = supplier_exposure_by_sector(
         concentration.positive(local),
         ibis.memtable(table[["product", "sector"]]),
@@ -368,7 +360,7 @@ def trade_exposure(
 
 # -- product ---------------------------------------------------------------------------------
 def product_picture(
-    ws: Workspace,
+    ctx: Context,
     code: str,
     *,
     year: int | None = None,
@@ -376,23 +368,22 @@ def product_picture(
     allow_partial: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The world picture of one product: summary, exporters, and importers depending on it."""
-    dataset, year = dataset_and_year(ws, source=source, year=year)
     code = code.strip()
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=code_level([code]))
     params = dependency.GeoDep()
     years = list(range(year - params.window + 1, year + 1))
-    flows = flows_of(ws, dataset, years)
+    flows = flows_of(ctx, dataset, years)
     flows = flows.filter(flows["product"] == code)
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
     this_year = flows.filter(flows.year == year)
     exporters = concentration.exporter_shares(this_year).to_pandas()
     if exporters.empty:
-        raise NoDataError(
-            f"no trade in product {code} in {year} in {dataset.source} {dataset.classification}"
-        )
+        raise NoDataError(f"no trade in product {code} in {year} in {dataset.label}")
     exporters = exporters.sort_values("export_value_usd", ascending=False)
     summary = concentration.world_exports(this_year).to_pandas()
-    summary = describe(ws, summary, dataset.classification)
-    importers = dependency.geodep(flows, year, params=params).to_pandas()
+    summary = describe(ctx, summary, dataset.classification)
+    held = len(set(years) & set(dataset.years))
+    importers = dependency.geodep(flows, year, params=params, years_held=held).to_pandas()
     importers = importers.sort_values(["dependent", "import_value_usd"], ascending=False)
     provenance = dataset.provenance(
         year=year, product=code, method=params.parameters(), warnings=warnings
@@ -406,25 +397,29 @@ def product_picture(
 
 # -- trend -----------------------------------------------------------------------------------
 def trend(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     supplier: str,
     *,
     sector: str | None = None,
     products: Sequence[str] | None = None,
+    year: int | None = None,
     source: str | None = None,
     allow_partial: bool = False,
 ) -> pd.DataFrame:
-    """Per year: the supplier's share of the country's imports and the products depending on it.
+    """Per year up to ``year`` (default the latest covered): the supplier's share of the
+    country's imports and the products depending on it.
 
     The provenance carries the change from the first to the last year and its verdict
     (``de-risking``, ``deepening`` or ``stable``).
     """
-    dataset = choose_dataset(ws.store.manifest()["parts"], source=source)
-    who, by = economy(ws, country), economy(ws, supplier)
-    codes = _chosen_codes(sector_codes(ws, sector, dataset.classification), products)
-    flows = flows_of(ws, dataset, dataset.years)
-    warnings = check_coverage(ws, dataset, dataset.years, allow_partial=allow_partial)
+    who, by = ctx.economy(country), ctx.economy(supplier)
+    level = 6 if sector is not None else code_level(products or ())
+    dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=level)
+    years = [y for y in dataset.years if y <= year]
+    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
+    flows = flows_of(ctx, dataset, years)
+    warnings = check_coverage(ctx, dataset, years, allow_partial=allow_partial)
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     table = trend_analysis.supplier_trend(
         flows,
@@ -437,8 +432,8 @@ def trend(
     frame = table.to_pandas()
     if frame.empty:
         raise NoDataError(
-            f"no imports of {who.name} in {dataset.source} "
-            f"{dataset.classification}" + (f" in sector {sector}" if sector else "")
+            f"no imports of {who.name} in {dataset.label}"
+            + (f" in sector {sector}" if sector else "")
         )
     first, last = frame.iloc[0], frame.iloc[-1]
     verdict = trend_analysis.trend_verdict(
@@ -456,7 +451,7 @@ def trend(
     }
     frame["sector"] = sector or "all products"
     provenance = dataset.provenance(
-        years=list(dataset.years),
+        years=years,
         economy=who.name,
         supplier=by.name,
         sector=sector,
@@ -472,7 +467,7 @@ def trend(
 
 
 def import_sources(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     *,
     products: Sequence[str] | None = None,
@@ -485,9 +480,11 @@ def import_sources(
     those products), n_products (bought from it); largest first. A group's imports are its
     members' purchases from outside the group.
     """
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who = economy(ws, country)
-    flows = flows_of(ws, dataset, [year])
+    who = ctx.economy(country)
+    dataset, year = dataset_and_year(
+        ctx, economy=who, source=source, year=year, level=code_level(products or ())
+    )
+    flows = flows_of(ctx, dataset, [year])
     if who.is_group:
         flows = concentration.as_group(flows, who.name, who.members)
     mine = concentration.positive(flows.filter(flows.importer == who.name))

@@ -7,25 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import pandas as pd
 
+from chokepoints import __version__
 from chokepoints.errors import InputError, NoDataError
 from chokepoints.questions.common import (
+    as_economies,
     check_coverage,
     dataset_and_year,
     describe,
-    economy,
     finish,
     flows_of,
     sector_codes,
 )
-
-if TYPE_CHECKING:
-    from chokepoints.workspace import Workspace
-
+from chokepoints.questions.context import Context
+from chokepoints.reference.economies import Economy
 
 # -- shocks ----------------------------------------------------------------------------------
 SHOCK_COLUMNS = [
@@ -42,11 +41,17 @@ SHOCK_COLUMNS = [
     "shortfall_value_usd",
     "own_exports_usd",
     "kept_value_usd",
+    "shared_spare_usd",
+    "total_lost_usd",
 ]
+
+#: Ways of summing a shock's impact: per product, per sector, per importer, and per product
+#: with a group importer split into its members.
+SHOCK_BY = ("product", "sector", "country", "member")
 
 
 def shock(
-    ws: Workspace,
+    ctx: Context,
     *,
     scenario: Any = None,
     preset: str | None = None,
@@ -58,21 +63,30 @@ def shock(
     fraction: float = 1.0,
     year: int | None = None,
     redirect_fraction: float = 0.5,
+    allocation: str = "pro_rata",
     allow_partial: bool = False,
     source: str | None = None,
     by: str = "product",
 ) -> pd.DataFrame:
     """Direct impact of a disruption scenario per (importer, product), sorted by shortfall.
 
-    ``by="sector"`` or ``by="country"`` sums it per (importer, sector) or per importer.
+    ``by="sector"`` or ``by="country"`` sums it per (importer, sector) or per importer;
+    ``by="member"`` lists a group importer's members one by one instead of the group as one
+    buyer. The world's spare capacity of each product is shared among all importers hit
+    (``allocation``: ``pro_rata`` or the optimistic ``per_importer``).
 
     The scenario is a ``Scenario`` object, a preset name, a TOML file, or the generic "supplier
     X stops exporting sectors S (or products P) to importers I". The frame's provenance holds
-    the scenario, its sources, and totals per importer (``by_importer``).
+    the scenario, its sources, the allocation rule, totals per importer (``by_importer``) and
+    for the world (``world``).
     """
     from chokepoints.analysis import scenario as scenarios
 
+    if by not in SHOCK_BY:
+        raise InputError(f"unknown by {by!r}", field="by", hint=f"use {', '.join(SHOCK_BY)}")
+    scenarios.check_allocation(allocation)
     scenario = _scenario(
+        ctx,
         {
             "scenario": scenario,
             "preset": preset,
@@ -82,28 +96,31 @@ def shock(
             "products": products,
             "importers": importers,
             "fraction": fraction,
-        }
+        },
     )
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
+    flows = flows_of(ctx, dataset, [year])
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    by_member = by == "member"
+    if not by_member:
+        flows = _grouped_for(flows, scenario.importer_economies, scenario.supplier_economies)
     impact = scenarios.scenario_impact(
         flows,
         scenario,
         year=year,
         classification=dataset.classification,
         redirect_fraction=redirect_fraction,
+        allocation=allocation,
+        by_member=by_member,
     )
-    if by not in ("product", "sector", "country"):
-        raise InputError(f"unknown --by {by!r}", hint="use product, sector or country")
     frame = impact.to_pandas()
     if frame.empty:
         raise NoDataError(
-            f"scenario {scenario.id} cuts no flow in {year} in {dataset.source} "
-            f"{dataset.classification}: the supplier sells none of its products there"
+            f"scenario {scenario.id} cuts no flow in {year} in {dataset.label}: the supplier "
+            "sells none of its products there"
         )
     order = ["shortfall_value_usd", "lost_value_usd"]
-    frame = describe(ws, frame, dataset.classification).sort_values(order, ascending=False)
+    frame = describe(ctx, frame, dataset.classification).sort_values(order, ascending=False)
     by_importer = (
         frame.groupby("importer")[
             ["lost_value_usd", "redirectable_value_usd", "shortfall_value_usd"]
@@ -114,7 +131,12 @@ def shock(
     provenance = dataset.provenance(
         year=year,
         warnings=warnings,
-        method={"name": "direct_impact", "redirect_fraction": redirect_fraction},
+        method={
+            "name": "direct_impact",
+            "redirect_fraction": redirect_fraction,
+            "allocation": allocation,
+        },
+        world=_world_totals(frame),
         scenario={
             "id": scenario.id,
             "name": scenario.name,
@@ -123,21 +145,43 @@ def shock(
                 {
                     "supplier": s.supplier,
                     "fraction": s.fraction,
-                    "importers": list(s.importers) if s.importers else "all",
+                    "importers": [e.name for e in s.importers] if s.importers else "all",
                 }
                 for s in scenario.shocks
             ],
         },
         by_importer=by_importer.reset_index().to_dict(orient="records"),
     )
-    if by != "product":
+    if by in ("sector", "country"):
         summed = (
-            scenarios.impact_by_sector(impact, dataset.classification)
+            scenarios.impact_by_sector(impact, dataset.classification, ctx.sector_dirs)
             if by == "sector"
             else scenarios.impact_by_country(impact)
         )
         frame = summed.to_pandas().sort_values(order, ascending=False)
     return finish(frame, SHOCK_COLUMNS, provenance)
+
+
+def _grouped_for(
+    flows: ibis.Table, importers: Sequence[Economy], suppliers: Sequence[Economy]
+) -> ibis.Table:
+    """Flows with the group importers buying as one; a supplier may not overlap them."""
+    groups = [e for e in importers if e.is_group]
+    if not groups:
+        return flows
+    overlapping = [s for s in suppliers if any(set(s.members) & set(g.members) for g in groups)]
+    return as_economies(flows, [*groups, *overlapping])
+
+
+def _world_totals(frame: pd.DataFrame) -> dict[str, float]:
+    """Lost, shared spare capacity, redirected and short over every importer and product hit."""
+    per_product = frame.groupby("product")
+    return {
+        "lost_value_usd": float(frame["lost_value_usd"].sum()),
+        "shared_spare_usd": float(per_product["shared_spare_usd"].first().sum()),
+        "redirectable_value_usd": float(frame["redirectable_value_usd"].sum()),
+        "shortfall_value_usd": float(frame["shortfall_value_usd"].sum()),
+    }
 
 
 DOWNSTREAM_COLUMNS = [
@@ -158,7 +202,7 @@ DOWNSTREAM_COLUMNS = [
 
 
 def downstream(
-    ws: Workspace,
+    ctx: Context,
     *,
     chains: Sequence[str] = (),
     year: int | None = None,
@@ -176,11 +220,11 @@ def downstream(
     from chokepoints.analysis import propagation
     from chokepoints.reference.chains import list_chains, load_chain
 
-    scenario = _scenario(scenario_options)
-    dataset, year = dataset_and_year(ws, source=source, year=year)
+    scenario = _scenario(ctx, scenario_options)
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
     shocked = set(scenario.products_for(dataset.classification))
     suppliers = sorted({m for s in scenario.shocks for m in s.members})
-    flows = flows_of(ws, dataset, [year])
+    flows = flows_of(ctx, dataset, [year])
     frames = []
     for chain_id in chains or list_chains()["id"].tolist():
         try:
@@ -200,8 +244,7 @@ def downstream(
         )
     frame = pd.concat(frames, ignore_index=True)
     if countries:
-        chosen = {c for spec in countries for c in economy(ws, spec).members}
-        frame = frame[frame["country"].isin(chosen)]
+        frame = frame[frame["country"].isin(ctx.members(list(countries)))]
     frame = frame.sort_values(["chain", "depth", "exports_usd"], ascending=[True, True, False])
     provenance = dataset.provenance(
         year=year,
@@ -216,8 +259,9 @@ def downstream(
     return finish(frame, DOWNSTREAM_COLUMNS, provenance)
 
 
-def _scenario(options: dict[str, Any]) -> Any:
-    """The Scenario described by :func:`shock`'s options."""
+def _scenario(ctx: Context, options: dict[str, Any]) -> Any:
+    """The Scenario described by :func:`shock`'s options, names read with the user's groups
+    and sectors."""
     from chokepoints.analysis import scenario as scenarios
 
     if options.get("scenario") is not None:
@@ -225,7 +269,9 @@ def _scenario(options: dict[str, Any]) -> Any:
     if options.get("preset"):
         return scenarios.preset(options["preset"])
     if options.get("scenario_file"):
-        return scenarios.load_scenario(options["scenario_file"])
+        return scenarios.load_scenario(
+            options["scenario_file"], economies=ctx.economies, sector_dirs=ctx.sector_dirs
+        )
     if options.get("supplier"):
         return scenarios.build_scenario(
             options["supplier"],
@@ -233,6 +279,8 @@ def _scenario(options: dict[str, Any]) -> Any:
             products=list(options.get("products") or []) or None,
             importers=list(options.get("importers") or []) or None,
             fraction=options.get("fraction", 1.0),
+            economies=ctx.economies,
+            sector_dirs=ctx.sector_dirs,
         )
     raise InputError(
         "no scenario given", hint="use --preset NAME, --scenario FILE or --supplier ISO3"
@@ -241,11 +289,11 @@ def _scenario(options: dict[str, Any]) -> Any:
 
 # -- input-output exposure --------------------------------------------------------------------
 def io_exposure(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     supplier: str,
     *,
-    icio: str | None = None,
+    icio: Path | str,
     year: int | None = None,
     theta: float = 1.0,
     supplier_sectors: Sequence[str] | None = None,
@@ -260,7 +308,7 @@ def io_exposure(
     from chokepoints.analysis import input_output as io
     from chokepoints.sources.icio import read_icio
 
-    location = Path(icio) if icio else ws.home / "icio"
+    location = Path(icio)
     if not location.exists():
         raise NoDataError(
             f"no input-output table at {location}: run `chokepoints data fetch icio --year Y` "
@@ -268,7 +316,7 @@ def io_exposure(
         )
     system = read_icio(location, year)
     system.calc_system()
-    who, by = economy(ws, country), economy(ws, supplier)
+    who, by = ctx.economy(country), ctx.economy(supplier)
     regions = set(system.Z.index.get_level_values(0))
     missing = [c for c in (*who.members, *by.members) if c not in regions]
     if set(who.members) <= set(missing) or set(by.members) <= set(missing):
@@ -293,7 +341,7 @@ def io_exposure(
         "classification": "ICIO sectors",
         "year": year,
         "economy": who.name,
-        "tool": ws.provenance()["tool"],
+        "tool": f"chokepoints {__version__}",
         "demo": False,
         "method": {
             "name": "input_output",
@@ -326,35 +374,44 @@ STRESS_EXCLUDED_SECTORS = ("eu_sensitive_ecosystems",)
 
 
 def stress(
-    ws: Workspace,
+    ctx: Context,
     *,
     year: int | None = None,
     sectors: Sequence[str] = (),
     importers: Sequence[str] = (),
     top: int | None = None,
     redirect_fraction: float | None = None,
+    allocation: str = "pro_rata",
+    by: str = "importer",
     allow_partial: bool = False,
     source: str | None = None,
 ) -> pd.DataFrame:
     """Every supplier x every strategic sector x every importer, ranked by shortfall.
 
-    ``importers`` (countries or groups) restricts the rows shown, not the computation of
-    spare capacity; ``top`` keeps the N worst suppliers per importer and sector.
+    Each (supplier, sector) is a world-wide cut-off whose spare capacity is shared among all
+    the importers it hits (``allocation``). ``importers`` (countries or groups) restricts the
+    rows shown, not the computation; a group among them buys as one unless ``by="member"``.
+    ``top`` keeps the N worst suppliers per importer and sector.
     """
     from chokepoints.analysis import stress as stress_analysis
     from chokepoints.reference.sectors import sector_table
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    if by not in ("importer", "member"):
+        raise InputError(f"unknown by {by!r}", field="by", hint="use importer or member")
+    chosen = ctx.economies.resolve_all(importers)
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
+    table = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
     if sectors:
         unknown = sorted(set(sectors) - set(table["sector"]))
         if unknown:
-            sector_codes(ws, unknown[0], dataset.classification)  # raises a clear error
+            sector_codes(ctx, unknown[0], dataset)  # raises a clear error
         table = table[table["sector"].isin(list(sectors))]
     else:
         table = table[~table["sector"].isin(STRESS_EXCLUDED_SECTORS)]
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
+    flows = flows_of(ctx, dataset, [year])
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    if by == "importer":
+        flows = as_economies(flows, chosen)
     # Every figure of the stress test is per product before the sector roll-up, so the
     # sectors' products are all it needs to read.
     flows = flows.filter(flows["product"].isin(sorted(set(table["product"]))))
@@ -364,11 +421,15 @@ def stress(
         else redirect_fraction
     )
     result = stress_analysis.stress_test(
-        flows, year, ibis.memtable(table[["product", "sector"]]), redirect_fraction=fraction
+        flows,
+        year,
+        ibis.memtable(table[["product", "sector"]]),
+        redirect_fraction=fraction,
+        allocation=allocation,
     )
-    if importers:
-        chosen = sorted({c for spec in importers for c in economy(ws, spec).members})
-        result = result.filter(result.importer.isin(chosen))
+    if chosen:
+        names = {code for e in chosen for code in (e.members if by == "member" else (e.name,))}
+        result = result.filter(result.importer.isin(sorted(names)))
     if top is not None:
         result = result.filter(result["rank"] <= top)
     frame = result.to_pandas().sort_values(
@@ -377,7 +438,12 @@ def stress(
     provenance = dataset.provenance(
         year=year,
         warnings=warnings,
-        method={"name": "stress_test", "fraction": 1.0, "redirect_fraction": fraction},
+        method={
+            "name": "stress_test",
+            "fraction": 1.0,
+            "redirect_fraction": fraction,
+            "allocation": allocation,
+        },
         sectors=sorted(table["sector"].unique()),
     )
     return finish(frame, stress_analysis.STRESS_COLUMNS, provenance)

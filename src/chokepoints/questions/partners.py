@@ -8,24 +8,24 @@ between partners): DataFrames with provenance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import pandas as pd
 
 from chokepoints.errors import NoDataError
 from chokepoints.questions.common import (
+    as_economies,
     check_coverage,
+    code_level,
     dataset_and_year,
     describe,
-    economy,
     finish,
     flows_of,
     sector_codes,
+    with_groups,
 )
-
-if TYPE_CHECKING:
-    from chokepoints.workspace import Workspace
+from chokepoints.questions.context import Context
 
 #: Trusted suppliers when none are named: the like-minded group of reference/data/groups.toml.
 DEFAULT_TRUSTED = "like_minded"
@@ -45,19 +45,14 @@ ALTERNATIVE_COLUMNS = [
 ]
 
 
-def _members(ws: Workspace, specs: Sequence[str]) -> list[str]:
-    """ISO3 codes of a list of countries and groups."""
-    return sorted({code for spec in specs for code in economy(ws, spec).members})
-
-
-def _scores(ws: Workspace, year: int, *, objective: str = "hhi") -> ibis.Table | None:
+def _scores(ctx: Context, year: int, *, objective: str = "hhi") -> ibis.Table | None:
     """WGI scores for ``year`` when governance indicators are in the store, else None.
 
     The governance-weighted objective cannot run without them: it raises instead.
     """
     from chokepoints.analysis.risk import governance_scores
 
-    governance = ws.con.table("governance")
+    governance = ctx.table("governance")
     if governance.count().to_pyarrow().as_py() == 0:
         if objective == "hhi_wgi":
             raise NoDataError(
@@ -69,7 +64,7 @@ def _scores(ws: Workspace, year: int, *, objective: str = "hhi") -> ibis.Table |
 
 
 def diversify(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     product: str,
     *,
@@ -91,21 +86,21 @@ def diversify(
     from chokepoints.analysis.diversify import alternative_suppliers
     from chokepoints.analysis.sourcing import optimise_sourcing
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who = economy(ws, country)
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
-    trusted_codes = _members(ws, trusted)
-    scores = _scores(ws, year, objective=objective)
+    who = ctx.economy(country)
+    product = product.strip()
+    dataset, year = dataset_and_year(
+        ctx, economy=who, source=source, year=year, level=code_level([product])
+    )
+    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    trusted_codes = with_groups(ctx.members(list(trusted)), [who])
+    scores = _scores(ctx, year, objective=objective)
     table = alternative_suppliers(
-        flows, who.name, product.strip(), year, scores=scores, trusted=trusted_codes
+        flows, who.name, product, year, scores=scores, trusted=trusted_codes
     )
     alternatives = table.to_pandas().sort_values("rank")
     if alternatives.empty or alternatives["current_imports_usd"].fillna(0).sum() == 0:
-        raise NoDataError(
-            f"{who.name} imported no {product} in {year} in {dataset.source} "
-            f"{dataset.classification}"
-        )
+        raise NoDataError(f"{who.name} imported no {product} in {year} in {dataset.label}")
     current = pd.DataFrame(
         {
             "supplier": alternatives["exporter"],
@@ -120,13 +115,14 @@ def diversify(
         current,
         objective=objective,  # type: ignore[arg-type]
         redirect_fraction=redirect_fraction,
-        exclude=_members(ws, exclude),
+        exclude=with_groups(ctx.members(list(exclude)), [who]),
         max_share=max_share,
         max_change=max_change,
     )
     provenance = dataset.provenance(
         year=year,
         economy=who.name,
+        members=list(who.members),
         product=product,
         warnings=warnings,
         method={"name": "diversify", **plan.parameters},
@@ -151,7 +147,7 @@ def diversify(
 
 
 def compare(
-    ws: Workspace,
+    ctx: Context,
     partners: Sequence[str],
     *,
     year: int | None = None,
@@ -172,17 +168,19 @@ def compare(
     from chokepoints.analysis import cooperation
     from chokepoints.reference.sectors import sector_table
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    codes = [economy(ws, p).name for p in partners]
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
-    chosen = sector_codes(ws, sector, dataset.classification)
+    economies = ctx.economies.resolve_all(partners)
+    codes = [e.name for e in economies]
+    level = 6 if sector is not None else code_level(products or ())
+    dataset, year = _covering_all(ctx, economies, source=source, year=year, level=level)
+    flows = as_economies(flows_of(ctx, dataset, [year]), economies)
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    chosen = sector_codes(ctx, sector, dataset)
     if products is not None:
         chosen = [p for p in products if chosen is None or p in chosen]
     every = flows
     if chosen is not None:
         flows = flows.filter(flows["product"].isin(chosen))
-    risky = _members(ws, exclude)
+    risky = with_groups(ctx.members(list(exclude)), economies)
     tables = {
         "shared": cooperation.shared_chokepoints(flows, codes, year),
         "complementarity": cooperation.complementarity(
@@ -190,13 +188,17 @@ def compare(
         ),
         "best_practice": cooperation.best_practice(flows, codes, year),
         "joint": cooperation.joint_diversification(
-            flows, codes, year, trusted=_members(ws, trusted), exclude=risky
+            flows,
+            codes,
+            year,
+            trusted=with_groups(ctx.members(list(trusted)), economies),
+            exclude=risky,
         ),
     }
     provenance = dataset.provenance(
         year=year, partners=codes, sector=sector, warnings=warnings, method={"name": "cooperation"}
     )
-    sector_map = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
+    sector_map = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
     if sector is not None:
         sector_map = sector_map[sector_map["sector"] == sector]
     joint = tables["joint"]
@@ -208,9 +210,26 @@ def compare(
     }
     result = {"by_sector": finish(_by_sector(counted, sector_map), [], provenance)}
     for name, table in tables.items():
-        frame = describe(ws, table.to_pandas(), dataset.classification)
+        frame = describe(ctx, table.to_pandas(), dataset.classification)
         result[name] = finish(frame, ["product", "description", "sector"], provenance)
     return result
+
+
+def _covering_all(
+    ctx: Context,
+    economies: Sequence[Any],
+    *,
+    source: str | None,
+    year: int | None,
+    level: int | None,
+) -> tuple[Any, int]:
+    """The dataset and year chosen for the first partner, checked to cover every other one."""
+    dataset, year = dataset_and_year(
+        ctx, economy=economies[0], source=source, year=year, level=level
+    )
+    for other in economies[1:]:
+        dataset_and_year(ctx, economy=other, source=dataset.source, year=year, level=dataset.level)
+    return dataset, year
 
 
 def _by_sector(tables: dict[str, Any], sector_map: pd.DataFrame) -> pd.DataFrame:
@@ -255,7 +274,7 @@ MARKET_COLUMNS = [
 
 
 def markets(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     product: str,
     *,
@@ -268,16 +287,17 @@ def markets(
     """
     from chokepoints.analysis.diversify import alternative_markets
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
+    who = ctx.economy(country)
+    product = product.strip()
+    dataset, year = dataset_and_year(
+        ctx, economy=who, side="exports", source=source, year=year, level=code_level([product])
+    )
     years = [y for y in dataset.years if year - 4 <= y <= year]
-    who = economy(ws, country)
-    flows = flows_of(ws, dataset, years)
-    table = alternative_markets(flows, who.name, product.strip(), years, scores=_scores(ws, year))
+    flows = as_economies(flows_of(ctx, dataset, years), [who])
+    table = alternative_markets(flows, who.name, product, years, scores=_scores(ctx, year))
     frame = table.to_pandas().sort_values("rank")
     if frame.empty:
-        raise NoDataError(
-            f"no imports of {product} in {year} in {dataset.source} {dataset.classification}"
-        )
+        raise NoDataError(f"no imports of {product} in {year} in {dataset.label}")
     provenance = dataset.provenance(
         year=year,
         years=years,
@@ -289,7 +309,7 @@ def markets(
 
 
 def diversify_all(
-    ws: Workspace,
+    ctx: Context,
     country: str,
     *,
     year: int | None = None,
@@ -315,11 +335,12 @@ def diversify_all(
     from chokepoints.analysis.diversify import supplier_capacities
     from chokepoints.analysis.sourcing import SUMMARY_COLUMNS, optimise_many
 
-    dataset, year = dataset_and_year(ws, source=source, year=year)
-    who = economy(ws, country)
-    flows = flows_of(ws, dataset, [year])
-    warnings = check_coverage(ws, dataset, [year], allow_partial=allow_partial)
-    codes = sector_codes(ws, sector, dataset.classification)
+    who = ctx.economy(country)
+    level = 6 if sector is not None else code_level(products or ())
+    dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=level)
+    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    codes = sector_codes(ctx, sector, dataset)
     if products is not None:
         codes = [p for p in products if codes is None or p in codes]
     if codes is not None:
@@ -331,9 +352,9 @@ def diversify_all(
     frame = capacities.to_pandas()
     if frame.empty:
         raise NoDataError(f"no import of {who.name} in {year} has an HHI above {min_hhi}")
-    trusted_codes = set(_members(ws, trusted))
+    trusted_codes = set(with_groups(ctx.members(list(trusted)), [who]))
     frame["trusted"] = frame["exporter"].isin(trusted_codes)
-    scores = _scores(ws, year, objective=objective)
+    scores = _scores(ctx, year, objective=objective)
     if scores is not None:
         wgi = scores.select(exporter=scores.country, wgi_scaled=scores.wgi_scaled).to_pandas()
         frame = frame.merge(wgi, on="exporter", how="left")
@@ -341,11 +362,11 @@ def diversify_all(
         frame,
         objective=objective,  # type: ignore[arg-type]
         redirect_fraction=redirect_fraction,
-        exclude=_members(ws, exclude),
+        exclude=with_groups(ctx.members(list(exclude)), [who]),
         max_share=max_share,
         max_change=max_change,
     )
-    summary = describe(ws, summary, dataset.classification).sort_values(
+    summary = describe(ctx, summary, dataset.classification).sort_values(
         "imports_usd", ascending=False
     )
     provenance = dataset.provenance(

@@ -7,6 +7,7 @@ sectors, and keeps each answer's provenance. It knows nothing of HTML or charts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from chokepoints.errors import ChokepointsError, InputError, NoDataError
-from chokepoints.questions.common import dataset_and_year
+from chokepoints.questions.common import check_coverage, dataset_and_year
 from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
 
 if TYPE_CHECKING:
@@ -63,6 +64,19 @@ class ReportContent:
         return self.dependent["top_supplier"].value_counts()
 
     @property
+    def unassessed_persistence(self) -> str:
+        """``1 of 3 years`` when the store holds too few years for GeoDep to assess persistence
+        (the dependent products are then candidates), else empty."""
+        column = self.dependencies.get("persistence")
+        if column is None:
+            return ""
+        for text in column.dropna().unique():
+            found = re.fullmatch(r"not assessable \((.*)\)", str(text))
+            if found:
+                return found.group(1)
+        return ""
+
+    @property
     def demo(self) -> bool:
         """Whether the report rests on the synthetic demo world."""
         return bool(self.provenance["dependencies"].get("demo"))
@@ -73,12 +87,16 @@ class ReportContent:
         total = float(deps["import_value_usd"].sum())
         dependent = self.dependent
         value = float(dependent["import_value_usd"].sum())
+        unassessed = self.unassessed_persistence
+        label = "Dependent products"
+        if unassessed:
+            label = f"Candidate dependencies (persistence not assessable: {unassessed})"
         figures = [
             ("Strategic products imported", f"{len(deps):,}"),
             ("Imports of them", money(total)),
-            ("Dependent products", f"{len(dependent):,}"),
+            (label, f"{len(dependent):,}"),
             (
-                "Imports in dependent products",
+                "Imports in dependent products" if not unassessed else "Imports in candidates",
                 f"{money(value)} ({value / total:.0%})" if total else "0",
             ),
         ]
@@ -142,7 +160,12 @@ def gather(
 
     options: dict[str, Any] = {"source": source, "allow_partial": allow_partial}
     step("dependencies")
-    dataset, year = dataset_and_year(ws, source=source, year=year)
+    economy = ws.economies.resolve(country)
+    dataset, year = dataset_and_year(ws.context, economy=economy, source=source, year=year, level=6)
+    # Every part of the report answers on this dataset, so that its sections agree; naming it
+    # lets the parts run on a partial year, so its coverage is checked here once.
+    check_coverage(ws.context, dataset, [year], allow_partial=allow_partial)
+    options["source"] = dataset.source
     table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
     known = sorted(set(table["sector"]))
     unknown = [s for s in sectors if s not in known]
@@ -271,7 +294,7 @@ def _add_trend(
     else:
         return
     try:
-        trend = ws.trend(content.country, supplier, products=codes, **options)
+        trend = ws.trend(content.country, supplier, products=codes, year=content.year, **options)
     except NoDataError as exc:
         content.notes.append(f"No trend: {exc}")
         return
