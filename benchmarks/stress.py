@@ -6,7 +6,8 @@ sectors, and times, each in its own child process:
 
 * ``chokepoints``: ``analysis.stress.stress_test`` (every supplier x every sector x every
   importer) on an Ibis DuckDB connection, materialised to Arrow;
-* ``pandas``: the same table with groupby/merge.
+* ``pandas``: the same table with groupby/merge (the world-wide cut-off of each supplier, its
+  spare pool shared pro rata among the importers it hits).
 
 Prints seconds, peak RSS and the ratio, and checks that both find the same total shortfall.
 Target: the stress test under 30 s on 2 cores. Then runs ``benchmarks/extraction.py``: the
@@ -84,13 +85,15 @@ def run_pandas(files: list[Path]) -> dict[str, float]:
         sold.rename(columns={"exporter": "supplier", "value_usd": "sup_x"}),
         on=["supplier", "product"],
     )
-    cut = cut.merge(
-        sold.rename(columns={"exporter": "importer", "value_usd": "own_x"}),
-        on=["importer", "product"],
-        how="left",
-    ).fillna({"own_x": 0.0})
-    spare = cut["world_x"] - cut["sup_x"] - cut["own_x"] - (cut["m"] - cut["lost"])
-    cut["redirectable"] = np.minimum(cut["lost"], REDIRECT * spare.clip(lower=0.0))
+    # The supplier's customers are all hit; the pool is what the others sell to the rest.
+    hit_m = (
+        cut.groupby(["supplier", "product"], as_index=False)["m"]
+        .sum()
+        .rename(columns={"m": "hit_m"})
+    )
+    cut = cut.merge(hit_m, on=["supplier", "product"])
+    pool = REDIRECT * (cut["world_x"] - cut["hit_m"]).clip(lower=0.0)
+    cut["redirectable"] = cut["lost"] * np.minimum(1.0, pool / cut["sup_x"])
     cut = cut.merge(sectors, on="product")
     totals = cut.groupby(["importer", "sector", "supplier"], as_index=False)[
         ["lost", "redirectable"]

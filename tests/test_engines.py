@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from chokepoints import engine
-from chokepoints.analysis import concentration, dependency, stress, trend
+from chokepoints.analysis import concentration, dependency, scenario, stress, trend
 from chokepoints.store import Store
 from chokepoints.workspace import Workspace
 
@@ -94,11 +94,29 @@ ANALYSES = {
         ),
         ["importer", "sector", "supplier"],
     ),
+    "direct_impact": (
+        lambda f: scenario.direct_impact(
+            f,
+            2022,
+            scenario.ResolvedShock("CHN", ("CHN",), ("850511", "284690"), None, 0.8),
+        ),
+        ["importer", "product"],
+    ),
     "trend": (
         lambda f: trend.supplier_trend(f, importer="JPN", supplier="CHN", supplier_members=["CHN"]),
         ["year"],
     ),
 }
+
+
+def test_country_coverage_agrees(engines) -> None:
+    duck, spark = engines
+    keys = ["source", "classification", "level", "year", "country"]
+    _same(
+        concentration.country_coverage(duck.table("trade")).to_pandas(),
+        concentration.country_coverage(spark.table("trade")).to_pandas(),
+        keys,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ANALYSES))

@@ -172,6 +172,12 @@ CASES: list[tuple[str, Callable[[ir.Table], ir.Table], Callable, list[str]]] = [
         ["importer", "product"],
     ),
     (
+        "geodep_one_year_held",
+        lambda t: dep.geodep(t, 2022, years_held=1),
+        lambda f: oracle.geodep(f, 2022, years_held=1),
+        ["importer", "product"],
+    ),
+    (
         "ec2021",
         lambda t: dep.ec2021(t, 2022, group="EU27", members=EU),
         lambda f: oracle.ec2021(f, 2022, group="EU27", members=EU),

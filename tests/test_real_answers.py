@@ -353,7 +353,10 @@ def test_four_digit_comtrade_data_is_analysed_at_its_level(
         str(thailand.home),
     )  # fmt: skip
     assert code == 0, err
-    assert "8542" in out and "TWN" in out and "4-digit" in out
+    text = " ".join(out.split())
+    assert "8542" in out and "TWN" in out and "comtrade 2026-06-19 HS22 4-digit, 2024" in text
+    reimports = values["THA"] / 1e6
+    assert f"re-imports of THA from itself ({reimports:,.1f} M USD in 2024)" in text
     with pytest.raises(InputError, match="mix 4 and 6-digit codes"):
         thailand.dependencies("THA", products=["8542", "854231"], source="comtrade")
     with pytest.raises(ChokepointsError, match="no 6-digit data from source 'comtrade'"):

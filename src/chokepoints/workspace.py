@@ -17,6 +17,7 @@ import pandas as pd
 import platformdirs
 
 from chokepoints import __version__, engine, questions
+from chokepoints.datasets import Dataset
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract
 from chokepoints.questions.context import Context
@@ -318,6 +319,25 @@ class Workspace:
     def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
         """A country's dependency on one supplier over the years (``sector``, ``source``)."""
         return questions.trend(self.context, country, supplier, **options)
+
+    def dataset_for(
+        self,
+        country: str,
+        *,
+        source: str | None = None,
+        year: int | None = None,
+        allow_partial: bool = False,
+    ) -> tuple[Dataset, int]:
+        """The HS6 dataset and year the questions about ``country`` answer on (see
+        ``datasets.choose_dataset``), refused when the year is partial unless ``allow_partial``."""
+        from chokepoints.questions.common import check_coverage, dataset_and_year
+
+        economy = self.economies.resolve(country)
+        dataset, year = dataset_and_year(
+            self.context, economy=economy, source=source, year=year, level=6
+        )
+        check_coverage(self.context, dataset, [year], allow_partial=allow_partial)
+        return dataset, year
 
     def countries_of(self, spec: str) -> list[str]:
         """ISO3 codes of a comma list of countries and groups (``"JPN,DEU,G7"``)."""

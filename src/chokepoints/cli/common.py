@@ -149,6 +149,7 @@ def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = No
     text = (
         f"{provenance['source']} {'/'.join(provenance['releases'])} "
         f"{provenance['classification']}"
+        + (f" {provenance['level']}-digit" if provenance.get("level", 6) != 6 else "")
         + (f", {provenance['year']}" if "year" in provenance else "")
         + (f"; method {method.get('name')} ({thresholds})" if method else "")
         + f"; {provenance['tool']}"

@@ -91,15 +91,17 @@ def deps(
     }
     frame = ws.dependencies(country, top=top, include_all=all_, **options)
     what = "products" if all_ else "dependent products"
-    if frame.empty and fmt is OutputFormat.table and not all_:
-        # Nothing flagged: show the largest products and why they do not count.
-        what = "no dependent products; the largest"
+    near_misses = frame.empty and fmt is OutputFormat.table and not all_
+    if near_misses:
+        # Nothing flagged: show the largest products, whose metrics say why they do not count.
+        what = "no dependent products"
         frame = ws.dependencies(country, top=top or NEAR_MISSES, include_all=True, **options)
     who = frame.attrs["provenance"]["economy"]
     title = (
         f"{who}: {what}"
         + (f" in {sector}" if sector else "")
         + f" ({side}, {frame.attrs['provenance']['year']})"
+        + ("; the largest, with their metrics" if near_misses else "")
     )
     columns = DEPS_TABLE if side == "imports" else EXPORTS_TABLE
     shares = [c for c in frame.columns if c.startswith("share_") and c != "share_of_exports"]

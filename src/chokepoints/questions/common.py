@@ -82,6 +82,29 @@ def flows_of(ctx: Context, dataset: Dataset, years: Sequence[int]) -> ir.Table:
     )
 
 
+def reimport_note(ctx: Context, dataset: Dataset, year: int, economy: Economy) -> list[str]:
+    """A note when the data holds re-imports of a country from itself (Comtrade reports them
+    with the reporter as partner): they are left out, since no one is its own supplier."""
+    if economy.is_group:
+        return []
+    t = ctx.trade
+    mine = t.filter(
+        t.source == dataset.source,
+        t.classification == dataset.classification,
+        t.level == dataset.level,
+        t.year == year,
+        t.exporter == economy.name,
+        t.importer == economy.name,
+    )
+    value = mine.value_usd.sum().to_pyarrow().as_py() or 0.0
+    if value <= 0:
+        return []
+    return [
+        f"re-imports of {economy.name} from itself ({value / 1e6:,.1f} M USD in {year}) are not "
+        "counted as imports from a supplier"
+    ]
+
+
 def as_economies(flows: ir.Table, economies: Sequence[Economy]) -> ir.Table:
     """``flows`` with each group among ``economies`` buying and selling as one.
 

@@ -24,6 +24,7 @@ from chokepoints.questions.common import (
     describe,
     finish,
     flows_of,
+    reimport_note,
     sector_codes,
 )
 from chokepoints.questions.context import Context
@@ -126,6 +127,7 @@ def dependencies(
         frame, params, warnings = _import_dependencies(
             ctx, dataset, who, year, method, rules, allow_partial, focus, codes
         )
+        warnings += reimport_note(ctx, dataset, year, who)
         key = "importer"
     if frame.empty:
         raise NoDataError(f"no {side} of {who.name} in {year} in {dataset.label}")

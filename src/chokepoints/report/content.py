@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from chokepoints.errors import ChokepointsError, InputError, NoDataError
-from chokepoints.questions.common import check_coverage, dataset_and_year
 from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
 
 if TYPE_CHECKING:
@@ -160,11 +159,9 @@ def gather(
 
     options: dict[str, Any] = {"source": source, "allow_partial": allow_partial}
     step("dependencies")
-    economy = ws.economies.resolve(country)
-    dataset, year = dataset_and_year(ws.context, economy=economy, source=source, year=year, level=6)
     # Every part of the report answers on this dataset, so that its sections agree; naming it
     # lets the parts run on a partial year, so its coverage is checked here once.
-    check_coverage(ws.context, dataset, [year], allow_partial=allow_partial)
+    dataset, year = ws.dataset_for(country, source=source, year=year, allow_partial=allow_partial)
     options["source"] = dataset.source
     table = sector_table(dataset.classification, extra_dirs=ws.sector_dirs)
     known = sorted(set(table["sector"]))

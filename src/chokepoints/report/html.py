@@ -373,16 +373,20 @@ def _stress_lead(content: ReportContent) -> str:
     if content.stress.empty:
         return "No scenario could be computed."
     worst = content.stress.iloc[0]
+    rule = (
+        "Every supplier is cut off from the whole world in turn; the other exporters' spare "
+        "capacity is shared among all the importers it hits, pro rata to their losses."
+    )
     if worst["shortfall_value_usd"] <= 0:
         return (
-            "Every supplier is cut off in turn: in each case other exporters' spare capacity "
-            "could replace what it sold, so no cut-off leaves a shortfall (green bars)."
+            f"{rule} In each case that capacity could replace what {content.country} lost, so "
+            "no cut-off leaves it a shortfall (green bars)."
         )
     return (
         f"If {worst['supplier']} stopped selling {worst['sector'].replace('_', ' ')} products, "
         f"{content.country} would lose {cell_text(worst['lost_share'], 'share')} of those imports; "
         f"other exporters could redirect part of it, leaving a shortfall of "
-        f"{money(float(worst['shortfall_value_usd']))}. Every supplier is cut off in turn."
+        f"{money(float(worst['shortfall_value_usd']))}. {rule}"
     )
 
 
