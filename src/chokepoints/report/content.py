@@ -103,7 +103,7 @@ class ReportContent:
             counts = self.dominance
             top = str(counts.index[0])
             figures.append(
-                ("Most frequent dominant supplier", f"{top} ({counts.iloc[0]} products)")
+                ("Most frequent dominant supplier", f"{top} ({_products(int(counts.iloc[0]))})")
             )
         if self.trend is not None:
             trend = self.provenance["trend"]
@@ -352,3 +352,8 @@ def money(value: float) -> str:
     if abs(value) >= 1e3:
         return f"${value / 1e3:,.0f}k"
     return f"${value:,.0f}"
+
+
+def _products(count: int) -> str:
+    """``1 product``, ``3 products``."""
+    return f"{count} product" if count == 1 else f"{count} products"
