@@ -37,10 +37,8 @@ def shared_data() -> Path:
 ATLAS = "baci/V202601_critical_materials_atlas/baci_2022.csv"
 
 
-@pytest.fixture(scope="session")
-def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A store holding the real 2022 slices, ingested once per session."""
-    ws = Workspace.open(tmp_path_factory.mktemp("atlas"))
+def ingest_atlas(ws: Workspace, shared_data: Path) -> Workspace:
+    """Ingest the real 2022 slices as the README's `ingest table` example does."""
     ws.ingest_table(
         shared_data / ATLAS,
         mapping={"exporter": "i", "importer": "j", "product": "cmd", "value_usd": "value"},
@@ -49,6 +47,12 @@ def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Worksp
         source="atlas",
     )
     return ws
+
+
+@pytest.fixture(scope="session")
+def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A store holding the real 2022 slices, ingested once per session."""
+    return ingest_atlas(Workspace.open(tmp_path_factory.mktemp("atlas")), shared_data)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from chokepoints.errors import ChokepointsError, InputError, NoDataError
 from chokepoints.report.content import gather
 from chokepoints.workspace import Workspace
-from conftest import ATLAS
+from conftest import ATLAS, ingest_atlas
 from helpers import assert_one_sentence_error, run
 
 pytestmark = pytest.mark.shared_data
@@ -91,13 +91,7 @@ def mixed(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Worksp
     2022 slice (23k rows): the store a new user builds from the README's examples."""
     ws = Workspace.open(tmp_path_factory.mktemp("mixed"))
     ws.ingest_baci(shared_data / ALGERIA, revision="HS92", release="V202301")
-    ws.ingest_table(
-        shared_data / ATLAS,
-        mapping={"exporter": "i", "importer": "j", "product": "cmd", "value_usd": "value"},
-        year=2022,
-        classification="HS17",
-        source="atlas",
-    )
+    ingest_atlas(ws, shared_data)
     ws.ingest_wgi(shared_data / "wgi/wgidataset.xlsx")
     return ws
 
