@@ -1,0 +1,148 @@
+"""Look-through origin: where an importer's supply of a chain product really comes from.
+
+Trade shows the last border crossing. Following METHODS.md ("Look-through origin along a value
+chain") and the proportionality assumption of OECD TiVA and Baldwin, Freeman & Theodorakopoulos
+(2023), a supplier's exports of a product embody the origin mix of its own supply of the chain's
+input. For importer ``m``, product ``p`` and the inputs ``u1 <- u2 <- ...`` upstream of it:
+
+* ``a_m(s)``: supplier ``s``'s share of ``m``'s imports of ``p`` (the direct shares);
+* ``S_u(s, o)``: the mix of ``s``'s supply of ``u``: its imports of ``u`` from ``o`` and its own
+  domestic supply ``D_s`` (production where held, else its exports of ``u``, a lower bound),
+  divided by their sum. A country with no supply of ``u`` at all in the data is its own origin;
+* the effective shares at depth ``k``: ``E_m = a_m . S_u1 . S_u2 ... S_uk`` (depth 0: direct).
+
+Shares are row-stochastic at every step, so the effective shares of an importer sum to 1. The
+functions work on small pandas frames (the flows of a few products), one step a merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+#: Columns of :func:`look_through`'s result.
+UPSTREAM_COLUMNS = ["importer", "origin", "direct_share", "effective_share", "paths"]
+
+#: Paths listed per (importer, origin), the heaviest first.
+TOP_PATHS = 3
+
+
+def shares(flows: pd.DataFrame, *, buyer: str, seller: str) -> pd.DataFrame:
+    """Per ``buyer``: each ``seller``'s share of its purchases (columns buyer, seller, share)."""
+    grouped = flows.groupby([buyer, seller], as_index=False)["value_usd"].sum()
+    grouped = grouped[grouped["value_usd"] > 0]
+    total = grouped.groupby(buyer)["value_usd"].transform("sum")
+    return pd.DataFrame(
+        {"buyer": grouped[buyer], "seller": grouped[seller], "share": grouped["value_usd"] / total}
+    )
+
+
+def supply_mix(
+    input_flows: pd.DataFrame, domestic: pd.Series, countries: Sequence[str]
+) -> pd.DataFrame:
+    """The origin mix of each of ``countries``' supply of one input.
+
+    ``input_flows`` are the input's flows (exporter, importer, value_usd); ``domestic`` the
+    countries' own supply of it (production, or exports as a lower bound), indexed by country.
+    Columns: country, origin, share (summing to 1 per country), and ``own`` (True where the
+    country had no supply at all in the data and is taken as its own origin).
+    """
+    imports = input_flows[input_flows["importer"].isin(list(countries))]
+    parts = [
+        pd.DataFrame(
+            {
+                "country": imports["importer"],
+                "origin": imports["exporter"],
+                "value": imports["value_usd"],
+            }
+        ),
+        pd.DataFrame(
+            {"country": domestic.index, "origin": domestic.index, "value": domestic.to_numpy()}
+        ),
+    ]
+    supply = pd.concat(parts, ignore_index=True)
+    supply = supply[supply["country"].isin(list(countries)) & (supply["value"] > 0)]
+    supply = supply.groupby(["country", "origin"], as_index=False)["value"].sum()
+    supply["share"] = supply["value"] / supply.groupby("country")["value"].transform("sum")
+    missing = sorted(set(countries) - set(supply["country"]))
+    own = pd.DataFrame({"country": missing, "origin": missing, "share": 1.0})
+    mix = pd.concat(
+        [supply.drop(columns="value").assign(own=False), own.assign(own=True)], ignore_index=True
+    )
+    return mix[["country", "origin", "share", "own"]]
+
+
+def effective_origins(
+    flows: pd.DataFrame,
+    product: str,
+    path: Sequence[str],
+    *,
+    importers: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
+    ``importers`` (all when None), from the flows (exporter, importer, product, value_usd) of
+    the product and its inputs. Each input's domestic supply is its exports (a lower bound);
+    an input with no flows is skipped (its step taken at face value)."""
+    direct = shares(flows[flows["product"] == product], buyer="importer", seller="exporter")
+    direct = direct.rename(columns={"buyer": "importer", "seller": "supplier"})
+    if importers is not None:
+        direct = direct[direct["importer"].isin(list(importers))]
+    countries = sorted(set(flows["exporter"]) | set(flows["importer"]))
+    mixes = []
+    for code in path:
+        mine = flows[flows["product"] == code]
+        if not mine.empty:
+            mixes.append(supply_mix(mine, mine.groupby("exporter")["value_usd"].sum(), countries))
+    return look_through(direct, mixes)
+
+
+def look_through(direct: pd.DataFrame, mixes: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Effective origin shares of each importer through the supply ``mixes`` of its inputs.
+
+    ``direct``: importer, supplier, share (the importers' direct shares of the product).
+    ``mixes``: one :func:`supply_mix` per step upstream, nearest input first (empty: depth 0).
+    Returns one row per (importer, origin): the origin's direct share (0 when it does not sell
+    the product to the importer itself), its effective share, and the heaviest paths that
+    carry it, written origin first (``CHN -> VNM -> JPN``).
+    """
+    chains = pd.DataFrame(
+        {
+            "importer": direct["importer"],
+            "origin": direct["supplier"],
+            "weight": direct["share"],
+            "path": direct["supplier"] + " -> " + direct["importer"],
+        }
+    )
+    for mix in mixes:
+        stepped = chains.merge(mix, left_on="origin", right_on="country", suffixes=("", "_up"))
+        own = stepped["origin_up"] == stepped["origin"]
+        chains = pd.DataFrame(
+            {
+                "importer": stepped["importer"],
+                "origin": stepped["origin_up"],
+                "weight": stepped["weight"] * stepped["share"],
+                # A country supplying itself adds no hop to the path.
+                "path": stepped["path"].where(own, stepped["origin_up"] + " -> " + stepped["path"]),
+            }
+        )
+        chains = chains.groupby(["importer", "origin", "path"], as_index=False)["weight"].sum()
+    effective = chains.groupby(["importer", "origin"], as_index=False)["weight"].sum()
+    effective = effective.rename(columns={"weight": "effective_share"})
+    ranked = chains.sort_values(["importer", "origin", "weight"], ascending=[True, True, False])
+    paths = ranked.groupby(["importer", "origin"])["path"].agg(
+        lambda found: list(found.head(TOP_PATHS))
+    )
+    direct_shares = direct.rename(columns={"supplier": "origin", "share": "direct_share"})
+    result = effective.merge(
+        direct_shares[["importer", "origin", "direct_share"]],
+        on=["importer", "origin"],
+        how="outer",
+    )
+    result = result.fillna({"direct_share": 0.0, "effective_share": 0.0})
+    result["paths"] = [
+        paths.get((importer, origin), [])
+        for importer, origin in zip(result["importer"], result["origin"], strict=True)
+    ]
+    result = result.sort_values(["importer", "effective_share"], ascending=[True, False])
+    return result[UPSTREAM_COLUMNS].reset_index(drop=True)

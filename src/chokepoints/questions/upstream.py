@@ -1,0 +1,138 @@
+"""Where does a supply really come from? Look-through origin along the value chains.
+
+``upstream``: for an importer and a chain product, the direct shares of its suppliers next to
+the effective origin shares of the chain's inputs (``analysis.upstream``), per path of inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from chokepoints.analysis import upstream as analysis
+from chokepoints.errors import InputError, NoDataError
+from chokepoints.questions.common import (
+    as_economies,
+    check_coverage,
+    code_level,
+    dataset_and_year,
+    finish,
+    flows_of,
+)
+from chokepoints.questions.context import Context
+
+#: Columns of ``upstream`` results, in order.
+UPSTREAM_COLUMNS = [
+    "year",
+    "importer",
+    "product",
+    "via",
+    "origin",
+    "direct_share",
+    "effective_share",
+    "paths",
+    "looked_through",
+]
+
+#: How the suppliers' own (domestic) supply of an input is measured without production data.
+DOMESTIC_RULE = "exports of the input (a lower bound of production)"
+
+
+def input_paths(ctx: Context, product: str, classification: str, depth: int) -> list[list[str]]:
+    """Every sequence of chain inputs upstream of ``product``, nearest first, up to ``depth``.
+
+    Read from the value chains (built-in and the user's) that hold the product in the
+    revision; a path stops early where a chain starts.
+    """
+    from chokepoints.reference.chains import list_chains, load_chain
+
+    graphs = []
+    for chain_id in list_chains()["id"]:
+        try:
+            graph = load_chain(chain_id).graph(classification)
+        except InputError:
+            continue  # the chain has no list for this revision
+        if product in graph:
+            graphs.append(graph)
+    if not graphs:
+        raise InputError(
+            f"product {product} is in no value chain for {classification}",
+            hint="look through the products of the chains: chokepoints shock --downstream lists "
+            "them; or add a chain in HOME/chains",
+        )
+    paths: set[tuple[str, ...]] = set()
+
+    def walk(graph: Any, code: str, path: tuple[str, ...]) -> None:
+        inputs = sorted(graph.predecessors(code))
+        if len(path) == depth or not inputs:
+            paths.add(path)
+            return
+        for parent in inputs:
+            walk(graph, parent, (*path, parent))
+
+    for graph in graphs:
+        walk(graph, product, ())
+    return [list(path) for path in sorted(paths)]
+
+
+def upstream(
+    ctx: Context,
+    importer: str,
+    product: str,
+    *,
+    year: int | None = None,
+    depth: int = 1,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> pd.DataFrame:
+    """Direct and effective (look-through) origin shares of ``importer``'s supply of ``product``.
+
+    One row per (path of inputs, origin). ``via`` names the inputs looked through, nearest
+    first (``280530 < 284690``); ``looked_through`` is False where an input's trade is not in
+    the store, its suppliers then being taken as origins (said in the warnings too).
+    """
+    if depth < 0:
+        raise InputError(f"depth {depth} is negative", field="depth", hint="use 0, 1, 2...")
+    who = ctx.economy(importer)
+    product = product.strip()
+    dataset, year = dataset_and_year(
+        ctx, economy=who, source=source, year=year, level=code_level([product])
+    )
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    paths = input_paths(ctx, product, dataset.classification, depth) if depth else [[]]
+    codes = sorted({product, *(code for path in paths for code in path)})
+    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+    frame = flows.filter(flows["product"].isin(codes)).to_pandas()
+    if frame[(frame["product"] == product) & (frame["importer"] == who.name)].empty:
+        raise NoDataError(f"{who.name} imported no {product} in {year} in {dataset.label}")
+    held = set(frame["product"])
+    missing = sorted(code for code in codes if code != product and code not in held)
+    if missing:
+        warnings.append(
+            f"the trade of input(s) {', '.join(missing)} is not in {dataset.label} {year}: at "
+            "that step the suppliers are taken as the origins, so the effective shares there "
+            "are not a finding"
+        )
+    rows = [
+        analysis.effective_origins(frame, product, path, importers=[who.name]).assign(
+            via=" < ".join(path) if path else "(direct)",
+            looked_through=all(code in held for code in path),
+        )
+        for path in paths
+    ]
+    table = pd.concat(rows, ignore_index=True).assign(year=year, product=product)
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        product=product,
+        warnings=warnings,
+        method={
+            "name": "look_through_origin",
+            "depth": depth,
+            "domestic_supply": DOMESTIC_RULE,
+            "assumption": "proportionality: a supplier's exports carry its sourcing mix",
+        },
+        paths=[" < ".join(path) for path in paths],
+    )
+    return finish(table, UPSTREAM_COLUMNS, provenance)

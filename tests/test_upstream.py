@@ -1,0 +1,116 @@
+"""Look-through origin along the value chains (issue #12), on hand-built worlds.
+
+The worked example of the issue: Japan buys its magnets from CHN (30%), VNM (40%) and PHL
+(30%); Viet Nam's rare-earth metals all come from China, the Philippines' half from China and
+half from Australia; China and Australia import none. Effective origin: CHN 0.3 + 0.4 + 0.15 =
+85%, AUS 15%; direct CHN 30%.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chokepoints.analysis import upstream as up
+from chokepoints.questions.upstream import upstream
+from chokepoints.workspace import Workspace
+from helpers import write_baci
+
+MAGNETS, METALS, COMPOUNDS = "850511", "280530", "284690"
+#: BACI codes: China 156, Japan 392, Viet Nam 704, Philippines 608, Australia 36.
+WORKED = [
+    f"2022,156,392,{MAGNETS},30,1",
+    f"2022,704,392,{MAGNETS},40,1",
+    f"2022,608,392,{MAGNETS},30,1",
+    f"2022,156,704,{METALS},10,1",
+    f"2022,156,608,{METALS},5,1",
+    f"2022,36,608,{METALS},5,1",
+]
+
+
+@pytest.fixture
+def worked(home: Path, tmp_path: Path) -> Workspace:
+    ws = Workspace.open(home)
+    ws.ingest_baci(write_baci(tmp_path, WORKED, name="BACI_HS17_Y2022_V202501.csv"))
+    return ws
+
+
+def test_worked_example(worked: Workspace) -> None:
+    frame = upstream(worked.context, "JPN", MAGNETS)
+    rows = frame.set_index("origin")
+    assert set(frame["via"]) == {METALS}
+    assert rows.loc["CHN", "effective_share"] == pytest.approx(0.85)
+    assert rows.loc["AUS", "effective_share"] == pytest.approx(0.15)
+    assert rows.loc["CHN", "direct_share"] == pytest.approx(0.30)
+    assert rows.loc["AUS", "direct_share"] == 0.0
+    # Viet Nam and the Philippines are transit points, not origins of the metals.
+    assert rows.loc["VNM", "effective_share"] == pytest.approx(0.0)
+    assert rows.loc["VNM", "direct_share"] == pytest.approx(0.40)
+    assert set(rows.loc["CHN", "paths"]) == {"CHN -> JPN", "CHN -> VNM -> JPN", "CHN -> PHL -> JPN"}
+    assert rows.loc["AUS", "paths"] == ["AUS -> PHL -> JPN"]
+    assert frame["looked_through"].all()
+    provenance = frame.attrs["provenance"]
+    assert provenance["method"]["domestic_supply"].startswith("exports of the input")
+
+
+def test_depth_zero_is_direct_and_missing_inputs_are_said(worked: Workspace) -> None:
+    direct = upstream(worked.context, "JPN", MAGNETS, depth=0).set_index("origin")
+    assert list(direct["effective_share"]) == pytest.approx(list(direct["direct_share"]))
+    # Depth 2 walks on to the compounds, whose trade this store does not hold.
+    deeper = upstream(worked.context, "JPN", MAGNETS, depth=2)
+    assert set(deeper["via"]) == {f"{METALS} < {COMPOUNDS}"}
+    assert not deeper["looked_through"].any()
+    assert "284690 is not in" in " ".join(deeper.attrs["provenance"]["warnings"])
+    # The metals step is still looked through: the same shares as depth 1.
+    assert deeper.set_index("origin").loc["CHN", "effective_share"] == pytest.approx(0.85)
+
+
+def test_real_slices_say_the_inputs_are_missing(atlas: Workspace) -> None:
+    # The 2022 slices hold magnets but not rare-earth metals: effective = direct is no finding.
+    frame = upstream(atlas.context, "JPN", MAGNETS)
+    assert not frame["looked_through"].any()
+    warning = " ".join(frame.attrs["provenance"]["warnings"])
+    assert "the trade of input(s) 280530 is not in atlas HS17 2022" in warning
+    assert "suppliers are taken as the origins" in warning
+
+
+# -- properties ------------------------------------------------------------------------------
+COUNTRIES = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+edge = st.tuples(
+    st.sampled_from(COUNTRIES),
+    st.sampled_from(COUNTRIES),
+    st.floats(min_value=0.5, max_value=100.0, allow_nan=False),
+).filter(lambda row: row[0] != row[1])
+
+
+def frame_of(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """Flows (exporter, importer, value_usd) of one product."""
+    return pd.DataFrame(rows, columns=["exporter", "importer", "value_usd"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    product=st.lists(edge, min_size=1, max_size=12, unique_by=lambda r: r[:2]),
+    inputs=st.lists(edge, max_size=12, unique_by=lambda r: r[:2]),
+    more=st.lists(edge, max_size=12, unique_by=lambda r: r[:2]),
+)
+def test_effective_shares_sum_to_one(product, inputs, more) -> None:
+    direct = up.shares(frame_of(product), buyer="importer", seller="exporter").rename(
+        columns={"buyer": "importer", "seller": "supplier"}
+    )
+    mixes = []
+    for rows in (inputs, more):
+        flows = frame_of(rows)
+        mixes.append(up.supply_mix(flows, flows.groupby("exporter")["value_usd"].sum(), COUNTRIES))
+        result = up.look_through(direct, mixes)
+        totals = result.groupby("importer")["effective_share"].sum()
+        assert list(totals) == pytest.approx([1.0] * len(totals))
+        assert (result["effective_share"] >= -1e-12).all()
+    # No intermediaries (no one imports the input): every supplier is its own origin.
+    alone = up.supply_mix(frame_of([]), pd.Series(dtype=float), COUNTRIES)
+    same = up.look_through(direct, [alone]).set_index(["importer", "origin"])
+    assert list(same["effective_share"]) == pytest.approx(list(same["direct_share"]))
