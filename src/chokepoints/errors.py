@@ -7,6 +7,8 @@ sentence without a traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class ChokepointsError(Exception):
     """Base class of all user-facing errors."""
@@ -35,7 +37,7 @@ class InputError(ChokepointsError):
             if line is not None:
                 where += f", line {line}"
             where += ": "
-        if field and field not in message:
+        if field and not re.search(rf"(?<!\w){re.escape(field)}(?!\w)", message):
             message = f"{message} (field {field})"
         text = f"{where}{message}"
         if hint:
@@ -61,3 +63,11 @@ class DownloadError(ChokepointsError):
 
 class NoDataError(ChokepointsError):
     """The store holds no data for what was asked (a year, a country, a product)."""
+
+
+class DiskFullError(ChokepointsError):
+    """No space left where a source is unpacked (the temporary folder, or next to an archive)."""
+
+
+class ReplaceError(ChokepointsError):
+    """An ingest would replace committed data by markedly less and was not told to."""

@@ -8,7 +8,9 @@ atomically; the source only knows its format.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +31,15 @@ Verifier = Callable[[duckdb.DuckDBPyConnection, str], None]
 #: Yields (line number, row in canonical columns) of the raw file, in file order. Used only on
 #: the error path, to point the user at the first offending line.
 RowReader = Callable[[], Iterator[tuple[int, dict[str, Any]]]]
+
+#: The first plausible data year: 1948, the year of the GATT and of the first trade statistics
+#: kept on today's lines. A year outside ``FIRST_YEAR..last_year()`` is a typing or parsing error.
+FIRST_YEAR = 1948
+
+#: The largest single trade value accepted, in USD. 10^15 is about forty times the world's yearly
+#: goods trade, so a larger value is a unit or parsing error; it also keeps every sum finite,
+#: which the manifest (JSON, where infinity does not exist) needs.
+MAX_VALUE_USD = 1e15
 
 
 #: Hashes input files in the background while DuckDB reads them (hashlib releases the GIL).
@@ -87,6 +98,17 @@ class TradePart:
     #: The file's own name for each canonical column, so that errors speak the file's language.
     fields: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Make ``verify`` check plausible years and values first, whatever the source."""
+        own = self.verify
+
+        def verify(con: duckdb.DuckDBPyConnection, scan: str) -> None:
+            check_plausible(con, scan, self)
+            if own is not None:
+                own(con, scan)
+
+        self.verify = verify
+
 
 @dataclass
 class Extract:
@@ -137,3 +159,71 @@ def refuse_truncated(path: Path) -> None:
             line=line,
             hint="download or export the file again",
         )
+
+
+def last_year() -> int:
+    """The latest plausible data year: next year, since releases are sometimes dated ahead."""
+    return dt.date.today().year + 1
+
+
+def plausible_year(year: int) -> bool:
+    """Whether ``year`` lies in ``FIRST_YEAR..last_year()``."""
+    return FIRST_YEAR <= year <= last_year()
+
+
+def year_range() -> str:
+    """The plausible years as text for messages, e.g. ``1948-2027``."""
+    return f"{FIRST_YEAR}-{last_year()}"
+
+
+def check_plausible(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) -> None:
+    """Refuse staged rows with a year outside ``year_range()`` or a value above MAX_VALUE_USD.
+
+    One scan of two columns; the raw rows are read again only to name the first bad line.
+    """
+    years, first_year, values, first_value = con.execute(
+        f"""SELECT count(*) FILTER (WHERE year NOT BETWEEN $first AND $last),
+                   min(year) FILTER (WHERE year NOT BETWEEN $first AND $last),
+                   count(*) FILTER (WHERE value_usd > $max),
+                   max(value_usd) FILTER (WHERE value_usd > $max)
+            FROM {scan}""",
+        {"first": FIRST_YEAR, "last": last_year(), "max": MAX_VALUE_USD},
+    ).fetchall()[0]
+    if years:
+        line, row = first_row(part, lambda row: not plausible_year(row["year"]))
+        raise InputError(
+            f"year {row['year'] if row else first_year} is outside {year_range()} "
+            f"in {years} row(s)",
+            file=part.origin,
+            line=line,
+            field=part.fields.get("year", "year"),
+            hint="write four-digit years of the data, e.g. 2022",
+        )
+    if values:
+        line, row = first_row(part, lambda row: row["value_usd"] > MAX_VALUE_USD)
+        value = row["value_usd"] if row else first_value
+        raise InputError(
+            f"value {value:.6g} USD is above {MAX_VALUE_USD:.0e} USD (forty times the world's "
+            f"yearly trade) in {values} row(s)",
+            file=part.origin,
+            line=line,
+            field=part.fields.get("value_usd", "value_usd"),
+            hint="check the unit (--unit) and the decimal separator",
+        )
+
+
+def first_row(
+    part: TradePart, bad: Callable[[dict[str, Any]], bool]
+) -> tuple[int | None, dict[str, Any] | None]:
+    """(line, row) of the first raw row of ``part`` for which ``bad`` holds, or (None, None)."""
+    if part.rows is not None:
+        for line, row in part.rows():
+            if _known(row) and bad(row):
+                return line, row
+    return None, None
+
+
+def _known(row: dict[str, Any]) -> bool:
+    """Whether a raw row has the year and a finite value that the plausibility rules read."""
+    value = row.get("value_usd")
+    return row.get("year") is not None and value is not None and math.isfinite(value)

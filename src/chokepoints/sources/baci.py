@@ -10,6 +10,7 @@ and two layouts of the country code file (V202301 writes Taiwan's ISO3 as ``N/A`
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import shutil
 import tempfile
@@ -24,8 +25,16 @@ import pyarrow as pa
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart, refuse_truncated, sql_path
+from chokepoints.extract import (
+    Extract,
+    RowReader,
+    SourceFile,
+    TradePart,
+    refuse_truncated,
+    sql_path,
+)
 from chokepoints.reference.countries import baci_code_map
+from chokepoints.sources import archive as zips
 
 TRADE_FILE = re.compile(r"BACI_(HS\d{2})_Y(\d{4})_V(\d{6}[a-z]?)\.csv$", re.IGNORECASE)
 ARCHIVE_FILE = re.compile(r"BACI_(HS\d{2})_V(\d{6}[a-z]?)\.zip$", re.IGNORECASE)
@@ -40,6 +49,9 @@ FIELDS = {
     "value_usd": "v",
     "quantity_t": "q",
 }
+
+#: What to do about an archive that cannot be read whole.
+DAMAGED_HINT = "download it again (`chokepoints data fetch baci` resumes a partial download)"
 
 #: Share of a file's distinct product codes that may be missing from the declared revision's
 #: nomenclature before the file is taken to be of another revision. BACI only uses codes of its
@@ -107,64 +119,78 @@ def _read_folder(
 def _read_archive(
     archive: Path, revision: str | None, release: str | None, years: list[int] | None
 ) -> Extract:
-    """An official BACI zip: extract the wanted yearly members to a temporary folder."""
+    """An official BACI zip: stream the wanted yearly members to a temporary folder.
+
+    The archive must be whole (every member listed and readable) and its members within the
+    zip-bomb limits of :class:`~chokepoints.sources.archive.Limits`; the folder is removed on
+    any error, and by the store once it is done with the extract.
+    """
     name_match = ARCHIVE_FILE.search(archive.name)
     if name_match:
         revision = _agree("revision", revision, name_match.group(1).upper(), archive.name)
         release = _agree("release", release, "V" + name_match.group(2), archive.name)
+    limits = zips.Limits.from_env()
     workdir = Path(tempfile.mkdtemp(prefix="chokepoints-baci-"))
     try:
-        with zipfile.ZipFile(archive) as bundle:
+        with zips.reading(archive, DAMAGED_HINT) as bundle:
             names = bundle.namelist()
             side = {
-                Path(n).name: bundle.read(n).decode("utf-8-sig")
+                Path(n).name: _text(zips.read_member(bundle, n, limits), archive, n)
                 for n in names
                 if COUNTRY_FILE.search(n) or PRODUCT_FILE.search(n)
             }
-            members = [n for n in names if TRADE_FILE.search(Path(n).name)]
-            if not members:
-                raise InputError(
-                    "archive holds no BACI_HSxx_Yyyyy_Vyyyymm.csv member",
-                    file=archive.name,
-                    hint="check that this is a BACI archive from CEPII",
-                )
-            available = sorted({_year_of(n) for n in members})
-            chosen = [n for n in members if _wanted(_year_of(n), years)]
-            if not chosen:
-                raise InputError(
-                    f"archive has no year {', '.join(map(str, years or []))} "
-                    f"(it covers {available[0]}-{available[-1]})",
-                    file=archive.name,
-                    hint="choose years the archive holds",
-                )
-            paths = []
-            for member in chosen:
-                target = workdir / Path(member).name
-                with bundle.open(member) as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 22)
-                paths.append(target)
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise InputError(
-            f"the archive is truncated or damaged ({exc})",
-            file=archive.name,
-            hint="download it again (`chokepoints data fetch baci` resumes a partial download)",
-        ) from exc
+            chosen = _chosen_members(archive, names, years)
+            paths = [workdir / Path(member).name for member in chosen]
+            for member, target in zip(chosen, paths, strict=True):
+                zips.extract_member(bundle, member, target, limits)
+        extract = _read_files(
+            archive.name,
+            paths,
+            side,
+            revision,
+            release,
+            years,
+            [SourceFile.of(archive)],
+            from_archive=True,
+        )
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    extract = _read_files(
-        archive.name,
-        paths,
-        side,
-        revision,
-        release,
-        years,
-        [SourceFile.of(archive)],
-        from_archive=True,
-    )
     extract.cleanup = lambda: shutil.rmtree(workdir, ignore_errors=True)
     return extract
+
+
+def _chosen_members(archive: Path, names: list[str], years: list[int] | None) -> list[str]:
+    """The yearly trade members of ``years`` (all when None); InputError when there are none."""
+    members = [n for n in names if TRADE_FILE.search(Path(n).name)]
+    if not members:
+        raise InputError(
+            "archive holds no BACI_HSxx_Yyyyy_Vyyyymm.csv member",
+            file=archive.name,
+            hint="check that this is a BACI archive from CEPII",
+        )
+    chosen = [n for n in members if _wanted(_year_of(n), years)]
+    if not chosen:
+        available = sorted({_year_of(n) for n in members})
+        raise InputError(
+            f"archive has no year {', '.join(map(str, years or []))} "
+            f"(it covers {available[0]}-{available[-1]})",
+            file=archive.name,
+            hint="choose years the archive holds",
+        )
+    return chosen
+
+
+def _text(data: bytes, archive: Path, member: str) -> str:
+    """A side file of the archive as text (UTF-8, with or without BOM)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"member {member} is not UTF-8 text (byte {exc.start})",
+            file=archive.name,
+            hint=DAMAGED_HINT,
+        ) from exc
 
 
 def _read_files(
@@ -243,24 +269,32 @@ def _trade_part(
     header = _header(path)
     if not from_archive:
         refuse_truncated(path)
+    rows = functools.partial(_python_rows, path, header, revision, release, codes)
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        con.execute("CREATE OR REPLACE TEMP TABLE _baci_codes (code INTEGER, iso3 VARCHAR)")
-        con.executemany("INSERT INTO _baci_codes VALUES (?, ?)", [[c, i] for c, i in codes.items()])
-        types = {"t": "SMALLINT", "i": "INTEGER", "j": "INTEGER", "v": "DOUBLE"}
+        con.execute("CREATE OR REPLACE TEMP TABLE _baci_codes (code VARCHAR, iso3 VARCHAR)")
+        con.executemany(
+            "INSERT INTO _baci_codes VALUES (?, ?)", [[str(c), i] for c, i in codes.items()]
+        )
+        # Country codes are read as text and matched as written, so that "12.0" is an unknown
+        # code rather than 12; DuckDB's INTEGER parser would round "12.7" to 13.
+        types = {"t": "SMALLINT", "v": "DOUBLE"}
         columns = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
         try:
             # Numbers are parsed by the CSV reader itself (fast, and a bad one is reported
-            # with its line); q stays text because BACI pads its "NA" with spaces.
+            # with its line); q stays text because BACI pads its "NA" with spaces. A 5-digit
+            # k lost its leading zero (the file went through a number); any other length is
+            # kept as it is, for the checks to refuse.
             return con.sql(
                 f"""
                 SELECT r.t AS year,
-                       coalesce(e.iso3, '?' || r.i) AS exporter,
-                       coalesce(m.iso3, '?' || r.j) AS importer,
-                       CASE WHEN length(trim(r.k)) < 6 THEN lpad(trim(r.k), 6, '0')
+                       coalesce(e.iso3, '?' || trim(r.i)) AS exporter,
+                       coalesce(m.iso3, '?' || trim(r.j)) AS importer,
+                       CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k)
                             ELSE trim(r.k) END AS product,
                        '{revision}' AS classification,
-                       CAST(6 AS TINYINT) AS level,
+                       CAST(CASE WHEN length(trim(r.k)) = 5 THEN 6 ELSE length(trim(r.k)) END
+                            AS TINYINT) AS level,
                        r.v * 1000 AS value_usd,
                        CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL
                             ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), 'NaN'::DOUBLE) END
@@ -271,8 +305,8 @@ def _trade_part(
                 FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
                               quote = '"', delim = ',', null_padding = false,
                               strict_mode = true) AS r
-                LEFT JOIN _baci_codes AS e ON e.code = r.i
-                LEFT JOIN _baci_codes AS m ON m.code = r.j
+                LEFT JOIN _baci_codes AS e ON e.code = trim(r.i)
+                LEFT JOIN _baci_codes AS m ON m.code = trim(r.j)
                 """
             )
         except duckdb.InvalidInputException as exc:
@@ -280,13 +314,14 @@ def _trade_part(
 
     def verify(con: duckdb.DuckDBPyConnection, scan: str) -> None:
         _verify_year(con, scan, path.name, year)
+        _verify_level(con, scan, path.name, rows)
         if products is not None:
             _verify_revision(con, scan, path.name, revision, products)
 
     return TradePart(
         origin=path.name,
         build=build,
-        rows=lambda: _python_rows(path, header, revision, release, codes),
+        rows=rows,
         verify=verify,
         fields=FIELDS,
     )
@@ -352,6 +387,7 @@ def _python_rows(
         for number, values in enumerate(reader, start=2):
             raw = dict(zip(header, (v.strip() for v in values), strict=False))
             k = raw.get("k", "")
+            product = "0" + k if len(k) == 5 else k
             q = raw.get("q", "")
             value = _float(raw.get("v", ""))
             quantity = None if q in ("", "NA") else _float(q)
@@ -361,9 +397,9 @@ def _python_rows(
                     "year": _smallint(raw.get("t", "")),
                     "exporter": _country(raw.get("i", ""), codes),
                     "importer": _country(raw.get("j", ""), codes),
-                    "product": k.rjust(6, "0") if len(k) < 6 else k,
+                    "product": product,
                     "classification": revision,
-                    "level": 6,
+                    "level": len(product),
                     "value_usd": None if value is None else value * 1000,
                     "quantity_t": float("nan")
                     if q not in ("", "NA") and quantity is None
@@ -376,10 +412,11 @@ def _python_rows(
 
 
 def _country(raw: str, codes: dict[int, str]) -> str | None:
-    """ISO3 of a BACI numeric code, ``?code`` for an unknown one, None when empty (as the SQL)."""
+    """ISO3 of a BACI numeric code as written, ``?code`` if unknown, None if empty (as the SQL)."""
     if not raw:
         return None
-    return codes.get(int(raw), f"?{int(raw)}")
+    iso3 = codes.get(int(raw)) if raw.isdigit() and str(int(raw)) == raw else None
+    return iso3 or f"?{raw}"
 
 
 def _float(text: str) -> float | None:
@@ -415,6 +452,28 @@ def _verify_year(con: duckdb.DuckDBPyConnection, scan: str, name: str, year: int
         )
 
 
+def _verify_level(con: duckdb.DuckDBPyConnection, scan: str, name: str, rows: RowReader) -> None:
+    """Refuse product codes of other than 6 digits: BACI publishes HS6 codes only.
+
+    A 5-digit code has had its leading zero restored; a 4-digit one is a heading, never padded.
+    """
+    count, example = con.execute(
+        f"SELECT count(*), min(product) FROM {scan} WHERE level <> 6"
+    ).fetchall()[0]
+    if count:
+        line, product = next(
+            ((n, r["product"]) for n, r in rows() if r["level"] != 6), (None, example)
+        )
+        raise InputError(
+            f"product code {product!r} has {len(product)} digits, but BACI codes have 6, "
+            f"in {count} row(s)",
+            file=name,
+            line=line,
+            field="k",
+            hint="give the file as CEPII published it, with 6-digit HS codes in k",
+        )
+
+
 def _verify_revision(
     con: duckdb.DuckDBPyConnection, scan: str, name: str, revision: str, products: pa.Table
 ) -> None:
@@ -446,7 +505,12 @@ def fetch_baci(
     base_url: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> Path:
-    """Download (or resume) ``BACI_{revision}_V{release}.zip`` into ``folder``; return its path."""
+    """Download (or resume) ``BACI_{revision}_V{release}.zip`` into ``folder``; return its path.
+
+    A new download is read whole (every member inflated, every CRC proven) before it takes its
+    final name, so a resume spliced onto another version of the file is deleted, not kept. An
+    archive already there whose listing is damaged is renamed ``.bad`` and downloaded again.
+    """
     from chokepoints.sources import http
 
     revision = _normalize_revision(revision)
@@ -454,9 +518,13 @@ def fetch_baci(
     url = http.baci_archive_url(base_url or http.baci_base_url(), revision, release)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"BACI_{revision}_{release}.zip"
-    if target.exists() and zipfile.is_zipfile(target):
-        return target
-    return http.download(url, target, progress=progress)
+    if target.exists():
+        if zips.problem(target, whole=False) is None:
+            return target
+        target.replace(target.with_name(target.name + ".bad"))
+    return http.download(
+        url, target, progress=progress, check=lambda part: zips.problem(part, whole=True)
+    )
 
 
 # -- small helpers ---------------------------------------------------------------------------

@@ -26,7 +26,14 @@ import pyarrow as pa
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart, refuse_truncated
+from chokepoints.extract import (
+    Extract,
+    SourceFile,
+    TradePart,
+    plausible_year,
+    refuse_truncated,
+    year_range,
+)
 from chokepoints.reference.countries import baci_numeric_map, known_iso3, normalize_iso3
 
 #: Columns read from the export; the other Comtrade Plus columns are ignored.
@@ -376,9 +383,9 @@ def _interpret(record: dict[str, str], line: int, name: str, release: str) -> _R
                 hint="download annual (A) goods (C) data",
             )
     year = _integer(record, "refYear", name, line)
-    if not 1000 <= year <= 9999:
+    if not plausible_year(year):
         raise InputError(
-            f"refYear {year} is not a four-digit year",
+            f"refYear {year} is not a year of trade data ({year_range()})",
             file=name,
             line=line,
             field="refYear",
@@ -406,9 +413,7 @@ def _interpret(record: dict[str, str], line: int, name: str, release: str) -> _R
             field="classificationCode",
             hint="download the data in HS (as reported)",
         )
-    product = record["cmdCode"]
-    if _CODE.fullmatch(product) and len(product) % 2:
-        product = "0" + product
+    product = _product(record["cmdCode"], name, line)
     flow = record["flowCode"]
     total = (
         record.get("partner2Code", "0") in ("0", "")
@@ -460,6 +465,24 @@ def _interpret(record: dict[str, str], line: int, name: str, release: str) -> _R
         description=record.get("cmdDesc") or None,
         taiwan=partner_code == TAIWAN_CODE,
     )
+
+
+def _product(code: str, name: str, line: int) -> str:
+    """An HS code with the leading zero a spreadsheet took away (``10121`` -> ``010121``).
+
+    HS levels have 2, 4 or 6 digits, so 1, 3 and 5 digits lost a zero; 7 digits never do.
+    """
+    if not _CODE.fullmatch(code) or len(code) % 2 == 0:
+        return code
+    if len(code) > 6:
+        raise InputError(
+            f"cmdCode {code!r} has {len(code)} digits, which no HS level has (2, 4 or 6)",
+            file=name,
+            line=line,
+            field="cmdCode",
+            hint="download the extract again; it may have been edited",
+        )
+    return "0" + code
 
 
 def _area_kind(code: int, iso: str, description: str) -> str | None:

@@ -2,12 +2,15 @@
 
 A download writes to ``<dest>.part`` and resumes it with a ``Range`` request after a failure, so
 an interrupted multi-gigabyte transfer never starts over. The file appears under its final name
-only once its size (and checksum, when known) is verified, so ``dest`` is never half-written.
+only once its size (and checksum, and content when the caller can check it) is verified, so
+``dest`` is never half-written. A web page served instead of the file (a login or error page
+answered with HTTP 200) and a malformed URL fail at once, without retries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import time
@@ -20,6 +23,11 @@ import httpx
 from chokepoints import __version__
 from chokepoints.errors import DownloadError, InputError
 from chokepoints.schema import HS_REVISIONS
+
+#: What a web page starts with, after blanks; a data archive never does.
+_WEB_PAGE_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")
+#: Says why a complete download is unusable (e.g. a damaged zip), or None when it is fine.
+ContentCheck = Callable[[Path], "str | None"]
 
 #: Folder of CEPII's BACI archives (FORMATS.md section 1); ``CHOKEPOINTS_BACI_URL`` overrides it.
 DEFAULT_BACI_BASE_URL = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
@@ -86,14 +94,18 @@ def download(
     retries: int = 3,
     timeout: float = 60.0,
     backoff: float = 2.0,
+    check: ContentCheck | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` through a resumable ``.part`` file and return ``dest``.
 
     Connection errors, 5xx/429 answers and truncated bodies are retried ``retries`` times,
     resuming each time, after ``backoff * 2**k`` seconds. ``progress(bytes_done, total)`` is
     called after every chunk. ``dest`` is written (atomically) only when the size matches the
-    server's and ``expected_size``, and the SHA-256 matches ``expected_sha256`` when given.
+    server's and ``expected_size``, the SHA-256 matches ``expected_sha256`` when given, and
+    ``check`` finds nothing wrong with the content (a resume spliced onto the bytes of another
+    version of the file, for instance); otherwise the ``.part`` file is deleted.
     """
+    _check_url(url)
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -114,8 +126,31 @@ def download(
         if own_client:
             client.close()
     _verify(url, part, state.total, expected_size, expected_sha256)
+    reason = None if check is None else check(part)
+    if reason is not None:
+        part.unlink()
+        raise DownloadError(
+            f"the download of {url} is not usable ({reason}); it was deleted, so running the "
+            "download again fetches it afresh"
+        )
     os.replace(part, dest)
     return dest
+
+
+def _check_url(url: str) -> None:
+    """Raise DownloadError at once for a URL that is not a well-formed http(s) address."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        reason = str(exc)
+    else:
+        if parsed.scheme in ("http", "https") and parsed.host:
+            return
+        reason = "it needs http:// or https:// and a host name"
+    raise DownloadError(
+        f"{url!r} is not a valid download URL ({reason}); check --base-url or the "
+        "CHOKEPOINTS_*_URL environment variable"
+    )
 
 
 def _fetch(
@@ -155,15 +190,31 @@ def _fetch(
                 f"{url} is {total} bytes but {expected_size} were expected; check the URL "
                 "or the expected size"
             )
+        chunks = response.iter_bytes()  # unbuffered: keep every byte that arrived
+        first = next(chunks, b"")
+        _refuse_web_page(url, response, first if offset == 0 else b"")
         done = offset
         with part.open(mode) as file:
-            for chunk in response.iter_bytes():  # unbuffered: keep every byte that arrived
+            for chunk in itertools.chain([first], chunks):
                 file.write(chunk)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
     if total is not None and done < total:
         raise _RetryableError(f"body ended after {done} of {total} bytes")
+
+
+def _refuse_web_page(url: str, response: httpx.Response, start: bytes) -> None:
+    """Raise DownloadError when the answer is an HTML page, by its type or its first bytes."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    looks_like_page = start.lstrip()[:9].lower().startswith(_WEB_PAGE_STARTS)
+    if kind not in ("text/html", "application/xhtml+xml") and not looks_like_page:
+        return
+    raise DownloadError(
+        f"the server returned a web page, not the archive, for {url} (HTTP "
+        f"{response.status_code}, {kind or 'no content type'}); check the URL, the release and "
+        "the revision in a browser"
+    )
 
 
 def _settle_unsatisfiable_range(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chokepoints.errors import InputError
+from chokepoints.sources import archive as zips
 from chokepoints.sources.http import download, url_join
 
 if TYPE_CHECKING:
@@ -116,30 +117,27 @@ def _locate(path: Path, year: int | None) -> Path:
 
 
 def _extract_year(archive: Path, year: int) -> Path:
-    """Write the CSV member of ``year`` (or the archive's only CSV) next to ``archive``."""
-    try:
-        with zipfile.ZipFile(archive) as bundle:
-            csvs = [n for n in bundle.namelist() if n.lower().endswith(".csv")]
-            matching = [
-                n
-                for n in csvs
-                if (m := _YEAR_CSV.fullmatch(Path(n).name)) and m.group(1) == str(year)
-            ]
-            if not matching and len(csvs) == 1:
-                matching = csvs
-            if not matching:
-                raise InputError(
-                    f"holds no table for {year} (members: {', '.join(csvs) or 'no CSV file'})",
-                    file=str(archive),
-                    hint="check the year or the archive name template",
-                )
-            target = archive.with_name(Path(matching[0]).name)
-            part = target.with_name(target.name + ".part")
-            with bundle.open(matching[0]) as source, part.open("wb") as sink:
-                while block := source.read(1 << 20):
-                    sink.write(block)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"is not a readable zip archive ({exc})", file=str(archive)) from exc
+    """Write the CSV member of ``year`` (or the archive's only CSV) next to ``archive``.
+
+    The member is streamed under the zip-bomb limits to a ``.part`` file, which is removed on
+    any error and renamed only once whole.
+    """
+    with zips.reading(archive, "download it again") as bundle:
+        csvs = [n for n in bundle.namelist() if n.lower().endswith(".csv")]
+        matching = [
+            n for n in csvs if (m := _YEAR_CSV.fullmatch(Path(n).name)) and m.group(1) == str(year)
+        ]
+        if not matching and len(csvs) == 1:
+            matching = csvs
+        if not matching:
+            raise InputError(
+                f"holds no table for {year} (members: {', '.join(csvs) or 'no CSV file'})",
+                file=str(archive),
+                hint="check the year or the archive name template",
+            )
+        target = archive.with_name(Path(matching[0]).name)
+        part = target.with_name(target.name + ".part")
+        zips.extract_member(bundle, matching[0], part, zips.Limits.from_env())
     os.replace(part, target)
     return target
 

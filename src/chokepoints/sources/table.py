@@ -23,7 +23,14 @@ import pyarrow.parquet as pq
 
 from chokepoints import schema
 from chokepoints.errors import InputError
-from chokepoints.extract import Extract, SourceFile, TradePart, unterminated_line
+from chokepoints.extract import (
+    Extract,
+    SourceFile,
+    TradePart,
+    plausible_year,
+    unterminated_line,
+    year_range,
+)
 from chokepoints.reference.countries import ALIASES, baci_numeric_map, countries, known_iso3
 
 REQUIRED = ("exporter", "importer", "product", "value_usd")
@@ -38,6 +45,16 @@ _NUMBER = re.compile(NUMBER_PATTERN)
 _DIGITS = re.compile(r"[0-9]+")
 _YEAR = re.compile(r"[0-9]{4}")
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+#: Source names written by chokepoints' own readers, and the command of each. A table under one
+#: of these names would replace that reader's parts of the same classification and year (a
+#: part's identity is its source, classification, year and slice), so they are refused.
+READER_SOURCES = {
+    "baci": "data ingest baci",
+    "comtrade": "data ingest comtrade",
+    "demo": "data demo",
+    "wgi": "data ingest wgi",
+}
 
 
 def read_table(
@@ -58,7 +75,9 @@ def read_table(
     value_usd required; year and quantity_t optional). ``unit='thousands'`` multiplies values by
     1000. Country codes may be ISO3, ISO2 or BACI/M49 numbers: with ``codes='auto'`` each value is
     read by its shape (digits, two letters, else ISO3), which never overlap. Product codes of odd
-    length get their lost leading zero back (``10121`` -> ``010121``).
+    length get their lost leading zero back (``10121`` -> ``010121``), except 7 digits under an
+    HS revision, which no HS level has. ``source`` may not be a name chokepoints' own readers
+    write (``READER_SOURCES``).
     """
     path = Path(path)
     _check_arguments(classification, source, unit, codes, reporter_side)
@@ -134,6 +153,12 @@ def _check_mapping(mapping: dict[str, str], year: int | None) -> dict[str, str]:
             f"{'not both' if year is not None else 'one of them'}",
             hint="e.g. year=2022 for a table of one year",
         )
+    if year is not None and not plausible_year(int(year)):
+        raise InputError(
+            f"year {year} is not a year of trade data ({year_range()})",
+            field="year",
+            hint="e.g. year=2022 for a table of one year",
+        )
     return dict(mapping)
 
 
@@ -160,6 +185,13 @@ def _check_arguments(
         raise InputError(
             f"source name {source!r} is not a lower-case name",
             hint="use letters, digits, - and _, e.g. atlas or my_baci",
+        )
+    if source in READER_SOURCES:
+        raise InputError(
+            f"source name {source!r} is the one `chokepoints {READER_SOURCES[source]}` writes, "
+            f"and a table under it would replace that reader's {source} parts of the same years",
+            field="source",
+            hint=f"name the table's source after where it comes from, e.g. my_{source}",
         )
 
 
@@ -341,7 +373,8 @@ def _select_sql(layout: _Layout, spec: _Spec) -> str:
         ),
         codes(key, iso3) AS (VALUES {values}),
         padded AS (
-            SELECT *, CASE WHEN regexp_full_match(product, '[0-9]+') AND length(product) % 2 = 1
+            SELECT *, CASE WHEN regexp_full_match(product, '[0-9]+')
+                                AND length(product) IN {_padded_lengths(spec)}
                            THEN '0' || product ELSE product END AS code
             FROM raw
         )
@@ -564,7 +597,7 @@ def _convert(raw: dict[str, Any], spec: _Spec) -> dict[str, Any]:
     product = raw["product"]
     if product is not None:
         product = str(product)
-        if _DIGITS.fullmatch(product) and len(product) % 2:
+        if _DIGITS.fullmatch(product) and len(product) in _padded_lengths(spec):
             product = "0" + product
     value = _float(raw["value_usd"], "value_usd", na=False)
     return {
@@ -580,6 +613,15 @@ def _convert(raw: dict[str, Any], spec: _Spec) -> dict[str, Any]:
         "release": spec.release,
         "reporter_side": spec.reporter_side,
     }
+
+
+def _padded_lengths(spec: _Spec) -> tuple[int, ...]:
+    """Code lengths that lost a leading zero: 1, 3 and 5 digits, and 7 for 8-digit CN codes.
+
+    HS levels have 2, 4 or 6 digits, so a 7-digit code under an HS revision is refused as it is
+    rather than made into an 8-digit code.
+    """
+    return (1, 3, 5, 7) if spec.classification.startswith("CN") else (1, 3, 5)
 
 
 def _year(value: Any) -> int | None:

@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 
 from chokepoints import schema
 from chokepoints.errors import InputError, UnknownCodeError
-from chokepoints.extract import Extract, RelationBuilder, SourceFile
+from chokepoints.extract import Extract, RelationBuilder, SourceFile, plausible_year, year_range
 from chokepoints.reference.countries import known_iso3, normalize_iso3
+from chokepoints.sources import archive as zips
 
 #: The six WGI dimensions as the bulk file writes them, in the World Bank's order.
 INDICATORS = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -105,7 +106,7 @@ def _read_grids(path: Path) -> tuple[str, dict[str, pd.DataFrame]]:
     if path.suffix.lower() in _EXCEL_SUFFIXES:
         return path.name, _excel_grids(path.name, path)
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as bundle:
+        with zips.reading(path, "download the WGI bulk file again") as bundle:
             names = bundle.namelist()
             if "xl/workbook.xml" in names:
                 return path.name, _excel_grids(path.name, path)
@@ -118,7 +119,7 @@ def _read_grids(path: Path) -> tuple[str, dict[str, pd.DataFrame]]:
                     hint="unzip it and pass the wgidataset.xlsx file",
                 )
             member = members[0]
-            data = bundle.read(member)
+            data = zips.read_member(bundle, member, zips.Limits.from_env())
         label = f"{path.name}:{member}"
         if member.lower().endswith(".csv"):
             return label, {"": _csv_grid(label, data)}
@@ -298,6 +299,13 @@ def _governance(label: str, rows: pd.DataFrame) -> tuple[pa.Table, list[str]]:
         "year",
         "write the year with four digits, e.g. 2022",
     )
+    years = rows["year"].str.slice(0, 4).astype(int)
+    fail(
+        ~years.map(plausible_year),
+        f"year {{value!r}} is outside {year_range()} in {{count}} row(s)",
+        "year",
+        "write the year of the estimate, e.g. 2022",
+    )
     missing = rows["estimate"].isin(MISSING_VALUES)
     estimate = pd.to_numeric(rows["estimate"].where(~missing), errors="coerce")
     fail(
@@ -322,7 +330,7 @@ def _governance(label: str, rows: pd.DataFrame) -> tuple[pa.Table, list[str]]:
             "line": rows["line"],
             "code": raw_codes,
             "country": country,
-            "year": rows["year"].str.slice(0, 4).astype(int),
+            "year": years,
             "indicator": indicator,
             "estimate": estimate,
         }
