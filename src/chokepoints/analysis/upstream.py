@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 #: Columns of :func:`look_through`'s result.
@@ -65,7 +66,7 @@ def supply_mix(
     supply = supply[supply["country"].isin(list(countries)) & (supply["value"] > 0)]
     supply = supply.groupby(["country", "origin"], as_index=False)["value"].sum()
     supply["share"] = supply["value"] / supply.groupby("country")["value"].transform("sum")
-    missing = sorted(set(countries) - set(supply["country"]))
+    missing = sorted(set(countries) - set(pd.unique(supply["country"])))
     own = pd.DataFrame({"country": missing, "origin": missing, "share": 1.0})
     mix = pd.concat(
         [supply.drop(columns="value").assign(own=False), own.assign(own=True)], ignore_index=True
@@ -79,6 +80,7 @@ def effective_origins(
     path: Sequence[str],
     *,
     importers: Sequence[str] | None = None,
+    with_paths: bool = True,
 ) -> pd.DataFrame:
     """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
     ``importers`` (all when None), from the flows (exporter, importer, product, value_usd) of
@@ -88,23 +90,91 @@ def effective_origins(
     direct = direct.rename(columns={"buyer": "importer", "seller": "supplier"})
     if importers is not None:
         direct = direct[direct["importer"].isin(list(importers))]
-    countries = sorted(set(flows["exporter"]) | set(flows["importer"]))
+    countries = sorted(pd.unique(pd.concat([flows["exporter"], flows["importer"]])))
     mixes = []
     for code in path:
         mine = flows[flows["product"] == code]
         if not mine.empty:
             mixes.append(supply_mix(mine, mine.groupby("exporter")["value_usd"].sum(), countries))
-    return look_through(direct, mixes)
+    return look_through(direct, mixes, with_paths=with_paths)
 
 
-def look_through(direct: pd.DataFrame, mixes: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def look_through(
+    direct: pd.DataFrame, mixes: Sequence[pd.DataFrame], *, with_paths: bool = True
+) -> pd.DataFrame:
     """Effective origin shares of each importer through the supply ``mixes`` of its inputs.
 
     ``direct``: importer, supplier, share (the importers' direct shares of the product).
     ``mixes``: one :func:`supply_mix` per step upstream, nearest input first (empty: depth 0).
     Returns one row per (importer, origin): the origin's direct share (0 when it does not sell
-    the product to the importer itself), its effective share, and the heaviest paths that
-    carry it, written origin first (``CHN -> VNM -> JPN``).
+    the product to the importer itself), its effective share, and (``with_paths``) the
+    heaviest paths that carry it, written origin first (``CHN -> VNM -> JPN``). The shares are
+    products of sparse matrices; paths keep the heaviest few per origin at every step.
+    """
+    from scipy import sparse
+
+    columns = [direct["supplier"], *(m[c] for m in mixes for c in ("country", "origin"))]
+    names = sorted(pd.unique(pd.concat(columns, ignore_index=True)))
+    buyers = sorted(pd.unique(direct["importer"]))
+    shape = (len(names), len(names))
+    rows = _codes(direct["importer"], buyers)
+    found = sparse.csr_matrix(
+        (direct["share"].to_numpy(dtype=float), (rows, _codes(direct["supplier"], names))),
+        shape=(len(buyers), len(names)),
+    )
+    effective = found
+    for mix in mixes:
+        countries = _codes(mix["country"], names)
+        step = sparse.csr_matrix(
+            (mix["share"].to_numpy(dtype=float), (countries, _codes(mix["origin"], names))),
+            shape=shape,
+        )
+        # A country absent from the mix (no data at all) is its own origin.
+        absent = np.setdiff1d(np.arange(len(names)), countries)
+        effective = effective @ (
+            step + sparse.csr_matrix((np.ones(len(absent)), (absent, absent)), shape=shape)
+        )
+    both = [effective.tocoo(), found.tocoo()]
+    cells = pd.DataFrame(
+        {
+            "row": np.concatenate([m.row for m in both]),
+            "col": np.concatenate([m.col for m in both]),
+            "effective_share": np.concatenate([both[0].data, np.zeros(both[1].nnz)]),
+            "direct_share": np.concatenate([np.zeros(both[0].nnz), both[1].data]),
+        }
+    )
+    cells = cells.groupby(["row", "col"], as_index=False).sum()
+    cells = cells.sort_values(["row", "effective_share"], ascending=[True, False])
+    result = pd.DataFrame(
+        {
+            "importer": np.asarray(buyers, dtype=object)[cells["row"].to_numpy()],
+            "origin": np.asarray(names, dtype=object)[cells["col"].to_numpy()],
+            "direct_share": cells["direct_share"].to_numpy(),
+            "effective_share": cells["effective_share"].to_numpy(),
+        }
+    )
+    if with_paths:
+        carried = heaviest_paths(direct, mixes)
+        result["paths"] = [
+            carried.get(key, []) for key in zip(result["importer"], result["origin"], strict=True)
+        ]
+    else:
+        result["paths"] = None
+    return result[UPSTREAM_COLUMNS]
+
+
+def _codes(values: pd.Series, names: Sequence[str]) -> np.ndarray:
+    """Positions of ``values`` in the sorted ``names`` (fast integer codes for the matrices)."""
+    return pd.Categorical(values, categories=names).codes.astype(np.int64)
+
+
+def heaviest_paths(
+    direct: pd.DataFrame, mixes: Sequence[pd.DataFrame]
+) -> dict[tuple[str, str], list[str]]:
+    """(importer, origin) -> the ``TOP_PATHS`` heaviest paths from the origin to the importer.
+
+    Paths are followed step by step, keeping the heaviest few per (importer, origin) at each
+    step (a beam), so that a dense world does not multiply them out.
     """
     chains = pd.DataFrame(
         {
@@ -117,7 +187,7 @@ def look_through(direct: pd.DataFrame, mixes: Sequence[pd.DataFrame]) -> pd.Data
     for mix in mixes:
         stepped = chains.merge(mix, left_on="origin", right_on="country", suffixes=("", "_up"))
         own = stepped["origin_up"] == stepped["origin"]
-        chains = pd.DataFrame(
+        stepped = pd.DataFrame(
             {
                 "importer": stepped["importer"],
                 "origin": stepped["origin_up"],
@@ -126,23 +196,15 @@ def look_through(direct: pd.DataFrame, mixes: Sequence[pd.DataFrame]) -> pd.Data
                 "path": stepped["path"].where(own, stepped["origin_up"] + " -> " + stepped["path"]),
             }
         )
+        # Countries absent from the mix are their own origin: their paths carry on as they are.
+        kept = chains[~chains["origin"].isin(set(mix["country"]))]
+        chains = pd.concat([stepped, kept], ignore_index=True)
         chains = chains.groupby(["importer", "origin", "path"], as_index=False)["weight"].sum()
-    effective = chains.groupby(["importer", "origin"], as_index=False)["weight"].sum()
-    effective = effective.rename(columns={"weight": "effective_share"})
-    ranked = chains.sort_values(["importer", "origin", "weight"], ascending=[True, True, False])
-    paths = ranked.groupby(["importer", "origin"])["path"].agg(
-        lambda found: list(found.head(TOP_PATHS))
-    )
-    direct_shares = direct.rename(columns={"supplier": "origin", "share": "direct_share"})
-    result = effective.merge(
-        direct_shares[["importer", "origin", "direct_share"]],
-        on=["importer", "origin"],
-        how="outer",
-    )
-    result = result.fillna({"direct_share": 0.0, "effective_share": 0.0})
-    result["paths"] = [
-        paths.get((importer, origin), [])
-        for importer, origin in zip(result["importer"], result["origin"], strict=True)
-    ]
-    result = result.sort_values(["importer", "effective_share"], ascending=[True, False])
-    return result[UPSTREAM_COLUMNS].reset_index(drop=True)
+        chains = chains.sort_values("weight", ascending=False)
+        chains = chains.groupby(["importer", "origin"], sort=False).head(TOP_PATHS)
+    return {
+        key: list(group["path"])
+        for key, group in chains.sort_values("weight", ascending=False).groupby(
+            ["importer", "origin"], sort=False
+        )
+    }
