@@ -77,14 +77,25 @@ GOVERNANCE = pa.schema(
 )
 
 #: Mineral production (USGS and similar), one row per commodity, stage, country and year.
+#: ``commodity`` is a normalised id (``rare_earths``), ``stage`` one of mine, refinery, smelter,
+#: plant, primary, other. ``country`` is ISO3, except on aggregate rows (``aggregate`` names
+#: them: world_total, other_countries, countries_combined), which keep the published name.
+#: ``quantity`` is in ``unit`` as published (null when withheld or not available, said in
+#: ``notes``); ``estimated`` marks estimates; ``detail`` is the published type of production.
 PRODUCTION = pa.schema(
     [
         pa.field("commodity", pa.string(), nullable=False),
         pa.field("stage", pa.string(), nullable=False),
         pa.field("country", pa.string(), nullable=False),
+        pa.field("aggregate", pa.string(), nullable=True),
         pa.field("year", pa.int16(), nullable=False),
         pa.field("quantity", pa.float64(), nullable=True),
         pa.field("unit", pa.string(), nullable=False),
+        pa.field("estimated", pa.bool_(), nullable=False),
+        pa.field("detail", pa.string(), nullable=False),
+        pa.field("notes", pa.string(), nullable=True),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("release", pa.string(), nullable=False),
     ]
 )
 

@@ -17,7 +17,7 @@ that only extra-group flows count as its imports and exports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -45,6 +45,11 @@ def top_by(arg: ir.StringColumn, key: ir.FloatingColumn) -> ir.StringScalar:
     if ibis.get_backend(arg).name == "duckdb":
         return _duckdb_arg_max(arg, key)
     return arg.argmax(key)
+
+
+def hhi_of_shares(shares: Iterable[float]) -> float:
+    """``sum s^2`` of shares already computed (production shares, a sourcing mix), 0-1 scale."""
+    return float(sum(share * share for share in shares))
 
 
 def positive(flows: ir.Table) -> ir.Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -129,6 +130,27 @@ def normalize_iso3(code: str) -> str:
     """Return the canonical ISO3 for a code written by a source (``S19`` -> ``TWN``)."""
     code = code.strip().upper()
     return ALIASES.get(code, code)
+
+
+def name_to_iso3(name: str) -> str:
+    """ISO3 of a country written by name (``Indonesia``, ``Viet Nam``), with country_converter's
+    regular expressions; UnknownCodeError when none or several countries match."""
+    text = re.sub(r"\s+", " ", name).strip()
+    table = coco_table()
+    found = sorted(
+        {
+            iso3
+            for pattern, iso3 in zip(table["regex"], table["ISO3"], strict=True)
+            if pattern and re.search(pattern, text, flags=re.IGNORECASE)
+        }
+    )
+    if len(found) != 1:
+        raise UnknownCodeError(
+            f"{'no' if not found else 'more than one'} country called {text!r}"
+            + (f" ({', '.join(found)})" if found else ""),
+            hint="write the country's ISO3 code",
+        )
+    return found[0]
 
 
 def to_iso3(code: str | int, *, what: str = "country code") -> str:

@@ -1,0 +1,89 @@
+"""Who mines and refines a commodity? Production shares and their concentration.
+
+``production``: per country, its production of one commodity at one stage in one year and its
+share of the world, with the HHI, the top producer and the world total used as denominator in
+the provenance (``analysis.production``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from chokepoints import __version__
+from chokepoints.analysis.production import PRODUCTION_COLUMNS, production_shares
+from chokepoints.errors import NoDataError
+from chokepoints.questions.common import finish
+from chokepoints.questions.context import Context
+from chokepoints.sources.usgs import commodity_id
+
+#: Stages tried, in this order, when none is asked for.
+STAGE_ORDER = ("mine", "refinery", "smelter", "plant", "primary", "other")
+
+
+def production(
+    ctx: Context,
+    commodity: str,
+    *,
+    stage: str | None = None,
+    year: int | None = None,
+    detail: str | None = None,
+) -> pd.DataFrame:
+    """Countries' production of ``commodity`` (``rare_earths``, ``"Rare earths"``) at ``stage``
+    (default: mine if published, else the first of refinery, smelter...) in ``year`` (default:
+    the latest with figures), one type of production (``detail``, default the one with the most
+    countries), largest first."""
+    table = ctx.table("production")
+    wanted = commodity_id(commodity)
+    rows = table.filter(table.commodity == wanted).to_pandas()
+    if rows.empty:
+        held = table.select("commodity").distinct().to_pandas()["commodity"]
+        raise NoDataError(
+            f"no production of {wanted} in the store (it holds "
+            f"{', '.join(sorted(held)) or 'no production data'}): ingest the USGS world data "
+            "with `chokepoints data ingest usgs FILE`"
+        )
+    stages = [s for s in STAGE_ORDER if s in set(rows["stage"])]
+    chosen = stage or stages[0]
+    rows = rows[rows["stage"] == chosen]
+    if rows.empty:
+        raise NoDataError(f"no {chosen} production of {wanted}; stages held: {', '.join(stages)}")
+    with_figures = rows[rows["quantity"].notna()]
+    year = year if year is not None else int(with_figures["year"].max())
+    rows = rows[rows["year"] == year]
+    if rows.empty:
+        raise NoDataError(f"no {chosen} production of {wanted} in {year}")
+    counts = rows[rows["aggregate"].isna()].groupby("detail").size().sort_values(ascending=False)
+    details = list(counts.index) or sorted(set(rows["detail"]))
+    chosen_detail = detail or details[0]
+    frame, summary = production_shares(_of_detail(rows, chosen_detail))
+    provenance = {
+        "source": "usgs" if set(rows["source"]) == {"usgs"} else ", ".join(set(rows["source"])),
+        "releases": sorted(set(rows["release"])),
+        "classification": "production",
+        "year": year,
+        "commodity": wanted,
+        "stage": chosen,
+        "detail": chosen_detail,
+        "other_details": [d for d in details if d != chosen_detail],
+        "tool": f"chokepoints {__version__}",
+        "demo": False,
+        "method": {"name": "production_concentration", **summary},
+        "warnings": [
+            f"{int(rows['estimated'].sum())} figure(s) of {year} are estimates"
+        ] if rows["estimated"].any() else [],
+    }  # fmt: skip
+    return finish(frame, PRODUCTION_COLUMNS, provenance)
+
+
+def _of_detail(rows: pd.DataFrame, detail: str) -> pd.DataFrame:
+    """The countries' rows of one type of production, with the aggregate rows that go with it:
+    those of the same type, else those of the stage when they are of one type (USGS writes the
+    cobalt world total as "Mine production" next to countries' "Mine production, cobalt
+    content")."""
+    kept = [rows[rows["aggregate"].isna() & (rows["detail"] == detail)]]
+    for _, aggregates in rows[rows["aggregate"].notna()].groupby("aggregate"):
+        same = aggregates[aggregates["detail"] == detail]
+        if same.empty and len(set(aggregates["detail"])) == 1:
+            same = aggregates
+        kept.append(same)
+    return pd.concat(kept, ignore_index=True)

@@ -1,0 +1,260 @@
+"""USGS Mineral Commodity Summaries world data: mine, refinery and smelter production.
+
+Reads the two published layouts (FORMATS.md section 3) into the canonical ``production`` table:
+
+* MCS2025 ``MCS2025_World_Data.csv``, wide: ``SOURCE,COMMODITY,COUNTRY,TYPE,UNIT_MEAS,
+  PROD_2023,PROD_EST_ 2024,PROD_NOTES,...`` (note the space in ``PROD_EST_ 2024``), one row per
+  commodity, country and type of production;
+* MCS2026 ``MCS2026_Commodities_Data.csv``, long: ``MCS chapter,Section,Commodity,Country,
+  Statistics,Statistics_detail,Unit,Year,Value,Notes,...``, production rows of the "World Mine
+  Production and Reserves" section.
+
+Quirks handled: a byte-order mark, cp1252 bytes, trailing spaces in names (``'Copper '``), the
+misspelling ``Gemanium``, withheld or missing values (``W``, ``NA``, ``XX``, ``—``, ``--``,
+``(1)``: no quantity, said in the notes), ``>95`` (kept as 95 with the sign in the notes), a
+trailing ``e`` for estimates, units per row, USGS country names (``Burma``, ``Congo
+(Kinshasa)``, ``Korea, Republic of``) and aggregate rows (``World total (rounded)``, ``Other
+countries``) kept apart from countries in the ``aggregate`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from chokepoints import schema
+from chokepoints.errors import InputError, UnknownCodeError
+from chokepoints.extract import Extract, RelationBuilder, SourceFile, refuse_truncated
+from chokepoints.reference.countries import name_to_iso3
+
+WIDE_KEYS = ("SOURCE", "COMMODITY", "COUNTRY", "TYPE", "UNIT_MEAS")
+LONG_KEYS = ("Commodity", "Country", "Statistics", "Statistics_detail", "Unit", "Year", "Value")
+
+#: Values that mean "no figure": withheld, not available, not applicable, none.
+NO_VALUE = {"W", "NA", "XX", "—", "–", "--", "-", "(1)", ""}
+
+#: USGS short names that country_converter does not read as meant.
+USGS_NAMES = {
+    "burma": "MMR",
+    "congo (kinshasa)": "COD",
+    "congo (brazzaville)": "COG",
+    "korea, republic of": "KOR",
+    "korea, north": "PRK",
+    "laos": "LAO",
+    "russia": "RUS",
+    "turkey": "TUR",
+    "türkiye": "TUR",
+    "czechia": "CZE",
+    "cote d'ivoire": "CIV",
+    "côte d'ivoire": "CIV",
+}
+#: Aggregate rows, by their name in lower case without "(rounded)" and the like.
+AGGREGATES = {
+    "world total": "world_total",
+    "other countries": "other_countries",
+    "united states and canada": "countries_combined",
+}
+#: Commodity names fixed before they become ids.
+COMMODITY_FIXES = {"gemanium": "germanium"}
+#: Production stage from the start of a USGS type or detail text.
+STAGES = (
+    ("mine production", "mine"),
+    ("smelter production", "smelter"),
+    ("refinery production", "refinery"),
+    ("plant production", "plant"),
+    ("primary production", "primary"),
+)
+
+
+def read_usgs(path: Path | str, *, release: str | None = None) -> Extract:
+    """Read an MCS world-data CSV (either layout) as an Extract of the ``production`` table.
+
+    ``release`` defaults to the edition named in the file (``MCS2025``) or the file name.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError("no such file", file=str(path), hint="check the path")
+    refuse_truncated(path)
+    text = _decode(path)
+    reader = csv.reader(io.StringIO(text))
+    header = [cell.strip() for cell in next(reader, [])]
+    if all(key in header for key in WIDE_KEYS):
+        rows = _wide_rows(path.name, header, reader)
+        edition = next((row["source"] for row in rows if row["source"]), None)
+    elif all(key in header for key in LONG_KEYS):
+        rows = _long_rows(path.name, header, reader)
+        edition = re.search(r"MCS\d{4}", path.name)
+        edition = edition.group(0) if edition else None
+    else:
+        raise InputError(
+            "not a USGS Mineral Commodity Summaries world-data file",
+            file=path.name,
+            line=1,
+            hint="expected the MCS2025 header (SOURCE,COMMODITY,COUNTRY,TYPE,UNIT_MEAS,...) or "
+            "the MCS2026 one (MCS chapter,Section,Commodity,Country,Statistics,...)",
+        )
+    if not rows:
+        raise InputError("no production rows", file=path.name, hint="check that this is MCS data")
+    release = release or edition or path.stem
+    table = _table(rows, release)
+    countries = len({r["country"] for r in rows if r["aggregate"] is None})
+    commodities = len({r["commodity"] for r in rows})
+    return Extract(
+        source="usgs",
+        release=release,
+        files=[SourceFile.of(path)],
+        trade=[],
+        tables={"production": _builder(table)},
+        notes=[
+            f"{path.name}: read {len(rows)} production rows of {commodities} commodities and "
+            f"{countries} countries, aggregates (world totals, other countries) kept apart"
+        ],
+    )
+
+
+def commodity_id(name: str) -> str:
+    """``'Rare earths'`` -> ``rare_earths``; ``'Iron Ore  '`` -> ``iron_ore``."""
+    key = re.sub(r"[^a-z0-9]+", "_", name.strip().casefold()).strip("_")
+    return COMMODITY_FIXES.get(key, key)
+
+
+def production_stage(text: str) -> str:
+    """The stage a USGS type names: mine, smelter, refinery, plant, primary (else other)."""
+    lowered = text.strip().casefold()
+    return next((stage for start, stage in STAGES if lowered.startswith(start)), "other")
+
+
+def parse_quantity(text: str) -> tuple[float | None, bool, str]:
+    """A USGS value as (quantity, estimated, note): ``'1,200e'`` -> (1200, True, '')."""
+    value = text.strip()
+    if value in NO_VALUE:
+        return None, False, f"no figure ({value or 'empty'})"
+    estimated = value.endswith("e")
+    value = value.removesuffix("e").strip()
+    note = ""
+    if value[:1] in "<>":
+        note, value = f"{value[0]} {value[1:].strip()}", value[1:].strip()
+    try:
+        return float(value.replace(",", "")), estimated, note
+    except ValueError:
+        return None, estimated, f"unreadable figure {text.strip()!r}"
+
+
+def _decode(path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM), else cp1252 as MCS2026 is published."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _country(name: str, file: str, line: int) -> tuple[str, str | None]:
+    """(ISO3, None) for a country, (name as published, kind) for an aggregate row."""
+    cleaned = re.sub(r"\s+", " ", name).strip()
+    base = re.sub(r"\s*\(.*\)$", "", cleaned).casefold()
+    if base in AGGREGATES or cleaned.casefold() in AGGREGATES:
+        return cleaned, AGGREGATES.get(base) or AGGREGATES[cleaned.casefold()]
+    code = USGS_NAMES.get(cleaned.casefold())
+    if code:
+        return code, None
+    try:
+        return name_to_iso3(cleaned), None
+    except UnknownCodeError:
+        raise InputError(
+            f"unknown country {cleaned!r}",
+            file=file,
+            line=line,
+            field="COUNTRY",
+            hint="add it to sources/usgs.py's USGS_NAMES or fix the row",
+        ) from None
+
+
+def _wide_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
+    """Rows of the MCS2025 wide layout: one per commodity, country, type and year column."""
+    where = {name: header.index(name) for name in header}
+    years = []
+    for name in header:
+        found = re.fullmatch(r"PROD_(EST_)?\s*(\d{4})", name)
+        if found:
+            years.append((name, int(found.group(2)), bool(found.group(1))))
+    if not years:
+        raise InputError("no PROD_YYYY column", file=file, line=1, field="PROD_")
+    notes_at = where.get("PROD_NOTES")
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        cells = cells + [""] * (len(header) - len(cells))
+        country, aggregate = _country(cells[where["COUNTRY"]], file, line)
+        for column, year, estimated in years:
+            quantity, marked, note = parse_quantity(cells[where[column]])
+            published = cells[notes_at].strip() if notes_at is not None else ""
+            rows.append(
+                {
+                    "commodity": commodity_id(cells[where["COMMODITY"]]),
+                    "stage": production_stage(cells[where["TYPE"]]),
+                    "country": country,
+                    "aggregate": aggregate,
+                    "year": year,
+                    "quantity": quantity,
+                    "unit": cells[where["UNIT_MEAS"]].strip(),
+                    "estimated": estimated or marked,
+                    "detail": cells[where["TYPE"]].strip(),
+                    "notes": "; ".join(n for n in (note, published) if n) or None,
+                    "source": cells[where["SOURCE"]].strip(),
+                }
+            )
+    return rows
+
+
+def _long_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
+    """Production rows of the MCS2026 long layout (single years; ranges such as 2021–24 skip)."""
+    where = {name: header.index(name) for name in header}
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        cells = cells + [""] * (len(header) - len(cells))
+        if cells[where["Statistics"]].strip().casefold() != "production":
+            continue
+        year = cells[where["Year"]].strip()
+        if not re.fullmatch(r"\d{4}", year):
+            continue
+        country, aggregate = _country(cells[where["Country"]], file, line)
+        quantity, estimated, note = parse_quantity(cells[where["Value"]])
+        published = cells[where["Notes"]].strip() if "Notes" in where else ""
+        detail = cells[where["Statistics_detail"]].strip()
+        rows.append(
+            {
+                "commodity": commodity_id(cells[where["Commodity"]]),
+                "stage": production_stage(detail),
+                "country": country,
+                "aggregate": aggregate,
+                "year": int(year),
+                "quantity": quantity,
+                "unit": cells[where["Unit"]].strip(),
+                "estimated": estimated,
+                "detail": detail,
+                "notes": "; ".join(n for n in (note, published) if n) or None,
+                "source": "",
+            }
+        )
+    return rows
+
+
+def _table(rows: list[dict], release: str) -> pa.Table:
+    """The rows in the canonical ``production`` schema."""
+    columns = {field.name: [row.get(field.name) for row in rows] for field in schema.PRODUCTION}
+    columns["source"] = ["usgs"] * len(rows)
+    columns["release"] = [release] * len(rows)
+    return pa.table(columns, schema=schema.PRODUCTION)
+
+
+def _builder(table: pa.Table) -> RelationBuilder:
+    """A relation builder that hands the parsed table to the store's DuckDB connection."""
+    return lambda con: con.from_arrow(table)

@@ -1,0 +1,120 @@
+"""USGS world production data: both layouts and their quirks, and production concentration.
+
+The files are written here in the published layouts (FORMATS.md section 3, with its sample
+rows); expected shares and HHI are computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chokepoints.errors import InputError, NoDataError
+from chokepoints.questions.production import production
+from chokepoints.sources.usgs import commodity_id, parse_quantity, production_stage, read_usgs
+from chokepoints.workspace import Workspace
+from helpers import snapshot
+
+WIDE_HEADER = (
+    "SOURCE,COMMODITY,COUNTRY,TYPE,UNIT_MEAS,PROD_2023,PROD_EST_ 2024,PROD_NOTES,CAP_2023,"
+    "CAP_EST_ 2024,CAP_NOTES,RESERVES_2024,RESERVE_NOTES"
+)
+#: FORMATS.md's sample rows, plus cobalt producers, quirks and an aggregate row.
+WIDE_ROWS = [
+    'MCS2025,Cobalt,Congo (Kinshasa),"Mine production, cobalt content",metric tons,210000,220000,,,,,6000000,',  # noqa: E501
+    'MCS2025,Cobalt ,Indonesia,"Mine production, cobalt content",metric tons,17000,28000,,,,,640000,',  # noqa: E501
+    'MCS2025,Cobalt,Russia,"Mine production, cobalt content",metric tons,8800,8700,,,,,250000,',
+    'MCS2025,Cobalt,Australia ,"Mine production, cobalt content",metric tons,4600,3600,,,,,1700000,',  # noqa: E501
+    'MCS2025,Cobalt,Other countries,"Mine production, cobalt content",metric tons,12000,8000,,,,,,',
+    'MCS2025,Cobalt,World total (rounded),"Mine production",metric tons,,240000,,,,,11000000,',
+    'MCS2025,Aluminum,China,"Smelter production, aluminum",thousand metric tons,41000,43000,,,,,,',
+    'MCS2025,Gemanium,Burma,"Refinery production",kilograms,W,>95,Withheld in 2023,,,,,',
+    'MCS2025,Rare earths,"Korea, Republic of","Mine production, rare-earth-oxide equivalent",metric tons,NA,--,,,,,,',  # noqa: E501
+]  # fmt: skip
+
+
+def write(folder: Path, name: str, lines: list[str], *, encoding: str = "utf-8-sig") -> Path:
+    """A CSV written as USGS publishes it (BOM or cp1252)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def test_quirks_of_values_names_and_stages() -> None:
+    assert commodity_id("Iron Ore  ") == "iron_ore"
+    assert commodity_id("Gemanium") == "germanium"
+    assert commodity_id("Platinum-Group metals") == "platinum_group_metals"
+    assert production_stage("Mine production, usable ore") == "mine"
+    assert production_stage("refinery production, tellurium content") == "refinery"
+    assert production_stage("Plant production, Ferosilicon, silicon content") == "plant"
+    assert parse_quantity("1,200e") == (1200.0, True, "")
+    assert parse_quantity(">95") == (95.0, False, "> 95")
+    assert parse_quantity("W")[0] is None and "W" in parse_quantity("W")[2]
+    assert parse_quantity("—")[0] is None
+
+
+def test_wide_layout_ingests_and_answers(home: Path, tmp_path: Path) -> None:
+    path = write(tmp_path, "MCS2025_World_Data.csv", [WIDE_HEADER, *WIDE_ROWS])
+    extract = read_usgs(path)
+    assert extract.release == "MCS2025"
+    ws = Workspace.open(home)
+    ws.ingest(extract)
+    frame = production(ws.context, "Cobalt", year=2024)
+    assert list(frame["country"]) == ["COD", "IDN", "RUS", "AUS"]
+    # Shares of the published world total, 240,000 t: COD 220,000 / 240,000 = 0.91667.
+    assert frame["share"].iloc[0] == pytest.approx(220_000 / 240_000)
+    method = frame.attrs["provenance"]["method"]
+    assert method["world_total"] == 240_000
+    assert method["world_total_basis"] == "published world total"
+    # "Other countries" (8,000 t) is in the denominator, not in the HHI.
+    assert method["other_countries_share"] == pytest.approx(8_000 / 240_000)
+    expected = (220_000**2 + 28_000**2 + 8_700**2 + 3_600**2) / 240_000**2
+    assert method["hhi"] == pytest.approx(expected)
+    assert method["top_producer"] == "COD"
+    # 2023 has no world total: the denominator is the countries plus other countries.
+    older = production(ws.context, "cobalt", year=2023).attrs["provenance"]["method"]
+    assert older["world_total"] == 210_000 + 17_000 + 8_800 + 4_600 + 12_000
+    assert older["world_total_basis"].startswith("sum of the countries listed")
+    # Burma's germanium: withheld in 2023 (no figure, noted), "> 95" kg in 2024 (the estimate
+    # column), refinery stage.
+    germanium = production(ws.context, "germanium")
+    assert germanium.attrs["provenance"]["stage"] == "refinery"
+    assert list(germanium["country"]) == ["MMR"] and germanium["quantity"].iloc[0] == 95.0
+    assert "estimates" in " ".join(germanium.attrs["provenance"]["warnings"])
+    with pytest.raises(NoDataError, match="no production of lithium in the store"):
+        production(ws.context, "lithium")
+
+
+def test_long_layout_in_cp1252(tmp_path: Path) -> None:
+    header = (
+        "MCS chapter,Section,Commodity,Country,Statistics,Statistics_detail,Unit,Year,Value,"
+        "Notes,Is critical mineral 2025,Other notes"
+    )
+    rows = [
+        "Rare earths,World Mine Production and Reserves,Rare earths,China,production,"
+        "Mine production,metric tons,2025,270000e,,Yes,",
+        "Rare earths,World Mine Production and Reserves,Rare earths,Burma,production,"
+        "Mine production,metric tons,2025,31000,,Yes,",
+        "Rare earths,World Mine Production and Reserves,Rare earths,Côte d'Ivoire,reserves,"
+        "Reserves,metric tons,2025,1000,,Yes,",
+        "Rare earths,Salient Statistics - United States,Rare earths,United States,production,"
+        "Mine production,metric tons,2021–24,W,,Yes,",
+    ]
+    path = write(tmp_path, "MCS2026_Commodities_Data.csv", [header, *rows], encoding="cp1252")
+    extract = read_usgs(path)
+    assert extract.release == "MCS2026"
+    assert "read 2 production rows of 1 commodities" in extract.notes[0]
+
+
+def test_bad_files_are_refused_and_store_unchanged(home: Path, tmp_path: Path) -> None:
+    ws = Workspace.open(home)
+    ws.ingest(read_usgs(write(tmp_path / "a", "MCS2025_World_Data.csv", [WIDE_HEADER, *WIDE_ROWS])))
+    before = snapshot(home)
+    unknown = [*WIDE_ROWS, 'MCS2025,Cobalt,Atlantis,"Mine production",metric tons,1,2,,,,,,']
+    with pytest.raises(InputError, match=r"line 11: unknown country 'Atlantis' \(field COUNTRY\)"):
+        read_usgs(write(tmp_path / "b", "MCS2025_World_Data.csv", [WIDE_HEADER, *unknown]))
+    with pytest.raises(InputError, match="not a USGS Mineral Commodity Summaries"):
+        read_usgs(write(tmp_path / "c", "x.csv", ["a,b,c", "1,2,3"]))
+    assert snapshot(home) == before
