@@ -5,8 +5,10 @@ Pure I/O: frames in, files out. A result of several tables (``compare``, ``diver
 or to one CSV or Parquet file per table named ``STEM.<table>.csv``. Files keep the documented
 snake_case column names and raw numbers (USD, shares 0-1); provenance travels in the Parquet
 schema metadata, in the workbook's ``provenance`` sheet and in the JSON object of multi-table
-results. Every file is written to ``NAME.tmp`` beside it and renamed into place, so a failed
-write leaves no partial file; several files are all renamed only once every one is written.
+results. Every file is written to a new temporary file beside it and renamed into place, so a
+failed write leaves no partial file; several files are all renamed only once every one is written.
+Only regular files are replaced: a folder, device, named pipe or socket at the target is refused,
+since renaming over it would replace the node itself (as root, a system device such as /dev/null).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
 import re
+import secrets
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -45,7 +50,12 @@ MONEY_SUFFIXES = ("_usd",)
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` (UTF-8) through a temporary file."""
-    _write_atomically([(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))])
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file (a regular file or a new path only)."""
+    _write_atomically([(path, lambda temporary: temporary.write_bytes(data))])
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, provenance: Mapping[str, Any]) -> None:
@@ -157,20 +167,73 @@ def provenance_frame(provenance: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"], dtype=object)
 
 
-# -- internals -------------------------------------------------------------------------------
-def _write_atomically(writers: list[tuple[Path, Callable[[Path], Any]]]) -> None:
-    """Write every file to ``NAME.tmp`` first, then rename them all into place.
+def check_target(path: Path) -> None:
+    """Refuse an output ``path`` that exists and is not a regular file, in one sentence.
 
-    On any error the temporary files are removed and one ChokepointsError names the file.
+    Writes rename a new file over the target: over a device node, named pipe or socket that
+    would replace the node itself, and over a folder it cannot work, so both are refused first.
     """
-    temporaries = [(path, path.with_name(path.name + ".tmp")) for path, _ in writers]
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ChokepointsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
+        raise ChokepointsError(f"cannot write {path}: it is a folder; give a file")
+    if not stat.S_ISREG(mode):
+        raise ChokepointsError(
+            f"cannot write {path}: it is {_node_kind(mode)}, not a regular file; give the path "
+            "of a file (to discard a result, leave out --output and redirect the output)"
+        )
+
+
+# -- internals -------------------------------------------------------------------------------
+def _node_kind(mode: int) -> str:
+    """'a character device', 'a named pipe (FIFO)' ...: what a non-regular file is."""
+    kinds = (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def _temporary_beside(path: Path) -> Path:
+    """Create a new, empty regular file ``.NAME.<random>.tmp`` beside ``path`` and return it.
+
+    Created exclusively (never an existing node followed), with the permissions a new file gets.
+    """
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temporary
+
+
+def _write_atomically(writers: list[tuple[Path, Callable[[Path], Any]]]) -> None:
+    """Write every file to a new temporary file first, then rename them all into place.
+
+    Targets that exist must be regular files (:func:`check_target`), checked before writing and
+    again before renaming. On any error the temporary files are removed and one
+    ChokepointsError names the file.
+    """
+    for path, _ in writers:
+        check_target(path)
+    temporaries: list[tuple[Path, Path]] = []
     current = writers[0][0]
     try:
-        for (path, write), (_, temporary) in zip(writers, temporaries, strict=True):
+        for path, write in writers:
             current = path
+            temporary = _temporary_beside(path)
+            temporaries.append((path, temporary))
             write(temporary)
         for path, temporary in temporaries:
             current = path
+            check_target(path)
             temporary.replace(path)
     except BaseException as exc:
         for _, temporary in temporaries:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chokepoints.errors import ChokepointsError
 from chokepoints.export import (
@@ -239,8 +240,12 @@ def render_tables(
 
 
 def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 100) -> Table:
-    """A rich Table of ``frame``: numbers right-aligned, codes whole, long text cut to fit."""
-    table = Table(title=title, header_style="bold", show_lines=False)
+    """A rich Table of ``frame``: numbers right-aligned, codes whole, long text cut to fit.
+
+    Titles, headers and cells are plain Text, never markup: a value such as ``[/x]`` in a
+    product description or an SQL result prints as it is instead of breaking the table.
+    """
+    table = Table(title=Text(title) if title else None, header_style="bold", show_lines=False)
     cells = [
         [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
@@ -263,7 +268,7 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
     text_width = min(40, room // texts) if texts else None
     for number in keep:
         table.add_column(
-            headers[number],
+            Text(headers[number]),
             justify="right" if numeric[number] else "left",
             no_wrap=True,
             overflow="ellipsis",
@@ -271,7 +276,7 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 10
             max_width=None if short[number] else text_width,
         )
     for row in cells:
-        table.add_row(*(row[n] for n in keep))
+        table.add_row(*(Text(row[n]) for n in keep))
     return table
 
 

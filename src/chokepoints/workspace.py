@@ -11,7 +11,6 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 import pandas as pd
 import platformdirs
@@ -410,20 +409,22 @@ class Workspace:
             for r in rows.itertuples()
         }
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """Run SQL over the views ``trade``, ``products`` and ``countries`` (DuckDB engine)."""
+    def sql(self, query: str, *, unsafe: bool = False) -> pd.DataFrame:
+        """Run DuckDB SQL over ``trade``, ``products``, ``countries``, ``governance`` and
+        ``production``, read-only: no file, URL, extension or setting is reachable (see
+        ``sql_sandbox``). ``unsafe=True`` runs it on the engine's own connection, where a query
+        can read and write any file, the store included."""
+        from chokepoints import sql_sandbox
+
         if self.backend != "duckdb":
             raise ChokepointsError(
                 "SQL queries run on the DuckDB engine; open with backend='duckdb'"
             )
-        try:
-            frame = self.con.con.execute(query).df()
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise ChokepointsError(
-                f"SQL error: {first}; the tables are trade, products, countries, governance "
-                "and production"
-            ) from exc
+        if unsafe:
+            frame = sql_sandbox.run(self.con.con, query)
+        else:
+            with sql_sandbox.connect(self.store) as con:
+                frame = sql_sandbox.run(con, query)
         frame.attrs["provenance"] = self.provenance()
         return frame
 

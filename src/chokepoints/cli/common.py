@@ -5,6 +5,9 @@ progress bars, and results printed as tables or written to files, with their pro
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +29,7 @@ from rich.progress import (
 from chokepoints import __version__
 from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
+from chokepoints.export import check_target
 from chokepoints.render import OutputFormat, render, render_tables, terminal_console
 
 console = terminal_console()  # plain text when piped, on TERM=dumb or with NO_COLOR
@@ -92,6 +96,61 @@ PartialOption = Annotated[
         help="Run world-level criteria on partial coverage, keeping the warning in the output.",
     ),
 ]
+
+
+def _at_least_zero(value: int | None, param: typer.CallbackParam) -> int | None:
+    """Refuse a negative row count: ``--limit -3`` would silently drop the last three rows."""
+    if value is not None and value < 0:
+        raise ChokepointsError(f"{param.opts[0]} is {value}; give a number of rows of 0 or more")
+    return value
+
+
+#: Environment variables read as numbers, checked before any command runs.
+NUMBER_VARIABLES = {
+    "CHOKEPOINTS_LOCK_TIMEOUT": "the number of seconds to wait for another writer (e.g. 30)"
+}
+
+
+def check_environment() -> None:
+    """Refuse a malformed number in a ``CHOKEPOINTS_*`` variable, naming it and what it takes."""
+    for name, expected in NUMBER_VARIABLES.items():
+        text = os.environ.get(name)
+        if text is None:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise ChokepointsError(f"{name} is {text!r}; set it to {expected} or unset it")
+
+
+#: A snake_case word standing alone (not inside a path, a flag or a longer name).
+_PARAMETER = re.compile(r"(?<![\w./-])([a-z]+(?:_[a-z0-9]+)+)(?![\w/-]|\.\w)")
+
+
+def in_flag_words(message: str) -> str:
+    """``message`` with the library's parameter names as the flags that set them.
+
+    The library speaks of ``allow_partial`` and ``redirect_fraction``; on the command line the
+    user typed ``--allow-partial`` and ``--redirect-fraction``. Only names that are flags of
+    some command are changed.
+    """
+    flags = _flags()
+    return _PARAMETER.sub(lambda match: flags.get(match.group(1), match.group(1)), message)
+
+
+def _flags() -> dict[str, str]:
+    """Every long flag of every command, keyed by its parameter name (``max_share``)."""
+    found: dict[str, str] = {}
+    pending = [typer.main.get_command(app)]
+    while pending:
+        command = pending.pop()
+        pending += list(getattr(command, "commands", {}).values())
+        for param in command.params:
+            if param.param_type_name == "option":
+                found |= {f[2:].replace("-", "_"): f for f in param.opts if f.startswith("--")}
+    return found
 
 
 def _split(text: str | None) -> list[str]:
@@ -192,8 +251,11 @@ def _format_for(fmt: OutputFormat, output: Path | None) -> OutputFormat:
     """The format to write: ``fmt``, or with ``--output`` and no ``--format`` the file's type.
 
     A terminal table cannot go to a file, so ``-o deu.csv`` alone means CSV rather than being
-    silently ignored; an extension that names no format is an error.
+    silently ignored; an extension that names no format is an error. A folder, device or pipe
+    at ``output`` is refused here, before the work (see ``export.check_target``).
     """
+    if output is not None:
+        check_target(output)
     if output is None or fmt is not OutputFormat.table:
         return fmt
     if output.suffix.lower() in FORMAT_BY_SUFFIX:
@@ -210,7 +272,7 @@ def _emit(
     """Print or write a result; tables show ``columns`` and the provenance below them."""
     if fmt is OutputFormat.table:
         if frame.empty:
-            console.print(f"{title}: nothing found.")
+            console.print(f"{title}: nothing found.", markup=False)
         else:
             render(
                 frame[[c for c in columns if c in frame.columns]], fmt, title=title, console=console

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from chokepoints.cli.common import (
     FormatOption,
@@ -18,6 +19,7 @@ from chokepoints.cli.common import (
     SectorOption,
     SourceOption,
     YearOption,
+    _at_least_zero,
     _emit,
     _emit_tables,
     _format_for,
@@ -58,7 +60,9 @@ def deps(
         list[str] | None,
         typer.Option("--rule", help="Custom rule, repeatable: 'hhi>0.5', 'top_supplier=CHN'."),
     ] = None,
-    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Show the first N rows.", callback=_at_least_zero)
+    ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="List every product, not only dependent ones.")
     ] = False,
@@ -119,7 +123,9 @@ def risk(
             help="CSV of export restrictions: country, product (empty = all), factor >= 1."
         ),
     ] = None,
-    top: Annotated[int | None, typer.Option(help="Show the first N rows.")] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Show the first N rows.", callback=_at_least_zero)
+    ] = None,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -162,7 +168,9 @@ def risk(
 def product(
     code: Annotated[str, typer.Argument(help="HS code, e.g. 850511.")],
     year: YearOption = None,
-    top: Annotated[int, typer.Option(help="Exporters and importers to show.")] = 10,
+    top: Annotated[
+        int, typer.Option(help="Exporters and importers to show.", callback=_at_least_zero)
+    ] = 10,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -179,7 +187,7 @@ def product(
         return
     summary = picture["summary"].iloc[0]
     console.print(
-        f"[bold]{code}[/bold] {summary.get('description') or ''}: world exports "
+        f"[bold]{escape(code)}[/bold] {escape(summary.get('description') or '')}: world exports "
         f"{summary['world_export_value_usd'] / 1e9:,.2f} bn USD from {summary['n_exporters']} "
         f"exporters, HHI {summary['world_export_hhi']:.3f}, top {summary['top_exporter']} "
         f"{summary['top_exporter_share']:.1%}"

@@ -17,6 +17,7 @@ from chokepoints.cli.common import (
     PartialOption,
     SourceOption,
     YearOption,
+    _at_least_zero,
     _emit,
     _format_for,
     _print_or_write,
@@ -111,7 +112,9 @@ def shock(
         float,
         typer.Option(help="Share of other exporters' third-country sales that can be redirected."),
     ] = 0.5,
-    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    limit: Annotated[
+        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
+    ] = 25,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -218,7 +221,10 @@ def stress(
         str | None, typer.Option(help="Show these importers only, e.g. JPN,DEU or EU27.")
     ] = None,
     top: Annotated[
-        int | None, typer.Option(help="Keep the N worst suppliers per importer and sector.")
+        int | None,
+        typer.Option(
+            help="Keep the N worst suppliers per importer and sector.", callback=_at_least_zero
+        ),
     ] = 3,
     redirect_fraction: Annotated[
         float | None,
@@ -237,7 +243,9 @@ def stress(
         str,
         typer.Option(help="importer (a group buys as one) or member (a group's members)."),
     ] = "importer",
-    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 30,
+    limit: Annotated[
+        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
+    ] = 30,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -294,7 +302,9 @@ def exposure(
             "--supplier-sectors", help="ICIO: extract only these supplier industries, e.g. C26."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
+    limit: Annotated[
+        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
+    ] = 25,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     home: HomeOption = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from chokepoints.cli.common import (
     FormatOption,
@@ -150,7 +151,7 @@ def diversify(
         f"HHI {outcome['hhi_before']:.3f} -> {outcome['hhi_after']:.3f}; "
         f"risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
         if outcome["feasible"]
-        else f"[yellow]infeasible:[/yellow] {outcome['explanation']}"
+        else f"[yellow]infeasible:[/yellow] {escape(outcome['explanation'])}"
     )
     _print_provenance(provenance)
 

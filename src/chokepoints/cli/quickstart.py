@@ -41,7 +41,10 @@ def quickstart(home: HomeOption = None) -> None:
     path = ws.home / "reports" / "JPN_vs_DEU.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     size = _write_report(ws, "JPN", ["DEU"], None, [], path)
-    console.print(f"Report for Japan with Germany: {path} ({size / 1e6:.1f} MB, opens offline).")
+    console.print(
+        f"Report for Japan with Germany: {path} ({size / 1e6:.1f} MB, opens offline).",
+        markup=False,
+    )
     console.print(
         "Next: `chokepoints deps DEU --sector critical_minerals`, `chokepoints product 850511`, "
         "`chokepoints report DEU --vs FRA -o deu.html`, `chokepoints data ingest baci PATH`."

@@ -61,7 +61,7 @@ def report(
         allow_partial=allow_partial,
         source=source,
     )
-    console.print(f"wrote {output} ({size / 1e6:.1f} MB); open it in a browser")
+    console.print(f"wrote {output} ({size / 1e6:.1f} MB); open it in a browser", markup=False)
 
 
 def _write_report(
@@ -73,9 +73,15 @@ def _write_report(
     output: Path,
     **options: Any,
 ) -> int:
-    """Gather, chart and write one report with a progress bar; return its size in bytes."""
-    from chokepoints.report import gather, write_report
+    """Gather, chart and write one report with a progress bar; return its size in bytes.
 
+    The output path is checked first (a regular file or a new path), so that a bad ``-o`` fails
+    before the work; the file is written aside and renamed into place by ``export``.
+    """
+    from chokepoints.export import check_target, write_bytes
+    from chokepoints.report import gather, render_html
+
+    check_target(output)
     with _steps("report") as progress:
         content = gather(
             ws,
@@ -86,4 +92,6 @@ def _write_report(
             progress=progress,
             **options,
         )
-        return write_report(content, output)
+        html = render_html(content).encode("utf-8")
+    write_bytes(output, html)
+    return len(html)
