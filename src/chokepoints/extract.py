@@ -208,7 +208,7 @@ def check_plausible(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
             file=part.origin,
             line=line,
             field=part.fields.get("value_usd", "value_usd"),
-            hint="check the unit (--unit) and the decimal separator",
+            hint="check the unit of the values (USD or thousands) and the decimal separator",
         )
 
 

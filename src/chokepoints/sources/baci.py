@@ -387,7 +387,7 @@ def _python_rows(
         for number, values in enumerate(reader, start=2):
             raw = dict(zip(header, (v.strip() for v in values), strict=False))
             k = raw.get("k", "")
-            product = "0" + k if len(k) == 5 else k
+            product = ("0" + k if len(k) == 5 else k) or None
             q = raw.get("q", "")
             value = _float(raw.get("v", ""))
             quantity = None if q in ("", "NA") else _float(q)
@@ -399,7 +399,7 @@ def _python_rows(
                     "importer": _country(raw.get("j", ""), codes),
                     "product": product,
                     "classification": revision,
-                    "level": len(product),
+                    "level": None if product is None else len(product),
                     "value_usd": None if value is None else value * 1000,
                     "quantity_t": float("nan")
                     if q not in ("", "NA") and quantity is None
