@@ -14,7 +14,7 @@ from chokepoints.errors import InputError, NoDataError
 from chokepoints.questions.production import production
 from chokepoints.sources.usgs import commodity_id, parse_quantity, production_stage, read_usgs
 from chokepoints.workspace import Workspace
-from helpers import snapshot
+from helpers import snapshot, write_baci
 
 WIDE_HEADER = (
     "SOURCE,COMMODITY,COUNTRY,TYPE,UNIT_MEAS,PROD_2023,PROD_EST_ 2024,PROD_NOTES,CAP_2023,"
@@ -118,3 +118,28 @@ def test_bad_files_are_refused_and_store_unchanged(home: Path, tmp_path: Path) -
     with pytest.raises(InputError, match="not a USGS Mineral Commodity Summaries"):
         read_usgs(write(tmp_path / "c", "x.csv", ["a,b,c", "1,2,3"]))
     assert snapshot(home) == before
+
+
+def test_trade_and_production_concentration_disagree(home: Path, tmp_path: Path) -> None:
+    # Bauxite mined 2024: AUS 100, GIN 100, CHN 90, BRA 30 of a published 400: production HHI
+    # (100^2 + 100^2 + 90^2 + 30^2) / 400^2 = 0.18125. Traded 2022 (260600): GIN 80, AUS 10,
+    # BRA 10 of 100: world export HHI 0.64 + 0.01 + 0.01 = 0.66. Trade is the chokepoint.
+    rows = [
+        'MCS2025,Bauxite,Australia,"Mine production",thousand metric tons,98000,100,,,,,,',
+        'MCS2025,Bauxite,Guinea,"Mine production",thousand metric tons,97000,100,,,,,,',
+        'MCS2025,Bauxite,China,"Mine production",thousand metric tons,93000,90,,,,,,',
+        'MCS2025,Bauxite,Brazil,"Mine production",thousand metric tons,33000,30,,,,,,',
+        'MCS2025,Bauxite,World total (rounded),"Mine production",thousand metric tons,,400,,,,,,',
+    ]
+    ws = Workspace.open(home)
+    ws.ingest(read_usgs(write(tmp_path / "u", "MCS2025_World_Data.csv", [WIDE_HEADER, *rows])))
+    trade = ["2022,324,156,260600,80,1", "2022,36,156,260600,10,1", "2022,76,842,260600,10,1"]
+    ws.ingest_baci(write_baci(tmp_path / "b", trade, name="BACI_HS17_Y2022_V202501.csv"))
+    frame = production(ws.context, "bauxite", year=2024)
+    provenance = frame.attrs["provenance"]
+    assert provenance["method"]["hhi"] == pytest.approx(0.18125)
+    assert provenance["trade"]["world_export_hhi"] == pytest.approx(0.66)
+    assert provenance["trade"]["top_exporter"] == "GIN"
+    warning = " ".join(provenance["warnings"])
+    assert "production and trade concentration disagree" in warning
+    assert "the trade stage is the chokepoint" in warning

@@ -56,6 +56,8 @@ def production(
     details = list(counts.index) or sorted(set(rows["detail"]))
     chosen_detail = detail or details[0]
     frame, summary = production_shares(_of_detail(rows, chosen_detail))
+    trade = _trade_concentration(ctx, wanted, chosen)
+    with_disagreement(trade, summary["hhi"])  # type: ignore[arg-type]
     provenance = {
         "source": "usgs" if set(rows["source"]) == {"usgs"} else ", ".join(set(rows["source"])),
         "releases": sorted(set(rows["release"])),
@@ -68,9 +70,12 @@ def production(
         "tool": f"chokepoints {__version__}",
         "demo": False,
         "method": {"name": "production_concentration", **summary},
+        "trade": trade,
         "warnings": [
-            f"{int(rows['estimated'].sum())} figure(s) of {year} are estimates"
-        ] if rows["estimated"].any() else [],
+            *([f"{int(rows['estimated'].sum())} figure(s) of {year} are estimates"]
+              if rows["estimated"].any() else []),
+            *([trade["disagreement"]] if trade and trade.get("disagreement") else []),
+        ],
     }  # fmt: skip
     return finish(frame, PRODUCTION_COLUMNS, provenance)
 
@@ -87,3 +92,50 @@ def _of_detail(rows: pd.DataFrame, detail: str) -> pd.DataFrame:
             same = aggregates
         kept.append(same)
     return pd.concat(kept, ignore_index=True)
+
+
+#: Difference of HHI between production and trade from which the two are said to disagree.
+DISAGREEMENT = 0.15
+
+
+def _trade_concentration(ctx: Context, commodity: str, stage: str) -> dict[str, object] | None:
+    """The world export concentration of the HS codes carrying ``commodity`` at ``stage``, in
+    the latest complete year of the store (None without codes or trade data)."""
+    from chokepoints.analysis.concentration import hhi_of_shares
+    from chokepoints.questions.common import dataset_and_year, flows_of
+    from chokepoints.reference.commodities import commodity_codes
+
+    codes = commodity_codes(commodity, stage)
+    if not codes or not any(p["table"] == "trade" for p in ctx.parts):
+        return None
+    dataset, year = dataset_and_year(ctx, level=6)
+    flows = flows_of(ctx, dataset, [year])
+    mine = flows.filter(flows["product"].isin(list(codes)))
+    exports = mine.group_by("exporter").aggregate(x=mine.value_usd.sum()).to_pandas()
+    exports = exports[exports["x"] > 0].sort_values("x", ascending=False)
+    found: dict[str, object] = {"codes": list(codes), "dataset": dataset.label, "year": year}
+    if exports.empty:
+        return {**found, "world_export_hhi": None}
+    shares = exports["x"] / exports["x"].sum()
+    found.update(
+        world_export_hhi=hhi_of_shares(shares),
+        top_exporter=str(exports["exporter"].iloc[0]),
+        top_exporter_share=float(shares.iloc[0]),
+    )
+    return found
+
+
+def with_disagreement(trade: dict[str, object] | None, production_hhi: float | None) -> None:
+    """Add to ``trade`` a sentence when production and trade concentration differ by more than
+    ``DISAGREEMENT`` (the chokepoint then sits at the more concentrated of the two)."""
+    if not trade or trade.get("world_export_hhi") is None or production_hhi is None:
+        return
+    traded = float(trade["world_export_hhi"])  # type: ignore[arg-type]
+    if abs(production_hhi - traded) < DISAGREEMENT:
+        return
+    more = "production" if production_hhi > traded else "trade"
+    trade["disagreement"] = (
+        f"production and trade concentration disagree: production HHI {production_hhi:.3f}, "
+        f"world export HHI {traded:.3f} of {', '.join(trade['codes'])} in "  # type: ignore[arg-type]
+        f"{trade['year']}: the {more} stage is the chokepoint"
+    )
