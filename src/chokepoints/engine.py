@@ -1,12 +1,14 @@
 """Ibis backends over the store: embedded DuckDB by default, PySpark when asked.
 
 Both expose the same tables (``trade``, ``products``, ``countries``) so that every analysis is one
-Ibis expression that runs unchanged on either engine.
+Ibis expression that runs unchanged on either engine. Every table reads the files of one manifest
+(one generation of the store), so a commit made meanwhile never mixes into a reader's answers.
 """
 
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -22,12 +24,22 @@ BACKENDS = ("duckdb", "pyspark")
 TABLES = {"trade": schema.TRADE, **schema.COMPANION_TABLES}
 
 
-def connect(store: Store, backend: str = "duckdb", **options: Any) -> ibis.BaseBackend:
-    """Open an Ibis backend with views ``trade``, ``products`` and ``countries`` over ``store``."""
+def connect(
+    store: Store,
+    backend: str = "duckdb",
+    *,
+    manifest: dict[str, Any] | None = None,
+    **options: Any,
+) -> ibis.BaseBackend:
+    """Open an Ibis backend with views ``trade``, ``products`` and ``countries`` over the files
+    of ``manifest`` (default: the one committed now), refused in one sentence if one is missing
+    or damaged."""
+    manifest = store.manifest() if manifest is None else manifest
+    files = {name: store.files(name, manifest) for name in TABLES}
     if backend == "duckdb":
-        return _duckdb(store, **options)
+        return _duckdb(files, **options)
     if backend == "pyspark":
-        return _pyspark(store, **options)
+        return _pyspark(files, **options)
     raise ChokepointsError(f"unknown engine {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
@@ -40,13 +52,15 @@ def countries_arrow() -> pa.Table:
     )
 
 
-def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None = None):
+def _duckdb(
+    files_of: dict[str, list[Path]], threads: int | None = None, memory_limit: str | None = None
+):
     """In-memory DuckDB whose views read the store's Parquet files in place."""
     settings = {"threads": threads, "memory_limit": memory_limit}
     con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
     raw = con.con
     for name, table_schema in TABLES.items():
-        files = store.files(name)
+        files = files_of[name]
         if files:
             listing = ", ".join(f"'{sql_path(f)}'" for f in files)
             # The files hold every column; reading the folder names as hive partitions too
@@ -64,7 +78,7 @@ def _duckdb(store: Store, threads: int | None = None, memory_limit: str | None =
     return con
 
 
-def _pyspark(store: Store, session: Any = None):
+def _pyspark(files_of: dict[str, list[Path]], session: Any = None):
     """A PySpark backend (local mode unless a session is given) with the same views."""
     try:
         from pyspark.sql import SparkSession
@@ -86,7 +100,7 @@ def _pyspark(store: Store, session: Any = None):
         )
         session.sparkContext.setLogLevel("ERROR")
     for name, table_schema in TABLES.items():
-        files = [str(f) for f in store.files(name)]
+        files = [str(f) for f in files_of[name]]
         frame = (
             session.read.parquet(*files)
             if files

@@ -3,16 +3,22 @@
 Layout under the workspace home::
 
     manifest.json                                  the only source of truth; replaced atomically
-    trade/source=baci/classification=HS92/year=2021/all-<ingest id>.parquet
+    trade/source=baci/classification=HS92/year=2021/all-<ingest id>-<n>.parquet
     products/classification=HS92/baci-<ingest id>.parquet
     .staging/<ingest id>/                          work area of a running ingest
-    .lock                                          held while an ingest runs
+    .pending/<ingest id>                           marker: this ingest is moving files into place
+    .lock                                          held while an ingest or a repair runs
 
-An ingest writes and validates everything in ``.staging``, moves the new files into place under
-names no manifest has ever used, then commits by replacing ``manifest.json`` in one rename. A
-failed or killed ingest therefore never changes what the manifest lists; the files it may have
-left behind are removed the next time the store is opened for writing, which restores the tree
-byte for byte.
+An ingest writes and validates everything in ``.staging``, marks itself in ``.pending``, moves
+the new files into place under names no manifest has ever used, then commits by replacing
+``manifest.json`` in one rename. Each commit is a new *generation*; the files it replaces stay
+on disk (listed as ``retired``) so that a reader of an earlier generation can finish.
+
+Nothing the store cannot prove its own is ever deleted: only ``.staging``, stale manifest
+temporaries, files of a ``.pending`` ingest that the manifest does not record, and retired files
+past their keeping time. Each data file carries its own record as Parquet key-value metadata,
+from which ``Store.repair`` rebuilds a lost or damaged manifest; files it cannot place are moved
+aside into ``unknown-<time>/``.
 """
 
 from __future__ import annotations
@@ -25,20 +31,39 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
 import filelock
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from chokepoints import schema
-from chokepoints.errors import ChokepointsError, InputError, StoreBusyError, StoreError
+from chokepoints.errors import (
+    ChokepointsError,
+    InputError,
+    ReplaceError,
+    StoreBusyError,
+    StoreError,
+)
 from chokepoints.extract import Extract, RelationBuilder, TradePart, sql_path
 
 MANIFEST = "manifest.json"
 DATA_FOLDERS = ("trade", *schema.COMPANION_TABLES)
 MANIFEST_FORMAT = 1
+STAGING = ".staging"
+PENDING = ".pending"
+#: Key of a data file's own record in its Parquet key-value metadata.
+PART_METADATA = "chokepoints.part"
+#: A replaced file is kept at least this long (and two generations) for readers still on it.
+KEEP_REPLACED_SECONDS = 600.0
+#: Replacing a part by one with this much fewer rows or less value needs ``replace=True``.
+SHRINK_TOLERANCE = 0.01
+#: The ingest id in a data file's name: UTC time and a random suffix.
+INGEST_ID = re.compile(r"-(\d{8}T\d{6}-[0-9a-f]{8})(?:-\d+)?\.parquet$")
+REPAIR_HINT = "run `chokepoints data repair` to rebuild it from the data files"
 
 #: Progress callback: (description, steps done, steps in all).
 Progress = Callable[[str, int, int], None]
@@ -131,7 +156,7 @@ TRADE_CHECKS = _trade_checks()
 
 
 class Store:
-    """A workspace's trade store: read the manifest, list live files, ingest atomically."""
+    """A workspace's trade store: read the manifest, list live files, ingest atomically, repair."""
 
     def __init__(self, home: Path | str) -> None:
         self.home = Path(home).expanduser().resolve()
@@ -142,43 +167,102 @@ class Store:
         """Where the manifest lives."""
         return self.home / MANIFEST
 
-    def manifest(self) -> dict[str, Any]:
-        """The committed manifest (an empty one for a new store)."""
+    def read_manifest(self) -> tuple[bytes | None, dict[str, Any]]:
+        """The committed manifest's bytes (None when there is none) and its checked content.
+
+        Readers pin these bytes: a later commit gives different bytes, so they know to reopen.
+        A missing manifest beside committed-looking data files is refused, never read as empty.
+        """
         try:
-            text = self.manifest_path.read_text(encoding="utf-8")
+            raw = self.manifest_path.read_bytes()
         except FileNotFoundError:
-            return {"format": MANIFEST_FORMAT, "parts": [], "ingests": []}
+            self._refuse_orphan_data(count_pending=False)
+            return None, _empty_manifest()
         except OSError as exc:
             raise StoreError(f"cannot read {self.manifest_path}: {exc.strerror}") from exc
+        return raw, self._parse(raw)
+
+    def manifest(self) -> dict[str, Any]:
+        """The committed manifest (an empty one for a new store)."""
+        return self.read_manifest()[1]
+
+    def files(self, table: str = "trade", manifest: dict[str, Any] | None = None) -> list[Path]:
+        """Absolute paths of the live Parquet files of ``table`` in ``manifest`` (default: the
+        committed one), each checked to be on disk and whole."""
+        manifest = self.manifest() if manifest is None else manifest
+        return [self._whole(part) for part in manifest["parts"] if part["table"] == table]
+
+    def is_empty(self) -> bool:
+        """True when no trade data has been committed."""
+        return not any(p["table"] == "trade" for p in self.manifest()["parts"])
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        """The manifest in ``raw``, refused in one sentence when it is not of the expected shape."""
         try:
-            manifest = json.loads(text)
-        except json.JSONDecodeError as exc:
+            manifest = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
             raise StoreError(
-                f"{self.manifest_path} is not valid JSON (line {exc.lineno}): the store is "
-                "damaged; restore it from a backup or start a new home with --home"
+                f"{self.manifest_path} is not valid JSON{line}: the manifest is damaged; "
+                f"{REPAIR_HINT}"
             ) from exc
-        if manifest.get("format") != MANIFEST_FORMAT:
+        if isinstance(manifest, dict) and manifest.get("format") not in (None, MANIFEST_FORMAT):
             raise StoreError(
                 f"{self.manifest_path} has format {manifest.get('format')!r}, this version of "
                 f"chokepoints reads format {MANIFEST_FORMAT}; upgrade chokepoints"
             )
+        problem = _shape_problem(manifest)
+        if problem:
+            raise StoreError(
+                f"{self.manifest_path}: {problem}, so the manifest is damaged; {REPAIR_HINT}"
+            )
         return manifest
 
-    def files(self, table: str = "trade") -> list[Path]:
-        """Absolute paths of the live Parquet files of ``table``."""
-        return [self.home / p["path"] for p in self.manifest()["parts"] if p["table"] == table]
+    def _whole(self, part: dict[str, Any]) -> Path:
+        """The file of a listed part, refused in one sentence when missing, cut short or damaged."""
+        path = self.home / part["path"]
+        problem = _damage(path, part.get("bytes"))
+        if problem:
+            raise StoreError(
+                f"{path} is listed in {self.manifest_path} but {problem}; run `chokepoints data "
+                "repair` to rebuild the manifest from the files present"
+            )
+        return path
 
-    def is_empty(self) -> bool:
-        """True when no trade data has been committed."""
-        return not self.files("trade")
+    def _data_files(self) -> list[Path]:
+        """Every file under the data folders (ours or not), in a stable order."""
+        return sorted(
+            path
+            for folder in DATA_FOLDERS
+            for path in (self.home / folder).rglob("*")
+            if path.is_file()
+        )
+
+    def _refuse_orphan_data(self, *, count_pending: bool) -> None:
+        """Refuse a store with Parquet data files but no manifest: it must be repaired first.
+
+        Readers skip the files of a running first ingest (a ``.pending`` marker names it);
+        writers, holding the lock, count them too since nothing proves they were not committed.
+        """
+        pending = set() if count_pending else self._pending_ids()
+        for path in self._data_files():
+            if path.suffix == ".parquet" and _ingest_id(path) not in pending:
+                raise StoreError(
+                    f"{self.home} holds data files (e.g. {path.relative_to(self.home)}) but no "
+                    f"{MANIFEST}; run `chokepoints data repair` to rebuild the manifest from them"
+                )
+
+    def _pending_ids(self) -> set[str]:
+        """Ingest ids whose files may be in place but whose commit is not known to be done."""
+        folder = self.home / PENDING
+        return {m.name for m in folder.iterdir()} if folder.is_dir() else set()
 
     # -- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def writing(self, timeout: float | None = None) -> Iterator[None]:
+    def _locked(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the store's write lock, waiting up to ``timeout`` seconds for another writer.
 
-        The default wait comes from ``CHOKEPOINTS_LOCK_TIMEOUT`` (seconds, default 30). On
-        entry, leftovers of an interrupted ingest are removed.
+        The default wait comes from ``CHOKEPOINTS_LOCK_TIMEOUT`` (seconds, default 30).
         """
         if timeout is None:
             timeout = float(os.environ.get("CHOKEPOINTS_LOCK_TIMEOUT", "30"))
@@ -200,39 +284,73 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot lock {self.home}: {exc.strerror}") from exc
         try:
-            self._remove_leftovers()
             yield
         finally:
             lock.release()
 
-    def _remove_leftovers(self) -> None:
-        """Delete staging areas and data files that the manifest does not list."""
-        shutil.rmtree(self.home / ".staging", ignore_errors=True)
-        live = {self.home / p["path"] for p in self.manifest()["parts"]}
-        for folder in DATA_FOLDERS:
-            for path in (self.home / folder).rglob("*"):
-                if path.is_file() and path not in live:
-                    path.unlink()
-        _remove_empty_folders(self.home)
+    @contextlib.contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the write lock over a readable manifest, after removing proven leftovers.
+
+        Refuses (before touching anything) a store whose manifest is damaged, or missing
+        beside data files: ``chokepoints data repair`` rebuilds it.
+        """
+        with self._locked(timeout):
+            raw, manifest = self.read_manifest()
+            if raw is None:
+                self._refuse_orphan_data(count_pending=True)
+            self._remove_leftovers(manifest)
+            yield
+
+    def _remove_leftovers(self, manifest: dict[str, Any]) -> None:
+        """Delete what an interrupted ingest provably left, and nothing else.
+
+        Provably ours: ``.staging/``, stale ``.manifest.json.*.tmp`` files, and data files whose
+        name carries the id of a ``.pending`` marker that ``manifest`` does not record as
+        committed and that ``manifest`` does not list. Any other file is left alone.
+        """
+        shutil.rmtree(self.home / STAGING, ignore_errors=True)
         for stale in self.home.glob(f".{MANIFEST}.*.tmp"):
             stale.unlink()
+        committed = {ingest["id"] for ingest in manifest["ingests"]}
+        listed = _listed_paths(manifest)
+        for marker in sorted((self.home / PENDING).glob("*")):
+            if marker.name not in committed:
+                for path in self._data_files():
+                    relative = path.relative_to(self.home).as_posix()
+                    if _ingest_id(path) == marker.name and relative not in listed:
+                        path.unlink()
+                        self._prune(path.parent)
+            marker.unlink()
+        self._prune(self.home / PENDING)
 
-    def ingest(self, extract: Extract, progress: Progress | None = None) -> dict[str, Any]:
+    def _prune(self, folder: Path) -> None:
+        """Remove ``folder`` and its parents below the home while they are empty."""
+        while folder != self.home and folder.is_relative_to(self.home) and folder.is_dir():
+            if any(folder.iterdir()):
+                return
+            folder.rmdir()
+            folder = folder.parent
+
+    def ingest(
+        self, extract: Extract, progress: Progress | None = None, *, replace: bool = False
+    ) -> dict[str, Any]:
         """Validate and commit ``extract``; return its manifest record.
 
         Parts with the same (source, classification, year, slice) as committed ones replace
-        them; everything else in the store stays. On any error the store is left as it was.
+        them, unless that would lose more than 1% of a part's rows or value and ``replace`` is
+        not set; everything else in the store stays. On any error the store is left as it was.
         """
         progress = progress or _no_progress
         ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         started = dt.datetime.now(dt.UTC)
         try:
             with self.writing():
-                staging = self.home / ".staging" / ingest_id
+                staging = self.home / STAGING / ingest_id
                 try:
                     staging.mkdir(parents=True)
                     staged = self._stage(extract, ingest_id, staging, progress)
-                    record = self._commit(extract, ingest_id, staged, started, progress)
+                    record = self._commit(extract, ingest_id, staged, started, replace, progress)
                 except OSError as exc:
                     raise StoreError(
                         f"could not write to {self.home} ({exc.strerror or exc}); the store is "
@@ -244,7 +362,7 @@ class Store:
                         "is unchanged: free disk space or fix permissions, then run it again"
                     ) from exc
                 finally:
-                    shutil.rmtree(self.home / ".staging", ignore_errors=True)
+                    shutil.rmtree(self.home / STAGING, ignore_errors=True)
         finally:
             if extract.cleanup is not None:
                 extract.cleanup()
@@ -290,7 +408,12 @@ class Store:
         staging: Path,
         number: int,
     ) -> list[dict[str, Any]]:
-        """Stage one trade part: write it once, validate it, split it per classification/year."""
+        """Stage one trade part: write it once, validate it, write it per classification/year.
+
+        The final files are sorted by the flow key and carry their record as Parquet key-value
+        metadata (without the ingest id), so that the same input gives the same bytes and
+        ``repair`` can rebuild the manifest from the files.
+        """
         whole = staging / f"part-{number}.parquet"
         relation = part.build(con)
         _check_columns(relation, part.origin)
@@ -325,33 +448,26 @@ class Store:
                 / f"year={year}"
                 / f"{part.slice}-{ingest_id}-{number}.parquet"
             )
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if len(groups) == 1:
-                whole.rename(target)
-            else:
-                con.execute(
-                    f"COPY (SELECT * FROM {scan} WHERE classification = ? AND year = ?) "
-                    f"TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
-                    [classification, year],
-                )
-            records.append(
-                {
-                    "table": "trade",
-                    "source": extract.source,
-                    "release": extract.release,
-                    "classification": classification,
-                    "year": int(year),
-                    "slice": part.slice,
-                    "path": relative.as_posix(),
-                    "rows": group["rows"],
-                    "reporter_sides": sorted(group["sides"]),
-                    "value_usd": group["value_usd"],
-                    "origin": part.origin,
-                    "ingest": ingest_id,
-                    "demo": extract.demo,
-                }
+            described = {
+                "table": "trade",
+                "source": extract.source,
+                "release": extract.release,
+                "classification": classification,
+                "year": int(year),
+                "slice": part.slice,
+                "rows": group["rows"],
+                "reporter_sides": sorted(group["sides"]),
+                "value_usd": group["value_usd"],
+                "origin": part.origin,
+                "demo": extract.demo,
+            }
+            query = (
+                f"SELECT * FROM {scan} WHERE classification = ? AND year = ? "
+                f"ORDER BY {', '.join(schema.TRADE_KEY)}"
             )
+            target = staging / relative
+            _write_part(con, query, [classification, year], target, _metadata(described, extract))
+            records.append(_record(described, relative, ingest_id, target))
         whole.unlink(missing_ok=True)
         return records
 
@@ -400,28 +516,23 @@ class Store:
         for classification in groups:
             folder = Path(name) / (f"classification={classification}" if split else "")
             relative = folder / f"{extract.source}-{ingest_id}.parquet"
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
             where = "WHERE classification = ?" if split else ""
-            n = con.execute(
-                f"COPY (SELECT * FROM _table {where} ORDER BY ALL) "
-                f"TO '{sql_path(target)}' (FORMAT parquet)",
-                [classification] if split else [],
-            ).fetchone()[0]
-            records.append(
-                {
-                    "table": name,
-                    "source": extract.source,
-                    "release": extract.release,
-                    "classification": classification or "",
-                    "year": None,
-                    "slice": name,
-                    "path": relative.as_posix(),
-                    "rows": int(n),
-                    "ingest": ingest_id,
-                    "demo": extract.demo,
-                }
-            )
+            parameters = [classification] if split else []
+            rows = con.execute(f"SELECT count(*) FROM _table {where}", parameters).fetchone()[0]
+            described = {
+                "table": name,
+                "source": extract.source,
+                "release": extract.release,
+                "classification": classification or "",
+                "year": None,
+                "slice": name,
+                "rows": int(rows),
+                "demo": extract.demo,
+            }
+            target = staging / relative
+            query = f"SELECT * FROM _table {where} ORDER BY ALL"
+            _write_part(con, query, parameters, target, _metadata(described, extract))
+            records.append(_record(described, relative, ingest_id, target))
         return records
 
     def _commit(
@@ -430,61 +541,72 @@ class Store:
         ingest_id: str,
         staged: list[dict[str, Any]],
         started: dt.datetime,
+        replace: bool,
         progress: Progress,
     ) -> dict[str, Any]:
-        """Move staged files into place and replace the manifest: the one commit point."""
+        """Move staged files into place and replace the manifest: the one commit point.
+
+        Replaced files stay on disk (listed under ``retired``) for readers still on an earlier
+        generation; those replaced two or more commits ago, and at least
+        ``KEEP_REPLACED_SECONDS`` ago, are deleted once the new manifest is in place.
+        """
         manifest = self.manifest()
         new_keys = {_part_key(p) for p in staged}
         kept = [p for p in manifest["parts"] if _part_key(p) not in new_keys]
         replaced = [p for p in manifest["parts"] if _part_key(p) in new_keys]
-        trade = [p for p in staged if p["table"] == "trade"]
-        record = {
-            "id": ingest_id,
-            "source": extract.source,
-            "release": extract.release,
-            "classifications": sorted({p["classification"] for p in trade}),
-            "years": sorted({p["year"] for p in trade}),
-            "files": [f.record() for f in extract.files],
-            "rows": sum(p["rows"] for p in trade),
-            "value_usd": sum(p["value_usd"] for p in trade),
-            "started": started.isoformat(timespec="seconds"),
-            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "demo": extract.demo,
-            "notes": list(extract.notes),
-            "replaced": len(replaced),
-            "tables": {
-                name: sum(p["rows"] for p in staged if p["table"] == name)
-                for name in sorted({p["table"] for p in staged} - {"trade"})
-            },
-        }
-        staging = self.home / ".staging" / ingest_id
+        if not replace:
+            _refuse_shrinking(replaced, staged)
+        generation = manifest.get("generation", 0) + 1
+        now = dt.datetime.now(dt.UTC)
+        expired, still_kept = _expired(manifest.get("retired", []), generation, now)
+        retired = [
+            *still_kept,
+            *(
+                {"path": p["path"], "generation": generation, "replaced": _iso(now)}
+                for p in replaced
+            ),
+        ]
+        record = _ingest_record(extract, ingest_id, staged, started, len(replaced))
+        staging = self.home / STAGING / ingest_id
+        marker = self.home / PENDING / ingest_id
         moved: list[Path] = []
         try:
+            marker.parent.mkdir(exist_ok=True)
+            marker.touch()
             for part in staged:
                 target = self.home / part["path"]
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / part["path"], target)
+                (staging / part["path"]).rename(target)
                 moved.append(target)
             self._write_manifest(
                 {
                     "format": MANIFEST_FORMAT,
-                    "parts": sorted(
-                        kept + staged,
-                        key=lambda p: (p["table"], *map(str, _part_key(p)), p["path"]),
-                    ),
+                    "generation": generation,
+                    "parts": _sorted_parts(kept + staged),
+                    "retired": retired,
                     "ingests": [*manifest["ingests"], record],
                 }
             )
         except BaseException:
             for path in moved:
                 path.unlink(missing_ok=True)
-            _remove_empty_folders(self.home)
+                self._prune(path.parent)
+            marker.unlink(missing_ok=True)
+            self._prune(marker.parent)
             raise
+        marker.unlink()
+        self._prune(marker.parent)
         progress("committed", 1, 1)
-        for part in replaced:
-            with contextlib.suppress(OSError):
-                (self.home / part["path"]).unlink()
+        self._delete_retired(expired)
         return record
+
+    def _delete_retired(self, entries: list[dict[str, Any]]) -> None:
+        """Delete replaced files that no manifest lists any longer (best effort)."""
+        for entry in entries:
+            path = self.home / entry["path"]
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+                self._prune(path.parent)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         """Replace the manifest atomically (write aside, flush to disk, rename)."""
@@ -499,17 +621,437 @@ class Store:
             temporary.unlink(missing_ok=True)
             raise
 
+    # -- repair --------------------------------------------------------------------------
+    def repair(self) -> dict[str, Any]:
+        """Rebuild the manifest from the data files' own metadata, under the write lock.
 
-def _remove_empty_folders(home: Path) -> None:
-    """Delete empty folders under the data folders of ``home`` (left by removed files)."""
-    for folder in DATA_FOLDERS:
-        root = home / folder
-        if root.is_dir():
-            for path in sorted(root.rglob("*"), reverse=True):
-                if path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
-            if not any(root.iterdir()):
-                root.rmdir()
+        A file a readable manifest lists, whole, keeps its record and a retired one stays
+        retired; any other Parquet file carrying a part record (``PART_METADATA``) is added,
+        the newest ingest of each identity live and older ones retired. Everything else under
+        the data folders (no record, not Parquet, damaged, or from an ingest not known to have
+        committed) is moved into ``unknown-<time>/`` once the new manifest is committed, never
+        deleted. Returns what was rebuilt, missing and moved.
+        """
+        try:
+            with self._locked():
+                old = self._readable_manifest()
+                if old is None:
+                    shutil.rmtree(self.home / STAGING, ignore_errors=True)
+                else:
+                    self._remove_leftovers(old)
+                base = old or _empty_manifest()
+                survey = self._survey(base)
+                listed = {p["path"] for p in base["parts"]}
+                live, superseded = _newest_per_identity(survey.found, listed)
+                self._write_manifest(_repaired_manifest(base, survey, live, superseded))
+                for marker in (self.home / PENDING).glob("*"):
+                    marker.unlink()
+                self._prune(self.home / PENDING)
+                folder, moved = self._move_aside(survey.unknown)
+        except OSError as exc:
+            raise StoreError(
+                f"could not repair {self.home} ({exc.strerror or exc}); nothing was deleted: "
+                "free disk space or fix permissions, then run `chokepoints data repair` again"
+            ) from exc
+        return {
+            "manifest": str(self.manifest_path),
+            "parts": len(live),
+            "rebuilt": sorted(p["path"] for p in live if p["path"] not in listed),
+            "retired": len(superseded),
+            "missing": sorted(listed - {p["path"] for p in survey.found} - set(moved)),
+            "moved": moved,
+            "folder": str(folder) if folder else None,
+        }
+
+    def _readable_manifest(self) -> dict[str, Any] | None:
+        """The committed manifest when there is one of the right shape, else None."""
+        try:
+            raw = self.manifest_path.read_bytes()
+            return self._parse(raw)
+        except (OSError, StoreError):
+            return None
+
+    def _survey(self, manifest: dict[str, Any]) -> _Survey:
+        """Sort every file under the data folders into parts, retired files and unknown files."""
+        listed = {p["path"]: p for p in manifest["parts"]}
+        retired = {r["path"]: r for r in manifest.get("retired", [])}
+        pending = self._pending_ids()
+        survey = _Survey()
+        for path in self._data_files():
+            relative = path.relative_to(self.home).as_posix()
+            if relative in listed and not _damage(path, listed[relative].get("bytes")):
+                survey.found.append(listed[relative])
+            elif relative in retired:
+                survey.retired.append(retired[relative])
+            elif (read := _part_from_file(path, relative)) and read[0]["ingest"] not in pending:
+                survey.found.append(read[0])
+                survey.metadata[relative] = read[1]
+            else:
+                survey.unknown.append(path)
+        return survey
+
+    def _move_aside(self, paths: list[Path]) -> tuple[Path | None, dict[str, str]]:
+        """Move ``paths`` into a new ``unknown-<time>/`` folder of the home, keeping their
+        relative paths; return the folder and {old relative path: new relative path}."""
+        if not paths:
+            return None, {}
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        folder = self.home / f"unknown-{stamp}"
+        while folder.exists():
+            folder = self.home / f"unknown-{stamp}-{uuid.uuid4().hex[:4]}"
+        moved = {}
+        for path in paths:
+            relative = path.relative_to(self.home)
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+            self._prune(path.parent)
+            moved[relative.as_posix()] = target.relative_to(self.home).as_posix()
+        return folder, moved
+
+
+@dataclass
+class _Survey:
+    """What ``Store.repair`` found under the data folders."""
+
+    found: list[dict[str, Any]] = field(default_factory=list)
+    retired: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[Path] = field(default_factory=list)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _repaired_manifest(
+    base: dict[str, Any],
+    survey: _Survey,
+    live: list[dict[str, Any]],
+    superseded: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The manifest ``repair`` commits: ``base``'s history, the live parts found, the older
+    parts as replaced, and ingest records rebuilt for ingests ``base`` does not know."""
+    generation = base.get("generation", 0) + 1
+    now = _iso(dt.datetime.now(dt.UTC))
+    known = {ingest["id"] for ingest in base["ingests"]}
+    found = live + superseded
+    return {
+        "format": MANIFEST_FORMAT,
+        "generation": generation,
+        "parts": _sorted_parts(live),
+        "retired": [
+            *survey.retired,
+            *({"path": p["path"], "generation": generation, "replaced": now} for p in superseded),
+        ],
+        "ingests": [
+            *base["ingests"],
+            *(
+                _rebuilt_ingest(i, found, survey.metadata)
+                for i in sorted({p["ingest"] for p in found} - known)
+            ),
+        ],
+    }
+
+
+def _empty_manifest() -> dict[str, Any]:
+    """The manifest of a store nothing was ever committed to."""
+    return {"format": MANIFEST_FORMAT, "generation": 0, "parts": [], "retired": [], "ingests": []}
+
+
+#: Fields every part record has, with their JSON types (``year`` may also be null).
+_PART_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "table": str,
+    "source": str,
+    "classification": str,
+    "year": (int, type(None)),
+    "slice": str,
+    "path": str,
+    "rows": int,
+}
+
+
+def _shape_problem(manifest: Any) -> str | None:
+    """What is wrong with the shape of a parsed manifest, naming the field; None if nothing."""
+    if not isinstance(manifest, dict):
+        return "the top level is not a JSON object"
+    for key, required in (("parts", True), ("ingests", True), ("retired", False)):
+        if not isinstance(manifest.get(key, None if required else []), list):
+            return f"'{key}' is missing or not a list"
+    if not isinstance(manifest.get("generation", 0), int):
+        return "'generation' is not a whole number"
+    for n, part in enumerate(manifest["parts"]):
+        problem = _field_problem(part, _PART_FIELDS) or _path_problem(part["path"])
+        if problem:
+            return f"parts[{n}] {problem}"
+    for n, entry in enumerate(manifest.get("retired", [])):
+        fields = {"path": str, "generation": int, "replaced": str}
+        problem = _field_problem(entry, fields) or _path_problem(entry["path"])
+        if problem:
+            return f"retired[{n}] {problem}"
+    for n, ingest in enumerate(manifest["ingests"]):
+        problem = _field_problem(ingest, {"id": str})
+        if problem:
+            return f"ingests[{n}] {problem}"
+    return None
+
+
+def _field_problem(entry: Any, fields: dict[str, type | tuple[type, ...]]) -> str | None:
+    """Which of ``fields`` an entry lacks or holds with the wrong JSON type."""
+    if not isinstance(entry, dict):
+        return "is not a JSON object"
+    for name, kind in fields.items():
+        value = entry.get(name)
+        if name not in entry or not isinstance(value, kind) or isinstance(value, bool):
+            return f"has no valid '{name}'"
+    return None
+
+
+def _path_problem(path: str) -> str | None:
+    """Why a listed path may not be used (absolute, leaving the home, not a data file)."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        return f"has path {path!r} outside the store"
+    if pure.parts[0] not in DATA_FOLDERS or pure.suffix != ".parquet":
+        return f"has path {path!r} that is not a data file of the store"
+    return None
+
+
+def _listed_paths(manifest: dict[str, Any]) -> set[str]:
+    """Relative paths of every file the manifest knows: live parts and retired ones."""
+    return {p["path"] for p in manifest["parts"]} | {r["path"] for r in manifest.get("retired", [])}
+
+
+def _ingest_id(path: Path) -> str | None:
+    """The ingest id a data file's name carries (``all-<id>-0.parquet``), if any."""
+    found = INGEST_ID.search(path.name)
+    return found.group(1) if found else None
+
+
+def _damage(path: Path, expected_bytes: int | None) -> str | None:
+    """What is wrong with a listed part's file (missing, cut short, not Parquet); None if whole."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if expected_bytes is not None and size != expected_bytes:
+        return (
+            f"is {size:,} bytes where the manifest says {expected_bytes:,} (cut short or damaged)"
+        )
+    if size < 12:
+        return "is not a whole Parquet file (cut short or damaged)"
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(-4, os.SEEK_END)
+        tail = handle.read(4)
+    if head != b"PAR1" or tail != b"PAR1":
+        return "is not a whole Parquet file (cut short or damaged)"
+    return None
+
+
+def _metadata(described: dict[str, Any], extract: Extract) -> dict[str, Any]:
+    """What a part's file says about itself: its record and its inputs, no time and no id."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "part": described,
+        "inputs": [f.record() for f in extract.files],
+        "notes": list(extract.notes),
+    }
+
+
+def _write_part(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    parameters: list[Any],
+    target: Path,
+    metadata: dict[str, Any],
+) -> None:
+    """Write ``query``'s rows to ``target`` with fixed settings and ``metadata`` as key-value
+    metadata, so that the same rows and record give the same bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(metadata, sort_keys=True, separators=(",", ":")).replace("'", "''")
+    con.execute(
+        f"COPY ({query}) TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, "
+        f"KV_METADATA {{'{PART_METADATA}': '{text}'}})",
+        parameters,
+    )
+
+
+def _record(
+    described: dict[str, Any], relative: Path, ingest_id: str, target: Path
+) -> dict[str, Any]:
+    """The manifest record of a staged part: its own description plus where and from which
+    ingest, and its size (to tell a file cut short)."""
+    return {
+        **described,
+        "path": relative.as_posix(),
+        "ingest": ingest_id,
+        "bytes": target.stat().st_size,
+    }
+
+
+def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(manifest record, file metadata) of a data file written by an ingest; None when the file
+    is not Parquet, carries no part record, or does not hold the rows its record says."""
+    ingest_id = _ingest_id(path)
+    if path.suffix != ".parquet" or ingest_id is None:
+        return None
+    try:
+        footer = pq.read_metadata(path)
+        metadata = json.loads((footer.metadata or {})[PART_METADATA.encode()])
+        record = {
+            **metadata["part"],
+            "path": relative,
+            "ingest": ingest_id,
+            "bytes": path.stat().st_size,
+        }
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+    if _field_problem(record, _PART_FIELDS) or record["table"] != relative.split("/")[0]:
+        return None
+    if footer.num_rows != record["rows"]:
+        return None
+    return record, metadata
+
+
+def _newest_per_identity(
+    parts: list[dict[str, Any]], listed: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(live, superseded): per part identity, the part the manifest listed, else the one of the
+    newest ingest (ids start with their UTC time), live; the others superseded."""
+    by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for part in parts:
+        by_key.setdefault(_part_key(part), []).append(part)
+    live, superseded = [], []
+    for group in by_key.values():
+        group.sort(key=lambda p: (p["path"] in listed, p.get("ingest", "")))
+        live.append(group[-1])
+        superseded.extend(group[:-1])
+    return live, superseded
+
+
+def _rebuilt_ingest(
+    ingest_id: str, parts: list[dict[str, Any]], metadata: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """An ingest record rebuilt from its parts' files (its end time is not known)."""
+    own = [p for p in parts if p["ingest"] == ingest_id]
+    trade = [p for p in own if p["table"] == "trade"]
+    about = metadata.get(own[0]["path"], {})
+    started = dt.datetime.strptime(ingest_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
+    return {
+        "id": ingest_id,
+        "source": own[0]["source"],
+        "release": own[0].get("release", ""),
+        "classifications": sorted({p["classification"] for p in trade}),
+        "years": sorted({p["year"] for p in trade}),
+        "files": about.get("inputs", []),
+        "rows": sum(p["rows"] for p in trade),
+        "value_usd": sum(p.get("value_usd", 0.0) for p in trade),
+        "started": _iso(started),
+        "finished": None,
+        "demo": own[0].get("demo", False),
+        "notes": about.get("notes", []),
+        "replaced": 0,
+        "tables": {
+            name: sum(p["rows"] for p in own if p["table"] == name)
+            for name in sorted({p["table"] for p in own} - {"trade"})
+        },
+        "repaired": True,
+    }
+
+
+def _ingest_record(
+    extract: Extract,
+    ingest_id: str,
+    staged: list[dict[str, Any]],
+    started: dt.datetime,
+    replaced: int,
+) -> dict[str, Any]:
+    """The manifest's record of one ingest: inputs, totals, times, notes."""
+    trade = [p for p in staged if p["table"] == "trade"]
+    return {
+        "id": ingest_id,
+        "source": extract.source,
+        "release": extract.release,
+        "classifications": sorted({p["classification"] for p in trade}),
+        "years": sorted({p["year"] for p in trade}),
+        "files": [f.record() for f in extract.files],
+        "rows": sum(p["rows"] for p in trade),
+        "value_usd": sum(p["value_usd"] for p in trade),
+        "started": _iso(started),
+        "finished": _iso(dt.datetime.now(dt.UTC)),
+        "demo": extract.demo,
+        "notes": list(extract.notes),
+        "replaced": replaced,
+        "tables": {
+            name: sum(p["rows"] for p in staged if p["table"] == name)
+            for name in sorted({p["table"] for p in staged} - {"trade"})
+        },
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    """A UTC time as ISO 8601 to the second."""
+    return moment.isoformat(timespec="seconds")
+
+
+def _sorted_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parts in the manifest's order: by table, identity and path."""
+    return sorted(parts, key=lambda p: (p["table"], *map(str, _part_key(p)), p["path"]))
+
+
+def _refuse_shrinking(replaced: list[dict[str, Any]], staged: list[dict[str, Any]]) -> None:
+    """Refuse to replace a committed part by one with over 1% fewer rows or less value."""
+    before = {_part_key(p): p for p in replaced}
+    for new in staged:
+        old = before.get(_part_key(new))
+        if old and (
+            _shrinks(old["rows"], new["rows"])
+            or _shrinks(old.get("value_usd"), new.get("value_usd"))
+        ):
+            raise ReplaceError(
+                f"{_describe(new)} holds {_amount(old)}; this ingest would replace it with "
+                f"{_amount(new)}, more than {SHRINK_TOLERANCE:.0%} less: pass --replace if "
+                "that is intended"
+            )
+
+
+def _shrinks(old: float | None, new: float | None) -> bool:
+    """True when ``new`` is below ``old`` by more than the tolerance (unknowns never shrink)."""
+    return old is not None and new is not None and new < old * (1 - SHRINK_TOLERANCE)
+
+
+def _describe(part: dict[str, Any]) -> str:
+    """A part's identity in words: ``trade baci HS17 2021`` (and its slice when not ``all``)."""
+    words = [part["table"], part["source"], part["classification"], part["year"]]
+    if part["slice"] not in ("all", part["table"]):
+        words.append(f"slice {part['slice']}")
+    return " ".join(str(w) for w in words if w not in (None, ""))
+
+
+def _amount(part: dict[str, Any]) -> str:
+    """Rows and, for trade, value of a part: ``5 rows worth 4,258 USD``."""
+    rows = f"{part['rows']:,} rows"
+    value = part.get("value_usd")
+    return rows if value is None else f"{rows} worth {value:,.0f} USD"
+
+
+def _expired(
+    retired: list[dict[str, Any]], generation: int, now: dt.datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(to delete, to keep) among replaced files, as of the commit of ``generation``.
+
+    A file replaced by generation G is kept through commits G+1 (the next) and later until
+    one is at least two generations later and ``KEEP_REPLACED_SECONDS`` after the replacement,
+    so that a reader still on generation G-1 can finish while G and G+1 commit.
+    """
+    expired, kept = [], []
+    for entry in retired:
+        try:
+            age = (now - dt.datetime.fromisoformat(entry["replaced"])).total_seconds()
+        except ValueError:
+            age = 0.0  # an unreadable time keeps the file
+        old_enough = generation - entry["generation"] >= 2 and age >= KEEP_REPLACED_SECONDS
+        (expired if old_enough else kept).append(entry)
+    return expired, kept
 
 
 def _check_duplicates_across_parts(
@@ -600,7 +1142,7 @@ def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
     required = [f.name for f in schema.TRADE if not f.nullable]
     result = con.execute(
         f"""
-        SELECT classification, year, count(*) AS rows, sum(value_usd) AS value_usd,
+        SELECT classification, year, count(*) AS rows, fsum(value_usd) AS value_usd,
                list(DISTINCT reporter_side) AS sides,
                {" + ".join(f"(count(*) - count({c}))" for c in required)} AS nulls,
                count(*) FILTER (WHERE NOT isfinite(value_usd) OR value_usd < 0

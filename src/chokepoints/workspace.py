@@ -1,13 +1,16 @@
 """Workspace: the public facade over one store, its query engine and the reference data.
 
 Everything the CLI, the reports and the web app do goes through these methods, so the Python API
-and the command line always give the same numbers.
+and the command line always give the same numbers. A workspace answers each question on one
+generation of the store: it pins the committed manifest, and when a later commit changed it, it
+reopens its engine and context on the new files before the next question.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,9 @@ class Workspace:
         self.backend = backend
         self._con: ibis.BaseBackend | None = None
         self._context: Context | None = None
+        self._manifest: dict[str, Any] | None = None
+        self._manifest_raw: bytes | None = None
+        self._held = False
 
     @classmethod
     def open(cls, home: Path | str | None = None, backend: str = "duckdb") -> Workspace:
@@ -66,11 +72,12 @@ class Workspace:
     @property
     def context(self) -> Context:
         """What the questions are handed: tables, the manifest's parts, the user's reference
-        files and a cache, made anew after every ingest."""
+        files and a cache, made anew after every commit to the store."""
+        manifest = self._pin()
         if self._context is None:
             self._context = Context(
-                con=self.con,
-                parts=list(self.store.manifest()["parts"]),
+                con=self._engine(),
+                parts=list(manifest["parts"]),
                 economies=self.economies,
                 sector_dirs=tuple(self.sector_dirs),
             )
@@ -83,10 +90,40 @@ class Workspace:
 
     @property
     def con(self) -> ibis.BaseBackend:
-        """The Ibis backend over the store (opened on first use, reopened after an ingest)."""
+        """The Ibis backend over the store (opened on first use, reopened after a commit)."""
+        self._pin()
+        return self._engine()
+
+    def _engine(self) -> ibis.BaseBackend:
+        """The backend over the files of the pinned manifest, opened when first needed."""
         if self._con is None:
-            self._con = engine.connect(self.store, self.backend)
+            self._con = engine.connect(self.store, self.backend, manifest=self._manifest)
         return self._con
+
+    def _pin(self) -> dict[str, Any]:
+        """The manifest answers are made on: the committed one, re-read at each question.
+
+        When a commit changed it since it was pinned, the engine and context are dropped so
+        that they reopen on the new files; the files of the old generation stay on disk for
+        a while (``store.KEEP_REPLACED_SECONDS``), so a question under way still finishes.
+        """
+        if self._manifest is not None and self._held:
+            return self._manifest
+        raw, manifest = self.store.read_manifest()
+        if self._manifest is None or raw != self._manifest_raw:
+            self._reset()
+            self._manifest, self._manifest_raw = manifest, raw
+        return self._manifest
+
+    @contextlib.contextmanager
+    def _pinned(self) -> Iterator[dict[str, Any]]:
+        """Answer everything inside on one manifest, pinned on entry (no refresh meanwhile)."""
+        manifest = self._pin()
+        held, self._held = self._held, True
+        try:
+            yield manifest
+        finally:
+            self._held = held
 
     @property
     def trade(self) -> ibis.Table:
@@ -106,14 +143,27 @@ class Workspace:
     @property
     def is_demo(self) -> bool:
         """True when any committed data is the synthetic demo world."""
-        return any(p.get("demo") for p in self.store.manifest()["parts"])
+        return any(p.get("demo") for p in self._pin()["parts"])
 
     # -- ingest --------------------------------------------------------------------------
-    def ingest(self, extract: Extract, progress: Progress | None = None) -> dict[str, Any]:
-        """Commit an Extract from any source; return its manifest record."""
-        record = self.store.ingest(extract, progress)
+    def ingest(
+        self, extract: Extract, progress: Progress | None = None, *, replace: bool = False
+    ) -> dict[str, Any]:
+        """Commit an Extract from any source; return its manifest record.
+
+        ``replace=True`` lets it replace a committed part by one with over 1% fewer rows or
+        less value, which is otherwise refused as a likely mistake.
+        """
+        record = self.store.ingest(extract, progress, replace=replace)
         self._reset()
         return record
+
+    def repair(self) -> dict[str, Any]:
+        """Rebuild the manifest from the data files' own metadata (``Store.repair``): what was
+        rebuilt, what was missing and what unknown files were moved aside."""
+        report = self.store.repair()
+        self._reset()
+        return report
 
     def ingest_baci(
         self,
@@ -123,20 +173,28 @@ class Workspace:
         release: str | None = None,
         years: list[int] | None = None,
         progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Ingest a BACI zip archive, yearly CSV or folder (see ``sources.baci.read_baci``)."""
+        """Ingest a BACI zip archive, yearly CSV or folder (see ``sources.baci.read_baci``);
+        ``replace`` as for ``ingest``."""
         from chokepoints.sources.baci import read_baci
 
         extract = read_baci(path, revision=revision, release=release, years=years)
-        return self.ingest(extract, progress)
+        return self.ingest(extract, progress, replace=replace)
 
     def ingest_comtrade(
-        self, path: Path | str, *, release: str | None = None, progress: Progress | None = None
+        self,
+        path: Path | str,
+        *,
+        release: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Ingest a Comtrade Plus CSV export (see ``sources.comtrade.read_comtrade``)."""
+        """Ingest a Comtrade Plus CSV export (see ``sources.comtrade.read_comtrade``);
+        ``replace`` as for ``ingest``."""
         from chokepoints.sources.comtrade import read_comtrade
 
-        return self.ingest(read_comtrade(path, release=release), progress)
+        return self.ingest(read_comtrade(path, release=release), progress, replace=replace)
 
     def ingest_table(
         self,
@@ -150,8 +208,10 @@ class Workspace:
         codes: str = "auto",
         release: str = "user",
         progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Ingest a tidy bilateral table with a column mapping (see ``sources.table``)."""
+        """Ingest a tidy bilateral table with a column mapping (see ``sources.table``);
+        ``replace`` as for ``ingest``."""
         from chokepoints.sources.table import read_table
 
         extract = read_table(
@@ -164,15 +224,21 @@ class Workspace:
             codes=codes,
             release=release,
         )
-        return self.ingest(extract, progress)
+        return self.ingest(extract, progress, replace=replace)
 
     def ingest_wgi(
-        self, path: Path | str, *, release: str | None = None, progress: Progress | None = None
+        self,
+        path: Path | str,
+        *,
+        release: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Ingest the World Bank Worldwide Governance Indicators (``sources.wgi.read_wgi``)."""
+        """Ingest the World Bank Worldwide Governance Indicators (``sources.wgi.read_wgi``);
+        ``replace`` as for ``ingest``."""
         from chokepoints.sources.wgi import read_wgi
 
-        return self.ingest(read_wgi(path, release=release), progress)
+        return self.ingest(read_wgi(path, release=release), progress, replace=replace)
 
     def fetch_baci(
         self,
@@ -183,8 +249,10 @@ class Workspace:
         base_url: str | None = None,
         download_progress: Callable[[int, int | None], None] | None = None,
         progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Download (resuming if interrupted) a BACI archive and ingest the requested years."""
+        """Download (resuming if interrupted) a BACI archive and ingest the requested years;
+        ``replace`` as for ``ingest``."""
         from chokepoints.sources.baci import fetch_baci
 
         archive = fetch_baci(
@@ -194,7 +262,7 @@ class Workspace:
             base_url=base_url,
             progress=download_progress,
         )
-        return self.ingest_baci(archive, years=years, progress=progress)
+        return self.ingest_baci(archive, years=years, progress=progress, replace=replace)
 
     def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
         """Ingest the deterministic synthetic demo world (marked as demo everywhere)."""
@@ -332,10 +400,11 @@ class Workspace:
         from chokepoints.questions.common import check_coverage, dataset_and_year
 
         economy = self.economies.resolve(country)
+        context = self.context
         dataset, year = dataset_and_year(
-            self.context, economy=economy, source=source, year=year, level=6
+            context, economy=economy, source=source, year=year, level=6
         )
-        check_coverage(self.context, dataset, [year], allow_partial=allow_partial)
+        check_coverage(context, dataset, [year], allow_partial=allow_partial)
         return dataset, year
 
     def countries_of(self, spec: str) -> list[str]:
@@ -347,9 +416,9 @@ class Workspace:
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What the store holds: per source and year, rows, value and reporter coverage."""
-        manifest = self.store.manifest()
-        trade = [p for p in manifest["parts"] if p["table"] == "trade"]
-        coverage = self._coverage() if trade else {}
+        with self._pinned() as manifest:
+            trade = [p for p in manifest["parts"] if p["table"] == "trade"]
+            coverage = self._coverage() if trade else {}
         datasets: dict[tuple[str, str, str], dict[str, Any]] = {}
         for part in trade:
             key = (part["source"], part["release"], part["classification"])
@@ -387,9 +456,13 @@ class Workspace:
         }
 
     def _coverage(self) -> dict[tuple[str, str, int], dict[str, int]]:
-        """Reporters, importers and exporters per (source, classification, year)."""
-        rows = self.sql(
-            """
+        """Reporters, importers and exporters per (source, classification, year), read from
+        the pinned generation's files (DuckDB engine)."""
+        if self.backend != "duckdb":
+            raise ChokepointsError(
+                "SQL queries run on the DuckDB engine; open with backend='duckdb'"
+            )
+        query = """
             SELECT source, classification, year,
                    count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
                                        ELSE importer END) AS reporters,
@@ -397,8 +470,8 @@ class Workspace:
                    count(DISTINCT exporter) AS exporters,
                    bool_or(reporter_side = 'reconciled') AS reconciled
             FROM trade GROUP BY ALL
-            """
-        )
+        """
+        rows = self._engine().con.execute(query).df()
         return {
             (r.source, r.classification, int(r.year)): {
                 "reporters": int(r.reporters),
@@ -430,7 +503,7 @@ class Workspace:
 
     def provenance(self) -> dict[str, Any]:
         """Sources, releases and revisions behind every result of this workspace."""
-        parts = [p for p in self.store.manifest()["parts"] if p["table"] == "trade"]
+        parts = [p for p in self._pin()["parts"] if p["table"] == "trade"]
         return {
             "sources": sorted({f"{p['source']} {p['release']}" for p in parts}),
             "classifications": sorted({p["classification"] for p in parts}),
@@ -440,8 +513,8 @@ class Workspace:
         }
 
     def _reset(self) -> None:
-        """Forget the engine and what was remembered, so that the next query sees the new files."""
+        """Forget the pinned manifest, the engine and what was remembered, so that the next
+        question reads the committed manifest and its files."""
+        self._manifest = self._manifest_raw = None
         self._context = None
-        if self._con is not None:
-            self._con.disconnect()
-            self._con = None
+        self._con = None  # closed when no expression holds it any more

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chokepoints.cli.common import (
@@ -35,6 +36,16 @@ fetch_app = typer.Typer(help="Download source data, then ingest it.", no_args_is
 app.add_typer(data_app, name="data")
 data_app.add_typer(ingest_app, name="ingest")
 data_app.add_typer(fetch_app, name="fetch")
+
+
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="Let this ingest replace committed years by ones with over 1% fewer flows or "
+        "less value (refused otherwise, as a likely mistake).",
+    ),
+]
 
 
 def _parse_years(years: str | None) -> list[int] | None:
@@ -93,13 +104,19 @@ def ingest_baci(
         str | None,
         typer.Option(help="Years to ingest, e.g. 2021,2022 or 2019-2022 (archives and folders)."),
     ] = None,
+    replace: ReplaceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Ingest CEPII BACI bilateral HS6 trade (values stored in USD, quantities in tons)."""
     ws = Workspace.open(home)
     with _steps("BACI") as progress:
         record = ws.ingest_baci(
-            path, revision=revision, release=release, years=_parse_years(years), progress=progress
+            path,
+            revision=revision,
+            release=release,
+            years=_parse_years(years),
+            progress=progress,
+            replace=replace,
         )
     _print_record(record)
 
@@ -110,12 +127,13 @@ def ingest_comtrade(
     release: Annotated[
         str | None, typer.Option(help="Label for this extract, e.g. the download date 2026-06-19.")
     ] = None,
+    replace: ReplaceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Ingest a UN Comtrade Plus CSV export (imports and exports, any HS level)."""
     ws = Workspace.open(home)
     with _steps("Comtrade") as progress:
-        record = ws.ingest_comtrade(path, release=release, progress=progress)
+        record = ws.ingest_comtrade(path, release=release, progress=progress, replace=replace)
     _print_record(record)
 
 
@@ -138,6 +156,7 @@ def ingest_table(
         str, typer.Option(help="Country codes: auto, iso3, iso2 or numeric.")
     ] = "auto",
     release: Annotated[str, typer.Option(help="Release label to record.")] = "user",
+    replace: ReplaceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Ingest a bilateral trade table you already have, with a column mapping."""
@@ -161,6 +180,7 @@ def ingest_table(
             codes=codes,
             release=release,
             progress=progress,
+            replace=replace,
         )
     _print_record(record)
 
@@ -169,12 +189,13 @@ def ingest_table(
 def ingest_wgi(
     path: Annotated[Path, typer.Argument(help="wgidataset.xlsx (or its zip, or a CSV).")],
     release: Annotated[str | None, typer.Option(help="Release label, e.g. WGI-2024.")] = None,
+    replace: ReplaceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Ingest the World Bank Worldwide Governance Indicators (for governance-weighted risk)."""
     ws = Workspace.open(home)
     with _steps("WGI") as progress:
-        record = ws.ingest_wgi(path, release=release, progress=progress)
+        record = ws.ingest_wgi(path, release=release, progress=progress, replace=replace)
     _print_record(record)
 
 
@@ -189,6 +210,7 @@ def fetch_baci(
             help="Folder URL of the archives (default CEPII's; or $CHOKEPOINTS_BACI_URL)."
         ),
     ] = None,
+    replace: ReplaceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Download a BACI archive from CEPII (resuming if interrupted), then ingest it."""
@@ -204,6 +226,7 @@ def fetch_baci(
             base_url=base_url,
             download_progress=download,
             progress=progress,
+            replace=replace,
         )
     _print_record(record)
 
@@ -248,6 +271,42 @@ def data_info(
         sys.stdout.write(json.dumps(info, indent=1, default=str) + "\n")
         return
     _print_info(info)
+
+
+@data_app.command("repair")
+def data_repair(home: HomeOption = None) -> None:
+    """Rebuild a lost or damaged manifest from the data files; move unknown files aside."""
+    _print_repair(Workspace.open(home).repair())
+
+
+def _print_repair(report: dict[str, Any]) -> None:
+    """Say what ``Workspace.repair`` rebuilt, found missing and moved aside."""
+    console.print(
+        f"[green]Repaired[/green] {escape(report['manifest'])}: {report['parts']} part(s) live, "
+        f"{len(report['rebuilt'])} of them rebuilt from their files' metadata, "
+        f"{report['retired']} older part(s) kept as replaced.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for path in report["rebuilt"]:
+        console.print(f"  rebuilt: {path}", highlight=False, markup=False, soft_wrap=True)
+    for path in report["missing"]:
+        console.print(
+            f"  missing, dropped from the manifest: {path}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if report["moved"]:
+        console.print(
+            f"Moved {len(report['moved'])} file(s) the store does not know into "
+            f"{report['folder']} (nothing was deleted):",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        for before, after in report["moved"].items():
+            console.print(f"  {before} -> {after}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_info(info: dict[str, Any]) -> None:
