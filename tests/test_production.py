@@ -143,3 +143,54 @@ def test_trade_and_production_concentration_disagree(home: Path, tmp_path: Path)
     warning = " ".join(provenance["warnings"])
     assert "production and trade concentration disagree" in warning
     assert "the trade stage is the chokepoint" in warning
+
+
+def test_global_supply_uses_production_shares(home: Path, tmp_path: Path) -> None:
+    import ibis
+    import pandas as pd
+
+    from chokepoints.analysis.risk import supply_risk_trade
+    from chokepoints.questions.production import production_supply
+
+    ws = Workspace.open(home)
+    ws.ingest(read_usgs(write(tmp_path, "MCS2025_World_Data.csv", [WIDE_HEADER, *WIDE_ROWS])))
+    # Trade says cobalt ores (260500) come half from COD, half from ZMB; magnets stay on trade.
+    world = pd.DataFrame(
+        {
+            "year": 2022,
+            "product": ["260500", "260500", "850511"],
+            "exporter": ["COD", "ZMB", "CHN"],
+            "world_share": [0.5, 0.5, 1.0],
+        }
+    )
+    supply, notes = production_supply(ws.context, world, 2022)
+    cobalt = supply[supply["product"] == "260500"].set_index("exporter")
+    # No 2022 figure: the latest year, 2024, of a world total of 240,000 t.
+    assert notes == ["global supply of 260500: cobalt mine production 2024"]
+    assert cobalt.loc["COD", "world_share"] == pytest.approx(220_000 / 240_000)
+    assert set(cobalt["basis"]) == {"production_shares"}
+    assert set(supply.loc[supply["product"] == "850511", "basis"]) == {"trade_shares"}
+    # HHI_WGI,GS = sum s^2 * WGI: scores COD 8, IDN 5, RUS 9, AUS 1 (hand-set).
+    scores = ibis.memtable(
+        pd.DataFrame(
+            {"country": ["COD", "IDN", "RUS", "AUS", "CHN"], "wgi_scaled": [8.0, 5, 9, 1, 7]}
+        )
+    )
+    mine = ibis.memtable(
+        pd.DataFrame(
+            {"year": [2022], "importer": ["JPN"], "product": ["260500"], "exporter": ["COD"],
+             "share": [1.0]}
+        )
+    )  # fmt: skip
+    balance = ibis.memtable(
+        pd.DataFrame(
+            {"year": [2022], "country": ["JPN"], "product": ["260500"], "imports_usd": [10.0],
+             "exports_usd": [0.0]}
+        )
+    )  # fmt: skip
+    row = supply_risk_trade(mine, ibis.memtable(supply), balance, scores).to_pandas().iloc[0]
+    shares = {"COD": 220_000, "IDN": 28_000, "RUS": 8_700, "AUS": 3_600}
+    wgi = {"COD": 8.0, "IDN": 5.0, "RUS": 9.0, "AUS": 1.0}
+    expected = sum((v / 240_000) ** 2 * wgi[c] for c, v in shares.items())
+    assert row["hhi_wgi_global"] == pytest.approx(expected)
+    assert row["basis"] == "production_shares"

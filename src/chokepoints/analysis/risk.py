@@ -160,6 +160,8 @@ def supply_risk_trade(
     ``SR = [HHI_WGI,GS * IR/2 + HHI_WGI,imp * (1 - IR/2)] * (1 - EoL_RIR) * SI`` (EC 2017), with
     GS = world export shares, imp = the importer's import shares and ``IR = clip((M - X) / M,
     0, 1)`` from ``flows_balance`` (year, country, product, imports_usd, exports_usd).
+    ``world_shares`` (year, product, exporter, world_share) may carry a ``basis`` column: the
+    global supply of products whose shares are production shares says ``production_shares``.
     ``eol_rir`` and ``substitution_index`` are numbers in [0, 1] or tables (product, eol_rir) /
     (product, substitution_index); unlisted products get 0 and 1. Columns: year, importer,
     product, hhi_wgi_global, hhi_wgi_importer, import_reliance, eol_rir, substitution_index,
@@ -194,6 +196,13 @@ def supply_risk_trade(
             joined["product"] == balance._b_product,
         ],
     )
+    if "basis" in world_shares.columns:
+        bases = world_shares.select(
+            _p_year=world_shares.year, _p_product=world_shares["product"], _basis=world_shares.basis
+        ).distinct()
+        joined = joined.left_join(
+            bases, [joined.year == bases._p_year, joined["product"] == bases._p_product]
+        )
     joined = _attach_product_parameter(joined, eol_rir, "eol_rir", neutral=0.0)
     joined = _attach_product_parameter(joined, substitution_index, "substitution_index", 1.0)
     # No balance row: reliance unknown (null). No imports: nothing to rely on (0).
@@ -220,7 +229,11 @@ def supply_risk_trade(
         supply_risk=risk.cast("float64"),
         scored_share_global=joined.scored_share_global,
         scored_share_importer=joined.scored_share,
-        basis=ibis.literal(TRADE_BASIS, "string"),
+        basis=(
+            joined._basis.fill_null(TRADE_BASIS)
+            if "_basis" in joined.columns
+            else ibis.literal(TRADE_BASIS, "string")
+        ),
     )
 
 

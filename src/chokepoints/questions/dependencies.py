@@ -289,9 +289,11 @@ def supply_risk(
     imports = concentration.import_concentration(mine, top3=False).select(
         "year", "importer", "product", "import_value_usd", "hhi"
     )
+    world = concentration.exporter_shares(flows)
+    world, production_notes = _with_production(ctx, world, year)
     result = risk.supply_risk_trade(
         concentration.supplier_shares(mine),
-        concentration.exporter_shares(flows),
+        world,
         concentration.trade_balance(local),
         risk.governance_scores(governance, year=year),
         restrictions=None if restrictions is None else ibis.memtable(restrictions),
@@ -307,6 +309,7 @@ def supply_risk(
         economy=who.name,
         sector=sector,
         warnings=warnings,
+        global_supply=production_notes or "world export shares (no production data held)",
         method={
             "name": "eu_crm_trade_shares",
             "wgi_rescaling": "10 - (mean + 2.5) * 2",
@@ -318,6 +321,17 @@ def supply_risk(
         governance=ctx.governance_releases,
     )
     return finish(frame, RISK_COLUMNS, provenance)
+
+
+def _with_production(ctx: Context, world: ibis.Table, year: int) -> tuple[ibis.Table, list[str]]:
+    """World supply shares, production shares where the store holds them (EU CRM's GS)."""
+    from chokepoints.questions.production import production_supply
+
+    production = ctx.table("production")
+    if production.count().to_pyarrow().as_py() == 0:
+        return world, []
+    frame, notes = production_supply(ctx, world.to_pandas(), year)
+    return ibis.memtable(frame), notes
 
 
 # -- trade exposure ----------------------------------------------------------------------------

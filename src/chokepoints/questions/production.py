@@ -139,3 +139,57 @@ def with_disagreement(trade: dict[str, object] | None, production_hhi: float | N
         f"world export HHI {traded:.3f} of {', '.join(trade['codes'])} in "  # type: ignore[arg-type]
         f"{trade['year']}: the {more} stage is the chokepoint"
     )
+
+
+def production_supply(
+    ctx: Context, world: pd.DataFrame, year: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """World supply shares with production shares in place of trade shares where known.
+
+    ``world`` holds the trade shares (year, product, exporter, world_share). A product that
+    carries exactly one commodity at one stage (``reference/data/commodities.toml``) whose
+    production the store holds gets the countries' production shares of the latest year up to
+    ``year`` (else the latest); the ``basis`` column says which. Returns the frame and one note
+    per product switched.
+    """
+    from chokepoints.analysis.risk import TRADE_BASIS
+    from chokepoints.reference.commodities import commodities_of
+
+    table = ctx.table("production")
+    held = table.to_pandas()
+    world = world.assign(basis=TRADE_BASIS)
+    if held.empty:
+        return world, []
+    frames, notes = [world], []
+    for product in sorted(set(world["product"])):
+        links = commodities_of(product)
+        if len(links) != 1:
+            continue
+        commodity, stage = links[0]
+        rows = held[(held["commodity"] == commodity) & (held["stage"] == stage)]
+        figures = rows[rows["quantity"].notna()]
+        if figures.empty:
+            continue
+        years = sorted(set(figures["year"]))
+        chosen = max([y for y in years if y <= year] or years)
+        rows = rows[rows["year"] == chosen]
+        counts = rows[rows["aggregate"].isna()].groupby("detail").size()
+        shares, _ = production_shares(_of_detail(rows, str(counts.idxmax())))
+        frames[0] = frames[0][frames[0]["product"] != product]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "product": product,
+                    "exporter": shares["country"],
+                    "world_share": shares["share"],
+                    "basis": PRODUCTION_BASIS,
+                }
+            )
+        )
+        notes.append(f"global supply of {product}: {commodity} {stage} production {chosen}")
+    return pd.concat(frames, ignore_index=True), notes
+
+
+#: ``basis`` of a risk row whose global supply is production shares.
+PRODUCTION_BASIS = "production_shares"

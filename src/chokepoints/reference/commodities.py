@@ -18,6 +18,16 @@ def commodity_codes(commodity: str, stage: str) -> tuple[str, ...]:
     return _links().get(commodity, {}).get(stage, ())
 
 
+def commodities_of(code: str) -> list[tuple[str, str]]:
+    """The (commodity, stage) pairs an HS6 code carries (811292: gallium and germanium)."""
+    return sorted(
+        (commodity, stage)
+        for commodity, stages in _links().items()
+        for stage, codes in stages.items()
+        if code in codes
+    )
+
+
 @functools.cache
 def _links() -> dict[str, dict[str, tuple[str, ...]]]:
     """commodity -> stage -> HS6 codes, from the packaged file."""
