@@ -114,3 +114,12 @@ def test_effective_shares_sum_to_one(product, inputs, more) -> None:
     alone = up.supply_mix(frame_of([]), pd.Series(dtype=float), COUNTRIES)
     same = up.look_through(direct, [alone]).set_index(["importer", "origin"])
     assert list(same["effective_share"]) == pytest.approx(list(same["direct_share"]))
+
+
+def test_deps_look_through_columns(worked: Workspace) -> None:
+    frame = worked.dependencies("JPN", include_all=True, look_through=True).set_index("product")
+    magnets = frame.loc[MAGNETS]
+    # Direct: VNM is the top supplier (40%); looked through, CHN supplies 85% of the metals.
+    assert magnets["top_supplier"] == "VNM"
+    assert (magnets["effective_top_origin"], magnets["looked_through"]) == ("CHN", True)
+    assert magnets["effective_top_share"] == pytest.approx(0.85)

@@ -99,8 +99,12 @@ def dependencies(
     allow_partial: bool = False,
     source: str | None = None,
     share_from: Sequence[str] = (),
+    look_through: bool = False,
 ) -> pd.DataFrame:
     """Products on which ``country`` (or a group) depends: one row per product, sorted.
+
+    ``look_through`` adds, for products of a value chain, the top effective origin of the
+    importer's supply through the product's input and its share (see ``questions.upstream``).
 
     By default only dependent products, by import value; ``include_all`` lists every imported
     product with its metrics and flag. ``side='exports'`` looks at the country's exports whose
@@ -140,6 +144,11 @@ def dependencies(
         frame = frame[frame["dependent"]]
     if top is not None:
         frame = frame.head(top)
+    if look_through and side == "imports":
+        from chokepoints.questions.upstream import effective_top
+
+        found = effective_top(ctx, dataset, year, who, list(frame["product"]))
+        frame = frame.merge(found, on="product", how="left")
     provenance = dataset.provenance(
         year=year,
         method=params,

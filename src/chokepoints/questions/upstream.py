@@ -6,11 +6,13 @@ the effective origin shares of the chain's inputs (``analysis.upstream``), per p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from chokepoints.analysis import upstream as analysis
+from chokepoints.datasets import Dataset
 from chokepoints.errors import InputError, NoDataError
 from chokepoints.questions.common import (
     as_economies,
@@ -21,6 +23,7 @@ from chokepoints.questions.common import (
     flows_of,
 )
 from chokepoints.questions.context import Context
+from chokepoints.reference.economies import Economy
 
 #: Columns of ``upstream`` results, in order.
 UPSTREAM_COLUMNS = [
@@ -136,3 +139,51 @@ def upstream(
         paths=[" < ".join(path) for path in paths],
     )
     return finish(table, UPSTREAM_COLUMNS, provenance)
+
+
+def effective_top(
+    ctx: Context, dataset: Dataset, year: int, who: Economy, products: Sequence[str]
+) -> pd.DataFrame:
+    """Per product of a value chain among ``products``: the importer's top effective origin
+    through the product's nearest input (depth 1), its share, and whether the input's trade was
+    held (``deps --look-through``). Products in no chain are left out."""
+    paths = {}
+    for product in products:
+        try:
+            paths[product] = input_paths(ctx, product, dataset.classification, 1)
+        except InputError:
+            continue  # in no value chain
+    if not paths:
+        return pd.DataFrame(columns=["product", *LOOK_THROUGH_COLUMNS])
+    codes = sorted(
+        {p for p in paths} | {c for found in paths.values() for path in found for c in path}
+    )
+    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+    frame = flows.filter(flows["product"].isin(codes)).to_pandas()
+    held = set(frame["product"])
+    rows = []
+    for product, found in paths.items():
+        inputs = sorted({code for path in found for code in path})
+        result = analysis.effective_origins(
+            frame,
+            product,
+            [code for code in inputs if code in held][:1] or inputs[:1],
+            importers=[who.name],
+            with_paths=False,
+        )
+        if result.empty:
+            continue
+        top = result.iloc[0]
+        rows.append(
+            {
+                "product": product,
+                "effective_top_origin": top["origin"],
+                "effective_top_share": float(top["effective_share"]),
+                "looked_through": any(code in held for code in inputs),
+            }
+        )
+    return pd.DataFrame(rows, columns=["product", *LOOK_THROUGH_COLUMNS])
+
+
+#: Columns ``deps --look-through`` adds.
+LOOK_THROUGH_COLUMNS = ["effective_top_origin", "effective_top_share", "looked_through"]
