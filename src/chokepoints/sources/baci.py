@@ -507,9 +507,11 @@ def fetch_baci(
 ) -> Path:
     """Download (or resume) ``BACI_{revision}_V{release}.zip`` into ``folder``; return its path.
 
-    A new download is read whole (every member inflated, every CRC proven) before it takes its
-    final name, so a resume spliced onto another version of the file is deleted, not kept. An
-    archive already there whose listing is damaged is renamed ``.bad`` and downloaded again.
+    A download is read whole (every member inflated, every CRC proven) before it takes its final
+    name, so a resume spliced onto another version of the file is deleted, not kept; a
+    ``.verified`` stamp beside it records the check. An archive already there without a stamp
+    that matches it (one fetched by an earlier version, or changed since) is read whole once;
+    if it is damaged it is renamed ``.bad`` and downloaded again instead of failing every ingest.
     """
     from chokepoints.sources import http
 
@@ -518,13 +520,26 @@ def fetch_baci(
     url = http.baci_archive_url(base_url or http.baci_base_url(), revision, release)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"BACI_{revision}_{release}.zip"
+    stamp = target.with_name(target.name + ".verified")
     if target.exists():
-        if zips.problem(target, whole=False) is None:
+        if stamp.is_file() and stamp.read_text() == _fingerprint(target):
             return target
+        if zips.problem(target, whole=True) is None:
+            stamp.write_text(_fingerprint(target))
+            return target
+        stamp.unlink(missing_ok=True)
         target.replace(target.with_name(target.name + ".bad"))
-    return http.download(
+    archive = http.download(
         url, target, progress=progress, check=lambda part: zips.problem(part, whole=True)
     )
+    stamp.write_text(_fingerprint(archive))
+    return archive
+
+
+def _fingerprint(path: Path) -> str:
+    """Size and modification time of a file: what its ``.verified`` stamp must match."""
+    status = path.stat()
+    return f"{status.st_size} {status.st_mtime_ns}"
 
 
 # -- small helpers ---------------------------------------------------------------------------
