@@ -123,3 +123,26 @@ def test_deps_look_through_columns(worked: Workspace) -> None:
     assert magnets["top_supplier"] == "VNM"
     assert (magnets["effective_top_origin"], magnets["looked_through"]) == ("CHN", True)
     assert magnets["effective_top_share"] == pytest.approx(0.85)
+
+
+def test_transit_hub_is_given_back_to_its_origins(home: Path, tmp_path: Path) -> None:
+    from chokepoints.questions.upstream import origins
+
+    # DEU buys magnets from NLD (60) and CHN (40). NLD imports 50 from CHN and 10 from JPN and
+    # exports 60: its imports cover its exports, so all 60 are re-exports with NLD's import mix
+    # (CHN 5/6, JPN 1/6). Corrected: CHN 0.4 + 0.6 * 5/6 = 0.9, JPN 0.6 * 1/6 = 0.1, NLD 0.
+    rows = [
+        f"2022,528,276,{MAGNETS},60,1",
+        f"2022,156,276,{MAGNETS},40,1",
+        f"2022,156,528,{MAGNETS},50,1",
+        f"2022,392,528,{MAGNETS},10,1",
+    ]
+    ws = Workspace.open(home)
+    ws.ingest_baci(write_baci(tmp_path, rows, name="BACI_HS17_Y2022_V202501.csv"))
+    frame = origins(ws.context, "DEU", MAGNETS, allow_partial=True).set_index("origin")
+    assert frame.loc["NLD", "reported_share"] == pytest.approx(0.6)
+    assert frame.loc["CHN", "corrected_share"] == pytest.approx(0.9)
+    assert frame.loc["JPN", "corrected_share"] == pytest.approx(0.1)
+    assert frame.loc["NLD", "corrected_share"] == pytest.approx(0.0)
+    assert frame.attrs["provenance"]["hubs"] == ["NLD"]
+    assert "CHN -> NLD -> DEU" in frame.loc["CHN", "paths"]

@@ -74,6 +74,29 @@ def supply_mix(
     return mix[["country", "origin", "share", "own"]]
 
 
+#: Economies treated as transit hubs for every product (ports and re-export centres).
+HUBS = ("NLD", "BEL", "SGP", "HKG", "ARE")
+#: An economy whose imports of a product cover at least this share of its exports of it is a
+#: hub for that product too.
+HUB_COVERAGE = 0.8
+
+
+def transit_mix(flows: pd.DataFrame, hubs: Sequence[str] = HUBS) -> tuple[pd.DataFrame, list[str]]:
+    """The supply mix of one product's transit hubs, for origin-corrected shares.
+
+    A hub is one of ``hubs`` or any economy whose imports of the product cover at least
+    ``HUB_COVERAGE`` of its exports of it. Its re-exports are estimated as ``min(M, X)`` and
+    carry the origin mix of its imports; the rest of its exports, ``max(X - M, 0)``, is its
+    own. Returns the mix of the hubs (other countries are their own origin) and their codes.
+    """
+    imports = flows.groupby("importer")["value_usd"].sum()
+    exports = flows.groupby("exporter")["value_usd"].sum()
+    covered = (imports.reindex(exports.index).fillna(0.0) / exports) >= HUB_COVERAGE
+    found = sorted((set(hubs) & set(exports.index)) | set(covered[covered].index))
+    own = (exports.reindex(found).fillna(0.0) - imports.reindex(found).fillna(0.0)).clip(lower=0.0)
+    return supply_mix(flows, own, found), found
+
+
 def effective_origins(
     flows: pd.DataFrame,
     product: str,

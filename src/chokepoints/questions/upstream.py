@@ -187,3 +187,54 @@ def effective_top(
 
 #: Columns ``deps --look-through`` adds.
 LOOK_THROUGH_COLUMNS = ["effective_top_origin", "effective_top_share", "looked_through"]
+
+
+#: Columns of ``origins`` results, in order.
+ORIGIN_COLUMNS = ["year", "importer", "product", "origin", "reported_share", "corrected_share",
+                  "paths"]  # fmt: skip
+
+
+def origins(
+    ctx: Context,
+    importer: str,
+    product: str,
+    *,
+    year: int | None = None,
+    source: str | None = None,
+    allow_partial: bool = False,
+) -> pd.DataFrame:
+    """Reported and origin-corrected import shares of ``importer``'s ``product``: what transit
+    hubs (``analysis.upstream.transit_mix``) re-export is given back to the hubs' own origins."""
+    who = ctx.economy(importer)
+    product = product.strip()
+    dataset, year = dataset_and_year(
+        ctx, economy=who, source=source, year=year, level=code_level([product])
+    )
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+    frame = flows.filter(flows["product"] == product).to_pandas()
+    direct = analysis.shares(frame, buyer="importer", seller="exporter")
+    direct = direct[direct["buyer"] == who.name].rename(
+        columns={"buyer": "importer", "seller": "supplier"}
+    )
+    if direct.empty:
+        raise NoDataError(f"{who.name} imported no {product} in {year} in {dataset.label}")
+    mix, hubs = analysis.transit_mix(frame)
+    result = analysis.look_through(direct, [mix]).rename(
+        columns={"direct_share": "reported_share", "effective_share": "corrected_share"}
+    )
+    result = result.assign(year=year, product=product)
+    provenance = dataset.provenance(
+        year=year,
+        economy=who.name,
+        product=product,
+        warnings=warnings,
+        hubs=hubs,
+        method={
+            "name": "transit_correction",
+            "hubs": list(analysis.HUBS),
+            "hub_coverage": analysis.HUB_COVERAGE,
+            "re_exports": "min(imports, exports) of the hub, carrying the mix of its imports",
+        },
+    )
+    return finish(result, ORIGIN_COLUMNS, provenance)
