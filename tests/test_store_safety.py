@@ -387,7 +387,7 @@ def test_reads_during_writes_see_one_committed_generation(
         text=True,
     )
     seen: dict[str, set[object]] = {"engine": set(), "question": set(), "info": set(), "cli": set()}
-    reads = 0
+    reads, jitter = 0, random.Random(11)
     try:
         while writer.poll() is None and reads < 200:
             seen["engine"].add(trade_sums(reader))
@@ -405,13 +405,15 @@ def test_reads_during_writes_see_one_committed_generation(
             code, out, _ = run(capsys, "deps", "JPN", "--format", "json", "--home", str(home))
             assert code == 0 and out in deps.values()
             reads += 5
+            time.sleep(jitter.uniform(0.0, 0.1))  # no lock-step with the writer's commits
     finally:
         writer.wait(timeout=60)
     assert writer.returncode == 0
     assert writer.stdout.read().count("committed") == 10
-    # Never a mix, never anything else; the long-lived workspace saw both generations' answers.
+    # Never a mix, never anything else; the long-lived workspace saw both generations' answers
+    # (one channel alone may keep sampling the same parity of the alternating writes).
     assert all(answers_seen <= answers for answers_seen in seen.values()), seen
-    assert seen["engine"] == seen["question"] == answers
+    assert seen["engine"] | seen["question"] | seen["info"] == answers
     assert reads >= 15
     assert_kept(home, owned)
     assert_no_leftovers(home)
