@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chokepoints.errors import ChokepointsError
+from chokepoints.inputs import node_kind
 
 #: Excel's limits: 1,048,576 rows (one is the header), 16,384 columns, 31-character sheet names.
 EXCEL_MAX_ROWS = 1_048_576
@@ -183,23 +184,12 @@ def check_target(path: Path) -> None:
         raise ChokepointsError(f"cannot write {path}: it is a folder; give a file")
     if not stat.S_ISREG(mode):
         raise ChokepointsError(
-            f"cannot write {path}: it is {_node_kind(mode)}, not a regular file; give the path "
+            f"cannot write {path}: it is {node_kind(mode)}, not a regular file; give the path "
             "of a file (to discard a result, leave out --output and redirect the output)"
         )
 
 
 # -- internals -------------------------------------------------------------------------------
-def _node_kind(mode: int) -> str:
-    """'a character device', 'a named pipe (FIFO)' ...: what a non-regular file is."""
-    kinds = (
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISSOCK, "a socket"),
-    )
-    return next((name for test, name in kinds if test(mode)), "not a file")
-
-
 def _temporary_beside(path: Path) -> Path:
     """Create a new, empty regular file ``.NAME.<random>.tmp`` beside ``path`` and return it.
 

@@ -17,6 +17,8 @@ Tables a query creates live in memory and vanish with the connection.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
@@ -29,6 +31,7 @@ from chokepoints.store import Store
 TABLE_NAMES = "trade, products, countries, governance and production"
 #: Settings applied, in this order, before the views exist and before any query runs.
 SANDBOX_SETTINGS = (
+    "SET enable_progress_bar = false",  # it would print into CSV and JSON results on stdout
     "SET autoinstall_known_extensions = false",
     "SET autoload_known_extensions = false",
     "SET enable_external_access = false",
@@ -68,17 +71,48 @@ def run(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
             "the SQL query is empty; give one, e.g. chokepoints sql 'SELECT count(*) FROM trade'"
         )
     try:
-        con.execute(query)
-        return con.df() if con.description is not None else pd.DataFrame()
+        return _interruptible(con, query)
     except duckdb.InterruptException as exc:
         raise KeyboardInterrupt from exc
     except duckdb.Error as exc:
         raise sql_error(exc) from exc
     except RuntimeError as exc:
-        # DuckDB stops a query on Ctrl-C and says so with a bare RuntimeError.
+        # DuckDB may also report a query stopped on Ctrl-C as a bare RuntimeError.
         if str(exc) == "Query interrupted":
             raise KeyboardInterrupt from exc
         raise
+
+
+def _interruptible(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    """``query``'s result, computed in a worker thread so that Ctrl-C can stop it.
+
+    Python runs a signal handler only between bytecodes of the main thread, never while that
+    thread waits inside DuckDB; so the main thread waits here and, on Ctrl-C, interrupts the
+    query, waits for DuckDB to stop and re-raises the KeyboardInterrupt.
+    """
+    outcome: list[pd.DataFrame | BaseException] = []
+    done = threading.Event()  # not Thread.join: interrupted, it may later return too early
+
+    def execute() -> None:
+        try:
+            con.execute(query)
+            outcome.append(con.df() if con.description is not None else pd.DataFrame())
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=execute, name="chokepoints-sql", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait()
+        raise
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def sql_error(exc: duckdb.Error) -> ChokepointsError:
