@@ -240,6 +240,20 @@ class Workspace:
 
         return self.ingest(read_wgi(path, release=release), progress, replace=replace)
 
+    def ingest_usgs(
+        self,
+        path: Path | str,
+        *,
+        release: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Ingest USGS Mineral Commodity Summaries world production data, either layout
+        (``sources.usgs.read_usgs``); ``replace`` as for ``ingest``."""
+        from chokepoints.sources.usgs import read_usgs
+
+        return self.ingest(read_usgs(path, release=release), progress, replace=replace)
+
     def fetch_baci(
         self,
         revision: str,
@@ -386,6 +400,60 @@ class Workspace:
     def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
         """A country's dependency on one supplier over the years (``sector``, ``source``)."""
         return questions.trend(self.context, country, supplier, **options)
+
+    def production(
+        self,
+        commodity: str,
+        *,
+        stage: str | None = None,
+        year: int | None = None,
+        detail: str | None = None,
+    ) -> pd.DataFrame:
+        """Countries' production shares of a commodity at one stage, with HHI, top producer
+        and the world total used (``questions.production``)."""
+        from chokepoints.questions.production import production
+
+        return production(self.context, commodity, stage=stage, year=year, detail=detail)
+
+    def upstream(
+        self,
+        importer: str,
+        product: str,
+        *,
+        year: int | None = None,
+        depth: int = 1,
+        source: str | None = None,
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """Direct and look-through origin shares of an importer's supply of a chain product
+        (``questions.upstream``)."""
+        from chokepoints.questions.upstream import upstream
+
+        return upstream(
+            self.context,
+            importer,
+            product,
+            year=year,
+            depth=depth,
+            source=source,
+            allow_partial=allow_partial,
+        )
+
+    def origins(
+        self,
+        importer: str,
+        product: str,
+        *,
+        year: int | None = None,
+        source: str | None = None,
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """Reported and transit-corrected import shares (``questions.upstream.origins``)."""
+        from chokepoints.questions.upstream import origins
+
+        return origins(
+            self.context, importer, product, year=year, source=source, allow_partial=allow_partial
+        )
 
     def dataset_for(
         self,

@@ -199,6 +199,23 @@ def ingest_wgi(
     _print_record(record)
 
 
+@ingest_app.command("usgs")
+def ingest_usgs(
+    path: Annotated[
+        Path,
+        typer.Argument(help="MCS2025_World_Data.csv or MCS2026_Commodities_Data.csv (USGS)."),
+    ],
+    release: Annotated[str | None, typer.Option(help="Release label, e.g. MCS2025.")] = None,
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Ingest USGS mine, refinery and smelter production (for production concentration)."""
+    ws = Workspace.open(home)
+    with _steps("USGS") as progress:
+        record = ws.ingest_usgs(path, release=release, progress=progress, replace=replace)
+    _print_record(record)
+
+
 @fetch_app.command("baci")
 def fetch_baci(
     revision: Annotated[str, typer.Option(help="HS revision: HS92, HS96 ... HS22.")],
