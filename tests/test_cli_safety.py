@@ -32,7 +32,6 @@ ATLAS = "baci/V202601_critical_materials_atlas/baci_2022.csv"
 ATLAS_MAP = "exporter=i,importer=j,product=cmd,value_usd=value"
 TABLE_OPTIONS = ["--map", ATLAS_MAP, "--year", "2022", "--classification", "HS17", "--source", "x"]
 #: The change to cli/data.py (owned elsewhere) that the marked cases wait for.
-NEEDS_DATA_CLI = "needs the input check / option validation in cli/data.py or Workspace.ingest_*"
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +265,6 @@ def test_unsafe_api_keeps_the_old_connection(demo_home: Path, tmp_path: Path) ->
     assert target.read_text().splitlines() == ["x", "42"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs `--unsafe` on the sql command in cli/data.py")
 def test_unsafe_flag_on_the_command_line(
     capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
 ) -> None:
@@ -394,7 +392,6 @@ INPUT_CASES = {
 INPUT_WORDS = {"zero": "character device", "fifo": "named pipe", "folder": "is a folder"}
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_DATA_CLI)
 @pytest.mark.parametrize("arguments, kind", INPUT_CASES.values(), ids=INPUT_CASES.keys())
 def test_ingest_refuses_what_is_not_a_regular_file(
     tmp_path: Path, fifo: Path, arguments: list[str], kind: str
@@ -426,7 +423,6 @@ def test_check_input(tmp_path: Path, fifo: Path, path: str, folders: bool, messa
     assert check_input(tmp_path, folders=True) == tmp_path
 
 
-@pytest.mark.xfail(strict=True, reason="needs UnicodeDecodeError caught in reference/groups.py")
 def test_groups_file_not_in_utf8(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     (home / "groups.toml").write_bytes(
         '[groups.x]\ndescription = "café"\nmembers = ["USA"]\n'.encode("latin-1")
@@ -479,7 +475,6 @@ DATA_FLAG_CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_DATA_CLI)
 @pytest.mark.parametrize("options, named", DATA_FLAG_CASES.values(), ids=DATA_FLAG_CASES.keys())
 def test_ingest_table_options_are_blamed_not_the_file(
     capsys: pytest.CaptureFixture[str],
@@ -495,7 +490,6 @@ def test_ingest_table_options_are_blamed_not_the_file(
     assert snapshot(home) == {}
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_DATA_CLI)
 def test_backwards_year_range_is_refused(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
 ) -> None:

@@ -265,7 +265,7 @@ class Store:
         The default wait comes from ``CHOKEPOINTS_LOCK_TIMEOUT`` (seconds, default 30).
         """
         if timeout is None:
-            timeout = float(os.environ.get("CHOKEPOINTS_LOCK_TIMEOUT", "30"))
+            timeout = _lock_timeout()
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -1269,3 +1269,17 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True
     return a == b
+
+
+def _lock_timeout() -> float:
+    """Seconds to wait for another writer: ``CHOKEPOINTS_LOCK_TIMEOUT``, default 30."""
+    text = os.environ.get("CHOKEPOINTS_LOCK_TIMEOUT", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise StoreError(
+            f"CHOKEPOINTS_LOCK_TIMEOUT={text!r} is not a number of seconds; set it to e.g. 30"
+        )
+    return seconds

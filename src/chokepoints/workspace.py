@@ -22,6 +22,7 @@ from chokepoints import __version__, engine, questions
 from chokepoints.datasets import Dataset
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract
+from chokepoints.inputs import check_input
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economies
 from chokepoints.store import Progress, Store
@@ -177,6 +178,7 @@ class Workspace:
     ) -> dict[str, Any]:
         """Ingest a BACI zip archive, yearly CSV or folder (see ``sources.baci.read_baci``);
         ``replace`` as for ``ingest``."""
+        check_input(path, folders=True)
         from chokepoints.sources.baci import read_baci
 
         extract = read_baci(path, revision=revision, release=release, years=years)
@@ -192,6 +194,7 @@ class Workspace:
     ) -> dict[str, Any]:
         """Ingest a Comtrade Plus CSV export (see ``sources.comtrade.read_comtrade``);
         ``replace`` as for ``ingest``."""
+        check_input(path)
         from chokepoints.sources.comtrade import read_comtrade
 
         return self.ingest(read_comtrade(path, release=release), progress, replace=replace)
@@ -212,6 +215,7 @@ class Workspace:
     ) -> dict[str, Any]:
         """Ingest a tidy bilateral table with a column mapping (see ``sources.table``);
         ``replace`` as for ``ingest``."""
+        check_input(path)
         from chokepoints.sources.table import read_table
 
         extract = read_table(
@@ -236,6 +240,7 @@ class Workspace:
     ) -> dict[str, Any]:
         """Ingest the World Bank Worldwide Governance Indicators (``sources.wgi.read_wgi``);
         ``replace`` as for ``ingest``."""
+        check_input(path)
         from chokepoints.sources.wgi import read_wgi
 
         return self.ingest(read_wgi(path, release=release), progress, replace=replace)
@@ -250,6 +255,7 @@ class Workspace:
     ) -> dict[str, Any]:
         """Ingest USGS Mineral Commodity Summaries world production data, either layout
         (``sources.usgs.read_usgs``); ``replace`` as for ``ingest``."""
+        check_input(path)
         from chokepoints.sources.usgs import read_usgs
 
         return self.ingest(read_usgs(path, release=release), progress, replace=replace)

@@ -5,6 +5,7 @@ holds) and the commands that read the store as it is: ``sql`` and ``groups``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +59,10 @@ def _parse_years(years: str | None) -> list[int] | None:
         try:
             if "-" in chunk:
                 first, last = (int(x) for x in chunk.split("-", 1))
+                if last < first:
+                    raise ChokepointsError(
+                        f"--years {years!r}: {chunk!r} runs backwards; write {last}-{first}"
+                    )
                 chosen.update(range(first, last + 1))
             else:
                 chosen.add(int(chunk))
@@ -84,12 +89,12 @@ def _print_record(record: dict[str, Any]) -> None:
         if name != "products" or not years
     ]
     console.print(
-        f"[green]Ingested[/green] {record['source']} {record['release']} "
+        f"[green]Ingested[/green] {escape(record['source'])} {escape(record['release'])} "
         + ", ".join(parts)
         + (f", replacing {record['replaced']} earlier part(s)" if record["replaced"] else "")
     )
     for note in record["notes"]:
-        console.print(f"  [yellow]note:[/yellow] {note}")
+        console.print(f"  [yellow]note:[/yellow] {escape(note)}")
 
 
 @ingest_app.command("baci")
@@ -160,6 +165,7 @@ def ingest_table(
     home: HomeOption = None,
 ) -> None:
     """Ingest a bilateral trade table you already have, with a column mapping."""
+    _check_table_arguments(year, classification)
     mapping = {}
     for pair in map_.split(","):
         name, sep, column = pair.partition("=")
@@ -183,6 +189,21 @@ def ingest_table(
             replace=replace,
         )
     _print_record(record)
+
+
+def _check_table_arguments(year: int | None, classification: str) -> None:
+    """Blame ``--year`` and ``--classification`` themselves, before any file is read."""
+    from chokepoints.extract import plausible_year, year_range
+    from chokepoints.schema import HS_REVISIONS
+
+    if year is not None and not plausible_year(year):
+        raise ChokepointsError(f"--year {year} is not a data year; use {year_range()}")
+    name = classification.strip().upper()
+    if name not in HS_REVISIONS and not re.fullmatch(r"CN\d{4}", name):
+        raise ChokepointsError(
+            f"--classification {classification!r} is not an HS revision or CN vintage; use "
+            f"{', '.join(HS_REVISIONS)} or CN and a year, e.g. CN2022"
+        )
 
 
 @ingest_app.command("wgi")
@@ -328,7 +349,7 @@ def _print_repair(report: dict[str, Any]) -> None:
 
 def _print_info(info: dict[str, Any]) -> None:
     """Render ``Workspace.info()`` as rich tables."""
-    console.print(f"Store: [bold]{info['home']}[/bold]")
+    console.print(f"Store: [bold]{escape(info['home'])}[/bold]")
     if not info["sources"]:
         console.print(
             "The store is empty: run `chokepoints data demo` or `chokepoints data "
@@ -359,9 +380,9 @@ def _print_info(info: dict[str, Any]) -> None:
         )
         for year in source["years"]:
             table.add_row(
-                label,
-                source["release"],
-                source["classification"],
+                escape(label),
+                escape(source["release"]),
+                escape(source["classification"]),
                 str(year["year"]),
                 f"{year['rows']:,}",
                 f"{year['value_usd'] / 1e9:,.2f}",
@@ -397,14 +418,22 @@ def groups(
 @app.command("sql")
 def sql(
     query: Annotated[str, typer.Argument(help="SQL over the views trade, products, countries.")],
+    unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe",
+            help="Run on the engine's own connection: any file, the store included, and "
+            "extensions.",
+        ),
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Run a DuckDB SQL query over the store."""
+    """Run a DuckDB SQL query over the store (read-only, no other files, unless --unsafe)."""
     fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
-    frame = ws.sql(query)
+    frame = ws.sql(query, unsafe=unsafe)
     _print_or_write(frame, fmt, output, sheet="sql")
     if ws.is_demo:  # on stderr, so that CSV and JSON output stay machine-readable
         errors.print(f"[yellow]{DEMO_NOTE}[/yellow]")

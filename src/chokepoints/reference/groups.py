@@ -141,6 +141,10 @@ def _read_user_file(path: Path) -> list[_Group]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the groups file ({exc.strerror})", file=file) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=file
+        ) from exc
     data = parse_toml(text, file=file)
     tables = data.get("groups")
     if not isinstance(tables, dict) or set(data) != {"groups"}:

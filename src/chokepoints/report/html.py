@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,7 +21,6 @@ from markupsafe import Markup, escape
 from plotly.offline import get_plotlyjs
 
 from chokepoints import __version__
-from chokepoints.errors import ChokepointsError
 from chokepoints.render import (
     BATCH_TABLE,
     DEPS_TABLE,
@@ -75,16 +73,10 @@ def render_html(content: ReportContent) -> str:
 
 def write_report(content: ReportContent, path: Path) -> int:
     """Write the report to ``path`` atomically; return its size in bytes."""
+    from chokepoints.export import write_bytes
+
     text = render_html(content).encode("utf-8")
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ChokepointsError(
-            f"cannot write {path}: {exc.strerror}; choose another --output path"
-        ) from exc
+    write_bytes(path, text)
     return len(text)
 
 
