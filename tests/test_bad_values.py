@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chokepoints.errors import InputError
+from chokepoints.sources.table import read_table
 from chokepoints.workspace import Workspace
 from helpers import SMALL_ROWS, assert_one_sentence_error, run, snapshot, write_baci
 
@@ -230,6 +231,14 @@ def test_five_digit_baci_code_gets_its_leading_zero_back(home: Path, tmp_path: P
     assert products == [{"product": "010121", "level": 6}, {"product": "850511", "level": 6}]
 
 
+def test_space_padded_baci_country_codes_are_read(home: Path, tmp_path: Path) -> None:
+    """Padding is tolerated (tradalyze trims i and j too); only the written number counts."""
+    ws = Workspace.open(home)
+    ws.ingest_baci(write_baci(tmp_path, ["2021, 156 ,392,850511,1,1", "2021,156,  251,850511,2,"]))
+    pairs = ws.sql("SELECT exporter, importer FROM trade ORDER BY importer").values.tolist()
+    assert pairs == [["CHN", "FRA"], ["CHN", "JPN"]]
+
+
 def test_seven_digit_cn_code_gets_its_leading_zero_back(home: Path, tmp_path: Path) -> None:
     """CN codes have 8 digits, so under CN a 7-digit code did lose its zero."""
     path = tmp_path / "cn.csv"
@@ -281,8 +290,17 @@ def test_table_year_option_out_of_range(
     )
 
     assert_one_sentence_error(code, err)
-    assert f"year {year} is not a year of trade data (1948-" in err
+    assert f"year {year} is not a" in err and "1948-" in err
     assert snapshot(loaded) == before
+
+
+@pytest.mark.parametrize("year", [20211, 1947])
+def test_table_year_argument_out_of_range(tmp_path: Path, year: int) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("i,j,cmd,value\nDEU,FRA,850511,5\n")
+    mapping = {"exporter": "i", "importer": "j", "product": "cmd", "value_usd": "value"}
+    with pytest.raises(InputError, match=rf"^year {year} is not a year of trade data \(1948-"):
+        read_table(path, mapping=mapping, year=year, classification="HS17", source="atlas")
 
 
 # -- a zip whose central directory leaves a member out ----------------------------------------
