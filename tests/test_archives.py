@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import tempfile
 import zipfile
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -119,6 +122,65 @@ def test_damaged_archive_is_one_sentence_and_leaves_nothing(
     assert "download it again" in err
     assert snapshot(loaded) == before
     assert list(own_tmp.iterdir()) == []
+
+
+def test_damaged_member_name_is_refused_not_skipped(
+    capsys: pytest.CaptureFixture[str], loaded: Path, tmp_path: Path
+) -> None:
+    """A directory entry whose name no longer reads BACI_..._Y2020_... would hide that year."""
+    data = baci_zip(SMALL_ROWS, members=2)
+    entry = data.index(b"PK\x01\x02")
+    name = data.index(b"BACI_HS17_Y2021", entry)
+    archive = tmp_path / ARCHIVE
+    archive.write_bytes(data[:name] + b"X" + data[name + 1 :])
+    before = snapshot(loaded)
+
+    code, _, err = run(capsys, "data", "ingest", "baci", str(archive), "--home", str(loaded))
+
+    assert_one_sentence_error(code, err)
+    assert "the archive is truncated or damaged (File name in directory" in err
+    assert snapshot(loaded) == before
+
+
+def members_of(data: bytes) -> dict[str, bytes]:
+    """The bytes of every member of a zip held in memory, by name."""
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+RANDOM_DAMAGE_ARCHIVE = baci_zip(MANY_ROWS[:200], members=2)
+RANDOM_DAMAGE_MEMBERS = members_of(RANDOM_DAMAGE_ARCHIVE)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), max_size=3),
+    kept=st.floats(0, 1),
+)
+def test_random_damage_is_an_input_error_or_the_whole_archive(
+    flips: list[tuple[float, int]], kept: float
+) -> None:
+    """Flipped bytes and a cut anywhere: one-line InputError, or every member extracted whole."""
+    data = bytearray(RANDOM_DAMAGE_ARCHIVE)
+    for where, flip in flips:
+        data[int(where * len(data))] ^= flip
+    folder, saved = Path(tempfile.mkdtemp(prefix="damage-")), tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        archive = folder / ARCHIVE
+        archive.write_bytes(bytes(data[: max(1, round(kept * len(data)))]))
+        try:
+            extract = read_baci(archive)
+        except InputError as error:
+            assert "\n" not in str(error)
+        else:
+            extracted = {p.name: p.read_bytes() for p in folder.glob("chokepoints-baci-*/*")}
+            assert extracted == RANDOM_DAMAGE_MEMBERS
+            extract.cleanup()
+        assert not list(folder.glob("chokepoints-baci-*"))
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(folder)
 
 
 # -- zip bombs ----------------------------------------------------------------------------------

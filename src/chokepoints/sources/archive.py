@@ -33,6 +33,10 @@ RATIO_FLOOR_BYTES = 1 << 20
 MAX_BYTES_VARIABLE = "CHOKEPOINTS_ZIP_MAX_BYTES"
 MAX_RATIO_VARIABLE = "CHOKEPOINTS_ZIP_MAX_RATIO"
 
+_LIMITS_HINT = (
+    f"if you trust the archive, raise {MAX_BYTES_VARIABLE} (bytes) or {MAX_RATIO_VARIABLE}"
+)
+
 #: What zipfile and zlib raise on truncated, spliced or corrupt archives.
 DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError)
 
@@ -42,6 +46,10 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 _HAS_DESCRIPTOR = 0x08
 #: Sizes of a data descriptor after a member's data: with or without signature, 32 or 64 bit.
 _DESCRIPTOR_SIZES = frozenset({12, 16, 20, 24})
+
+
+class _Bomb(Exception):
+    """A member that inflates beyond the limits; carries the reason."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +90,17 @@ def damaged(archive: Path, reason: str, hint: str) -> InputError:
 def reading(archive: Path, hint: str) -> Iterator[zipfile.ZipFile]:
     """Open ``archive`` after checking its listing; damage met inside the block is an InputError.
 
-    ``hint`` says what to do about a damaged archive (download it again, for instance).
+    Every member's local header is compared with its directory entry, also those the caller
+    will not read: a damaged name would otherwise hide a member from a reader that selects
+    members by name. ``hint`` says what to do about a damaged archive (download it again).
     """
     try:
         with zipfile.ZipFile(archive) as bundle:
             reason = _listing_problem(archive, bundle)
             if reason is not None:
                 raise damaged(archive, reason, hint)
+            for info in bundle.infolist():
+                bundle.open(info).close()  # zipfile compares the names, reads no data
             yield bundle
     except DAMAGE as exc:
         raise damaged(archive, str(exc) or type(exc).__name__, hint) from exc
@@ -143,10 +155,6 @@ def extract_member(bundle: zipfile.ZipFile, name: str, target: Path, limits: Lim
         raise
 
 
-class _Bomb(Exception):
-    """A member that inflates beyond the limits; carries the reason."""
-
-
 def _blocks(source: zipfile.ZipExtFile, info: zipfile.ZipInfo, limits: Limits) -> Iterator[bytes]:
     """The inflated blocks of a member, counted: past the allowed size it is a possible bomb."""
     allowed = limits.allowed(info)
@@ -160,16 +168,11 @@ def _blocks(source: zipfile.ZipExtFile, info: zipfile.ZipInfo, limits: Limits) -
         yield block
 
 
-_LIMITS_HINT = (
-    f"if you trust the archive, raise {MAX_BYTES_VARIABLE} (bytes) or {MAX_RATIO_VARIABLE}"
-)
-
-
 def _too_big(info: zipfile.ZipInfo, size: int, limits: Limits) -> str:
     """Why a member is refused as a possible zip bomb."""
     ratio = size / max(info.compress_size, 1)
     return (
-        f"member {info.filename} inflates to more than {size:,} bytes ({ratio:,.0f}:1 from "
+        f"member {info.filename} inflates to at least {size:,} bytes ({ratio:,.0f}:1 from "
         f"{info.compress_size:,}), beyond the limits of {limits.max_member_bytes:,} bytes and "
         f"{limits.max_ratio:g}:1, so it is refused as a possible zip bomb"
     )
