@@ -146,3 +146,23 @@ def test_transit_hub_is_given_back_to_its_origins(home: Path, tmp_path: Path) ->
     assert frame.loc["NLD", "corrected_share"] == pytest.approx(0.0)
     assert frame.attrs["provenance"]["hubs"] == ["NLD"]
     assert "CHN -> NLD -> DEU" in frame.loc["CHN", "paths"]
+
+
+def test_cli_upstream_and_transit(capsys: pytest.CaptureFixture[str], worked: Workspace) -> None:
+    from helpers import run
+
+    code, out, err = run(capsys, "upstream", "JPN", MAGNETS, "--format", "json", "--home",
+                         str(worked.home))  # fmt: skip
+    assert code == 0, err
+    rows = {r["origin"]: r for r in __import__("json").loads(out)}
+    assert rows["CHN"]["effective_share"] == pytest.approx(0.85)
+    assert "CHN -> VNM -> JPN" in rows["CHN"]["paths"]
+    code, out, err = run(capsys, "upstream", "JPN", MAGNETS, "--home", str(worked.home))
+    assert code == 0, err
+    assert "effective" in out and "CHN -> VNM -> JPN" in out and "[" not in out.split("\n")[4]
+    code, out, err = run(capsys, "upstream", "JPN", MAGNETS, "--transit", "--home",
+                         str(worked.home))  # fmt: skip
+    assert code == 0, err
+    assert "corrected for transit" in " ".join(out.split())
+    code, _, err = run(capsys, "upstream", "JPN", "010121", "--home", str(worked.home))
+    assert code == 1 and "is in no value chain" in err

@@ -134,6 +134,13 @@ LABELS = {
     "top_exporter_share": "top share",
     "years_met": "years met",
     "years_observed": "years seen",
+    "direct_share": "direct",
+    "effective_share": "effective",
+    "effective_top_origin": "origin (looked through)",
+    "effective_top_share": "its share",
+    "reported_share": "reported",
+    "corrected_share": "corrected",
+    "share": "share",
 }
 
 
@@ -300,6 +307,8 @@ def cell_text(value: Any, column: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list | tuple) or (hasattr(value, "__len__") and hasattr(value, "tolist")):
+        return "; ".join(str(item) for item in list(value))
     if isinstance(value, float) and (column.endswith("_usd") or column == "upper_bound"):
         return f"{value / 1e6:,.1f}"
     if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):

@@ -79,6 +79,8 @@ HUBS = ("NLD", "BEL", "SGP", "HKG", "ARE")
 #: An economy whose imports of a product cover at least this share of its exports of it is a
 #: hub for that product too.
 HUB_COVERAGE = 0.8
+#: Hubs followed one after the other when one re-exports what it bought from another.
+TRANSIT_STEPS = 3
 
 
 def transit_mix(flows: pd.DataFrame, hubs: Sequence[str] = HUBS) -> tuple[pd.DataFrame, list[str]]:

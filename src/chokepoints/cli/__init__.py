@@ -3,8 +3,8 @@
 User errors (a bad file, an unknown code, a busy store) print one sentence and exit 1 without a
 traceback; only bugs show one. Each module registers its commands on the shared ``app`` when
 imported: ``data`` (data, sql, groups), ``dependencies`` (deps, risk, product, trend),
-``disruption`` (shock, stress, exposure), ``partners`` (diversify, compare), ``report`` and
-``quickstart``; ``common`` holds what they share.
+``disruption`` (shock, stress, exposure), ``partners`` (diversify, compare), ``upstream``
+(production, upstream), ``report`` and ``quickstart``; ``common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from chokepoints.cli import (  # noqa: F401  (importing a module registers its c
     partners,
     quickstart,
     report,
+    upstream,
 )
 from chokepoints.cli.common import app, check_environment, errors, in_flag_words
 from chokepoints.errors import ChokepointsError
@@ -34,6 +35,8 @@ HELP_ORDER = (
     "product",
     "trend",
     "risk",
+    "production",
+    "upstream",
     "shock",
     "stress",
     "exposure",

@@ -74,6 +74,14 @@ def deps(
             "e.g. CHN,RUS or G7.",
         ),
     ] = None,
+    look_through: Annotated[
+        bool,
+        typer.Option(
+            "--look-through",
+            help="Add, for products of a value chain, the top origin of their input once the "
+            "suppliers' own sourcing is looked through, and its share.",
+        ),
+    ] = False,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -92,6 +100,7 @@ def deps(
         "rules": rule or [],
         "allow_partial": allow_partial,
         "source": source,
+        "look_through": look_through,
     }
     frame = ws.dependencies(country, top=top, include_all=all_, **options)
     what = "products" if all_ else "dependent products"
@@ -109,6 +118,8 @@ def deps(
     )
     columns = DEPS_TABLE if side == "imports" else EXPORTS_TABLE
     shares = [c for c in frame.columns if c.startswith("share_") and c != "share_of_exports"]
+    if look_through:
+        shares += ["effective_top_origin", "effective_top_share"]
     _emit(frame, fmt, output, columns[:-1] + shares + columns[-1:], title)
 
 

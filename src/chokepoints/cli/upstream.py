@@ -25,13 +25,12 @@ from chokepoints.workspace import Workspace
 
 PRODUCTION_TABLE = ["country", "quantity", "unit", "share"]
 UPSTREAM_TABLE = ["via", "origin", "direct_share", "effective_share", "paths"]
+TRANSIT_TABLE = ["origin", "reported_share", "corrected_share", "paths"]
 
 
 @app.command("production")
 def production(
-    commodity: Annotated[
-        str, typer.Argument(help="Commodity, e.g. rare_earths, cobalt, lithium.")
-    ],
+    commodity: Annotated[str, typer.Argument(help="Commodity, e.g. rare_earths, cobalt, lithium.")],
     stage: Annotated[
         str | None,
         typer.Option(help="mine, refinery, smelter, plant or primary (default: mine if held)."),
@@ -62,6 +61,14 @@ def upstream(
     depth: Annotated[
         int, typer.Option(help="Chain steps to look through (0: the direct suppliers).")
     ] = 1,
+    transit: Annotated[
+        bool,
+        typer.Option(
+            "--transit",
+            help="Instead: give what transit hubs (NLD, BEL, SGP, HKG, ARE...) re-export back "
+            "to their own origins, for any product.",
+        ),
+    ] = False,
     year: YearOption = None,
     limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 25,
     allow_partial: PartialOption = False,
@@ -72,12 +79,21 @@ def upstream(
 ) -> None:
     """Where does IMPORTER's PRODUCT really come from? Direct and look-through origin shares."""
     fmt = _format_for(fmt, output)
-    frame = Workspace.open(home).upstream(
-        importer, product, depth=depth, year=year, source=source, allow_partial=allow_partial
-    )
+    ws = Workspace.open(home)
+    options = {"year": year, "source": source, "allow_partial": allow_partial}
+    if transit:
+        frame = ws.origins(importer, product, **options)
+        provenance = frame.attrs["provenance"]
+        hubs = ", ".join(provenance["hubs"]) or "none"
+        title = (
+            f"{provenance['economy']}: origin of its {product} corrected for transit "
+            f"({provenance['year']}; hubs: {hubs})"
+        )
+        _emit(_table_rows(frame, fmt, limit), fmt, output, TRANSIT_TABLE, title)
+        return
+    frame = ws.upstream(importer, product, depth=depth, **options)
     provenance = frame.attrs["provenance"]
     title = (
-        f"{provenance['economy']}: origin of its {product} ({provenance['year']}, "
-        f"depth {depth})"
+        f"{provenance['economy']}: origin of its {product} ({provenance['year']}, depth {depth})"
     )
     _emit(_table_rows(frame, fmt, limit), fmt, output, UPSTREAM_TABLE, title)

@@ -220,7 +220,9 @@ def origins(
     if direct.empty:
         raise NoDataError(f"{who.name} imported no {product} in {year} in {dataset.label}")
     mix, hubs = analysis.transit_mix(frame)
-    result = analysis.look_through(direct, [mix]).rename(
+    # A hub may buy from another hub: the re-exports are followed through a few hubs.
+    steps = [mix] * analysis.TRANSIT_STEPS if hubs else []
+    result = analysis.look_through(direct, steps).rename(
         columns={"direct_share": "reported_share", "effective_share": "corrected_share"}
     )
     result = result.assign(year=year, product=product)
