@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import re
 import shutil
@@ -63,6 +64,8 @@ KEEP_REPLACED_SECONDS = 600.0
 SHRINK_TOLERANCE = 0.01
 #: The ingest id in a data file's name: UTC time and a random suffix.
 INGEST_ID = re.compile(r"-(\d{8}T\d{6}-[0-9a-f]{8})(?:-\d+)?\.parquet$")
+#: The order of a part's rows: the flow key, so that the same input gives the same bytes.
+FLOW_ORDER = ("year", "exporter", "importer", "product", "classification", "reporter_side")
 REPAIR_HINT = "run `chokepoints data repair` to rebuild it from the data files"
 
 #: Progress callback: (description, steps done, steps in all).
@@ -342,7 +345,7 @@ class Store:
         not set; everything else in the store stays. On any error the store is left as it was.
         """
         progress = progress or _no_progress
-        ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        ingest_id = _new_ingest_id()
         started = dt.datetime.now(dt.UTC)
         try:
             with self.writing():
@@ -375,7 +378,7 @@ class Store:
         """Write every part of ``extract`` to ``staging``, validated; return new part records."""
         con = duckdb.connect()
         try:
-            con.execute("SET preserve_insertion_order = false")
+            con.execute("SET preserve_insertion_order = true")
             known = sorted(_known_countries())
             con.execute("CREATE TEMP TABLE _known_countries (iso3 VARCHAR)")
             con.executemany("INSERT INTO _known_countries VALUES (?)", [[c] for c in known])
@@ -408,11 +411,13 @@ class Store:
         staging: Path,
         number: int,
     ) -> list[dict[str, Any]]:
-        """Stage one trade part: write it once, validate it, write it per classification/year.
+        """Stage one trade part: write it once, validate it, split it per classification/year
+        only when it holds several.
 
-        The final files are sorted by the flow key and carry their record as Parquet key-value
-        metadata (without the ingest id), so that the same input gives the same bytes and
-        ``repair`` can rebuild the manifest from the files.
+        Every file carries, as Parquet key-value metadata, what the data cannot tell about
+        itself (source, release, slice, origin, inputs; no time and no ingest id), so that the
+        same input gives the same bytes and ``repair`` can rebuild the manifest from the files,
+        reading classification, year, rows and value from the rows.
         """
         whole = staging / f"part-{number}.parquet"
         relation = part.build(con)
@@ -421,11 +426,19 @@ class Store:
         columns = ", ".join(
             f'CAST("{f.name}" AS {_duck_type(f)}) AS "{f.name}"' for f in schema.TRADE
         )
+        about = {
+            "table": "trade",
+            "source": extract.source,
+            "release": extract.release,
+            "slice": part.slice,
+            "origin": part.origin,
+            "demo": extract.demo,
+        }
         try:
-            con.execute(
-                f"COPY (SELECT {columns} FROM _part) TO '{sql_path(whole)}' "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
+            # Sorted by the flow key as it is written: the CSV is read in parallel and codes are
+            # joined, so the rows would otherwise come in another order at each run.
+            query = f"SELECT {columns} FROM _part"
+            _write_part(con, query, [], whole, _metadata(about, extract))
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             raise _reader_error(exc, part) from exc
         scan = f"read_parquet('{sql_path(whole)}')"
@@ -449,24 +462,22 @@ class Store:
                 / f"{part.slice}-{ingest_id}-{number}.parquet"
             )
             described = {
-                "table": "trade",
-                "source": extract.source,
-                "release": extract.release,
+                **about,
                 "classification": classification,
                 "year": int(year),
-                "slice": part.slice,
                 "rows": group["rows"],
                 "reporter_sides": sorted(group["sides"]),
                 "value_usd": group["value_usd"],
-                "origin": part.origin,
-                "demo": extract.demo,
             }
-            query = (
-                f"SELECT * FROM {scan} WHERE classification = ? AND year = ? "
-                f"ORDER BY {', '.join(_sort_key(group))}"
-            )
             target = staging / relative
-            _write_part(con, query, [classification, year], target, _metadata(described, extract))
+            if len(groups) == 1:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                whole.rename(target)
+            else:
+                query = f"SELECT * FROM {scan} WHERE classification = ? AND year = ?"
+                _write_part(
+                    con, query, [classification, year], target, _metadata(about, extract)
+                )
             records.append(_record(described, relative, ingest_id, target))
         whole.unlink(missing_ok=True)
         return records
@@ -818,6 +829,13 @@ def _listed_paths(manifest: dict[str, Any]) -> set[str]:
     return {p["path"] for p in manifest["parts"]} | {r["path"] for r in manifest.get("retired", [])}
 
 
+def _new_ingest_id() -> str:
+    """``20261130T152712-0a1f2c3d``: the UTC second, then the microsecond in 5 hex digits and
+    3 random ones, so that ids sort in the order ingests started (``repair`` keeps the newest)."""
+    now = dt.datetime.now(dt.UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%S')}-{now.microsecond:05x}{uuid.uuid4().hex[:3]}"
+
+
 def _ingest_id(path: Path) -> str | None:
     """The ingest id a data file's name carries (``all-<id>-0.parquet``), if any."""
     found = INGEST_ID.search(path.name)
@@ -847,12 +865,14 @@ def _damage(path: Path, expected_bytes: int | None) -> str | None:
     return None
 
 
-def _metadata(described: dict[str, Any], extract: Extract) -> dict[str, Any]:
-    """What a part's file says about itself: its record and its inputs, no time and no id."""
+def _metadata(about: dict[str, Any], extract: Extract) -> dict[str, Any]:
+    """What a part's file says about itself beyond its rows: its source, release, slice and
+    origin, and its inputs by name and size (no checksum, which is still being computed while
+    the file is written; no time and no id)."""
     return {
         "format": MANIFEST_FORMAT,
-        "part": described,
-        "inputs": [f.record() for f in extract.files],
+        "part": about,
+        "inputs": [{"name": f.name, "bytes": f.bytes} for f in extract.files],
         "notes": list(extract.notes),
     }
 
@@ -899,6 +919,7 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
         metadata = json.loads((footer.metadata or {})[PART_METADATA.encode()])
         record = {
             **metadata["part"],
+            **(_trade_fields(path) if metadata["part"].get("table") == "trade" else {}),
             "path": relative,
             "ingest": ingest_id,
             "bytes": path.stat().st_size,
@@ -910,6 +931,24 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
     if footer.num_rows != record["rows"]:
         return None
     return record, metadata
+
+
+def _trade_fields(path: Path) -> dict[str, Any]:
+    """What a trade part's rows say of themselves: classification, year, rows, value and
+    reporter sides (ValueError when the file holds more than one classification or year)."""
+    table = pq.read_table(path, columns=["classification", "year", "reporter_side", "value_usd"])
+    classifications = set(table.column("classification").to_pylist())
+    years = set(table.column("year").to_pylist())
+    if len(classifications) != 1 or len(years) != 1:
+        raise ValueError("a trade part holds one classification and one year")
+    values = table.column("value_usd").to_numpy()
+    return {
+        "classification": classifications.pop(),
+        "year": int(years.pop()),
+        "rows": table.num_rows,
+        "reporter_sides": sorted(set(table.column("reporter_side").to_pylist())),
+        "value_usd": float(math.fsum(values)),
+    }
 
 
 def _newest_per_identity(
@@ -1077,14 +1116,6 @@ def _check_duplicates_across_parts(
                 f"{', '.join(sorted({r['origin'] for r in records}))}",
                 hint="ingest overlapping files separately, or remove the repeats",
             )
-
-
-def _sort_key(group: dict[str, Any]) -> list[str]:
-    """Columns that order a part's rows by the flow key: the key less the columns the part
-    holds one value of (its classification and year, and its reporter side when single),
-    which sort the same and cost time at BACI scale."""
-    fixed = {"classification", "year"} | ({"reporter_side"} if len(group["sides"]) == 1 else set())
-    return [column for column in schema.TRADE_KEY if column not in fixed]
 
 
 def _part_key(part: dict[str, Any]) -> tuple[Any, ...]:

@@ -272,16 +272,22 @@ def _trade_part(
     rows = functools.partial(_python_rows, path, header, revision, release, codes)
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _baci_codes (code INTEGER, text VARCHAR, iso3 VARCHAR)"
-        )
-        con.executemany(
-            "INSERT INTO _baci_codes VALUES (?, ?, ?)", [[c, str(c), i] for c, i in codes.items()]
-        )
         # Country codes are read as text and must be written as the code is ("12.0" is an
-        # unknown code, not 12: DuckDB's INTEGER cast would round "12.7" to 13). The join is
-        # on the number, which is fast; the text is compared after it, and trimmed only when
-        # it differs, which real files never do.
+        # unknown code, not 12: DuckDB's INTEGER cast would round "12.7" to 13). They are looked
+        # up row by row in a list indexed by the number, not joined, so that the rows keep the
+        # file's order and the same file gives the same bytes; the text is compared after it.
+        countries = "[" + ", ".join(f"'{codes.get(n, '')}'" for n in range(max(codes) + 1)) + "]"
+
+        def country(column: str) -> str:
+            """SQL for the ISO3 of a country code column, or ``?<code>`` when unknown."""
+            text = f"trim(r.{column})"
+            number = f"TRY_CAST({text} AS INTEGER)"
+            found = f"nullif({countries}[{number} + 1], '')"
+            return (
+                f"CASE WHEN CAST({number} AS VARCHAR) = {text} AND {number} >= 0 "
+                f"THEN coalesce({found}, '?' || {text}) ELSE '?' || {text} END"
+            )
+
         types = {"t": "SMALLINT", "v": "DOUBLE"}
         columns = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
         try:
@@ -292,12 +298,8 @@ def _trade_part(
             return con.sql(
                 f"""
                 SELECT r.t AS year,
-                       CASE WHEN e.text = r.i THEN e.iso3
-                            WHEN e.text = trim(r.i) THEN e.iso3
-                            ELSE '?' || trim(r.i) END AS exporter,
-                       CASE WHEN m.text = r.j THEN m.iso3
-                            WHEN m.text = trim(r.j) THEN m.iso3
-                            ELSE '?' || trim(r.j) END AS importer,
+                       {country("i")} AS exporter,
+                       {country("j")} AS importer,
                        CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k)
                             ELSE trim(r.k) END AS product,
                        '{revision}' AS classification,
@@ -313,8 +315,6 @@ def _trade_part(
                 FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
                               quote = '"', delim = ',', null_padding = false,
                               strict_mode = true) AS r
-                LEFT JOIN _baci_codes AS e ON e.code = TRY_CAST(r.i AS INTEGER)
-                LEFT JOIN _baci_codes AS m ON m.code = TRY_CAST(r.j AS INTEGER)
                 """
             )
         except duckdb.InvalidInputException as exc:
