@@ -538,3 +538,22 @@ def test_mutated_comtrade_is_refused_at_the_right_line(
     error = refuse(ws.ingest_comtrade, path, {}, ws.home)
 
     assert (error.file, error.line) == (path.name, bad), str(error)
+
+
+def test_latin1_byte_in_a_baci_file_is_named_on_its_real_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Line 1 is the header; the Latin-1 'é' (0xe9) sits on line 2501, past DuckDB's sample.
+    rows = ["t,i,j,k,v,q", *(f"2021,156,392,850511,{n}.5,1" for n in range(1, 3000))]
+    rows[2500] = "2021,156,392,850511,12\xe9,1"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / "BACI_HS17_Y2021_V202501.csv"
+    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+    home = tmp_path / "home"
+    Workspace.open(home).ingest_baci(write_baci(tmp_path / "ok", SMALL_ROWS))
+    before = snapshot(home)
+    code, _, err = run(capsys, "data", "ingest", "baci", str(path), "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "BACI_HS17_Y2021_V202501.csv, line 2501: byte 0xe9 is not UTF-8 text" in err
+    assert snapshot(home) == before

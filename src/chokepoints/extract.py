@@ -8,6 +8,7 @@ atomically; the source only knows its format.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import math
@@ -147,6 +148,30 @@ def unterminated_line(path: Path) -> int | None:
         handle.seek(0)
         newlines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     return newlines + 1 if newlines else None
+
+
+def refuse_non_utf8(path: Path) -> None:
+    """Raise InputError naming the real line of the first byte that is not UTF-8 text.
+
+    Read in binary blocks with an incremental decoder, so a file of several GB costs one pass
+    and only when a reader has already failed on it.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = newlines + block.count(b"\n", 0, exc.start) + 1
+                raise InputError(
+                    f"byte 0x{block[exc.start]:02x} is not UTF-8 text (Latin-1 or Windows "
+                    "encoding?)",
+                    file=path.name,
+                    line=line,
+                    hint="save the file as UTF-8, or download it again",
+                ) from None
+            newlines += block.count(b"\n")
 
 
 def refuse_truncated(path: Path) -> None:

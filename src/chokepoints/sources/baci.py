@@ -30,6 +30,7 @@ from chokepoints.extract import (
     RowReader,
     SourceFile,
     TradePart,
+    refuse_non_utf8,
     refuse_truncated,
     sql_path,
 )
@@ -336,7 +337,9 @@ def _trade_part(
 
 
 def _malformed(path: Path, header: list[str]) -> InputError:
-    """An InputError naming the first line whose number of fields differs from the header's."""
+    """An InputError naming the first line whose number of fields differs from the header's,
+    or the first byte that is not UTF-8 text, on its real line."""
+    refuse_non_utf8(path)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, values in enumerate(csv.reader(handle), start=1):
             if len(values) != len(header):
