@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,3 +26,22 @@ def run_child(script: str, args: list[str]) -> dict[str, float]:
     result = json.loads(output)
     result["peak_rss_mib"] = usage.ru_maxrss / 1024
     return result
+
+
+def run_in_child(
+    methods: dict[str, Callable[[list[Path]], dict[str, float]]], name: str, files: list[Path]
+) -> None:
+    """The child's side: run ``methods[name]`` on ``files`` and print its figures and seconds."""
+    started = time.perf_counter()
+    result = methods[name](files)
+    print(json.dumps({"seconds": time.perf_counter() - started, **result}))
+
+
+def print_results(results: dict[str, dict[str, float]]) -> None:
+    """One line per method: seconds, rows and peak RSS."""
+    print(f"{'method':<12} {'seconds':>8} {'rows':>10} {'peak RSS MiB':>13}")
+    for method, result in results.items():
+        print(
+            f"{method:<12} {result['seconds']:>8.2f} {result['rows']:>10,.0f} "
+            f"{result['peak_rss_mib']:>13,.0f}"
+        )

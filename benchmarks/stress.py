@@ -19,16 +19,14 @@ hypothetical extraction of one country from a 3,000 x 3,000 input-output system 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from harness import run_child
+from harness import print_results, run_child, run_in_child
 from synthetic import generate_in_child
 
 HERE = Path(__file__).resolve().parent
@@ -121,9 +119,7 @@ def main() -> None:
     if args.child:
         __import__("chokepoints.analysis.stress")
         __import__("pandas")
-        started = time.perf_counter()
-        result = METHODS[args.child](args.files)
-        print(json.dumps({"seconds": time.perf_counter() - started, **result}))
+        run_in_child(METHODS, args.child, args.files)
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-stress-") as folder:
         files = generate_in_child(Path(folder), args.rows_per_year)
@@ -136,12 +132,7 @@ def main() -> None:
             m: {k: statistics.median(r[m][k] for r in rounds) for k in rounds[0][m]}
             for m in METHODS
         }
-        print(f"{'method':<12} {'seconds':>8} {'rows':>10} {'peak RSS MiB':>13}")
-        for method, result in results.items():
-            print(
-                f"{method:<12} {result['seconds']:>8.2f} {result['rows']:>10,.0f} "
-                f"{result['peak_rss_mib']:>13,.0f}"
-            )
+        print_results(results)
         a, b = results["chokepoints"], results["pandas"]
         print(
             f"pandas / chokepoints: {b['seconds'] / a['seconds']:.2f}x; "

@@ -20,14 +20,12 @@ Target: under 10 s and 3 GB peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
-from harness import run_child
+from harness import print_results, run_child, run_in_child
 from synthetic import generate_in_child
 
 YEAR = 2022
@@ -137,9 +135,7 @@ def main() -> None:
     if args.child:
         __import__("chokepoints.analysis.upstream")
         __import__("ibis")
-        started = time.perf_counter()
-        result = METHODS[args.child](args.files)
-        print(json.dumps({"seconds": time.perf_counter() - started, **result}))
+        run_in_child(METHODS, args.child, args.files)
         return
     with tempfile.TemporaryDirectory(prefix="chokepoints-upstream-") as folder:
         files = generate_in_child(Path(folder), args.rows_per_year)
@@ -148,12 +144,7 @@ def main() -> None:
             f"{CHAINS} chain products at depth 2 in {YEAR}, on {os.cpu_count()} cores"
         )
         results = {m: run_child(__file__, ["--child", m, *map(str, files)]) for m in METHODS}
-    print(f"{'method':<12} {'seconds':>8} {'rows':>10} {'peak RSS MiB':>13}")
-    for method, result in results.items():
-        print(
-            f"{method:<12} {result['seconds']:>8.2f} {result['rows']:>10,.0f} "
-            f"{result['peak_rss_mib']:>13,.0f}"
-        )
+    print_results(results)
     a, b = results["chokepoints"], results["pandas"]
     print(f"pandas / chokepoints: {b['seconds'] / a['seconds']:.2f}x; target: under 10 s, 3 GB")
     same = a["rows"] == b["rows"] and abs(a["checksum"] - b["checksum"]) <= 1e-6 * b["checksum"]
