@@ -27,7 +27,7 @@ WIDE_ROWS = [
     'MCS2025,Cobalt,Russia,"Mine production, cobalt content",metric tons,8800,8700,,,,,250000,',
     'MCS2025,Cobalt,Australia ,"Mine production, cobalt content",metric tons,4600,3600,,,,,1700000,',  # noqa: E501
     'MCS2025,Cobalt,Other countries,"Mine production, cobalt content",metric tons,12000,8000,,,,,,',
-    'MCS2025,Cobalt,World total (rounded),"Mine production",metric tons,,240000,,,,,11000000,',
+    'MCS2025,Cobalt,World total (rounded),"Mine production",metric tons,,290000,,,,,11000000,',
     'MCS2025,Aluminum,China,"Smelter production, aluminum",thousand metric tons,41000,43000,,,,,,',
     'MCS2025,Gemanium,Burma,"Refinery production",kilograms,W,>95,Withheld in 2023,,,,,',
     'MCS2025,Rare earths,"Korea, Republic of","Mine production, rare-earth-oxide equivalent",metric tons,NA,--,,,,,,',  # noqa: E501
@@ -63,15 +63,15 @@ def test_wide_layout_ingests_and_answers(home: Path, tmp_path: Path) -> None:
     ws.ingest(extract)
     frame = production(ws.context, "Cobalt", year=2024)
     assert list(frame["country"]) == ["COD", "IDN", "RUS", "AUS"]
-    # Shares of the published world total, 240,000 t: COD 220,000 / 240,000 = 0.91667.
-    assert frame["share"].iloc[0] == pytest.approx(220_000 / 240_000)
+    # Shares of the published world total, 290,000 t: COD 220,000 / 290,000 = 0.75862.
+    assert frame["share"].iloc[0] == pytest.approx(220_000 / 290_000)
     method = frame.attrs["provenance"]["method"]
-    assert method["world_total"] == 240_000
+    assert method["world_total"] == 290_000
     assert method["world_total_basis"] == "published world total"
     # "Other countries" (8,000 t) is in the denominator, not in the HHI.
-    assert method["other_countries_share"] == pytest.approx(8_000 / 240_000)
-    expected = (220_000**2 + 28_000**2 + 8_700**2 + 3_600**2) / 240_000**2
-    assert method["hhi"] == pytest.approx(expected)
+    assert method["other_countries_share"] == pytest.approx(8_000 / 290_000, abs=1e-6)
+    expected = (220_000**2 + 28_000**2 + 8_700**2 + 3_600**2) / 290_000**2
+    assert method["hhi"] == pytest.approx(expected, abs=1e-6)
     assert method["top_producer"] == "COD"
     # 2023 has no world total: the denominator is the countries plus other countries.
     older = production(ws.context, "cobalt", year=2023).attrs["provenance"]["method"]
@@ -165,9 +165,9 @@ def test_global_supply_uses_production_shares(home: Path, tmp_path: Path) -> Non
     )
     supply, notes = production_supply(ws.context, world, 2022)
     cobalt = supply[supply["product"] == "260500"].set_index("exporter")
-    # No 2022 figure: the latest year, 2024, of a world total of 240,000 t.
+    # No 2022 figure: the latest year, 2024, of a world total of 290,000 t.
     assert notes == ["global supply of 260500: cobalt mine production 2024"]
-    assert cobalt.loc["COD", "world_share"] == pytest.approx(220_000 / 240_000)
+    assert cobalt.loc["COD", "world_share"] == pytest.approx(220_000 / 290_000)
     assert set(cobalt["basis"]) == {"production_shares"}
     assert set(supply.loc[supply["product"] == "850511", "basis"]) == {"trade_shares"}
     # HHI_WGI,GS = sum s^2 * WGI: scores COD 8, IDN 5, RUS 9, AUS 1 (hand-set).
@@ -191,6 +191,26 @@ def test_global_supply_uses_production_shares(home: Path, tmp_path: Path) -> Non
     row = supply_risk_trade(mine, ibis.memtable(supply), balance, scores).to_pandas().iloc[0]
     shares = {"COD": 220_000, "IDN": 28_000, "RUS": 8_700, "AUS": 3_600}
     wgi = {"COD": 8.0, "IDN": 5.0, "RUS": 9.0, "AUS": 1.0}
-    expected = sum((v / 240_000) ** 2 * wgi[c] for c, v in shares.items())
+    expected = sum((v / 290_000) ** 2 * wgi[c] for c, v in shares.items())
     assert row["hhi_wgi_global"] == pytest.approx(expected)
     assert row["basis"] == "production_shares"
+
+
+def test_a_rounded_world_total_below_the_countries_is_not_the_denominator(
+    home: Path, tmp_path: Path
+) -> None:
+    # Countries 100 + 60 = 160 and others 10, but a published (rounded) world total of 150:
+    # shares of 170, said in the basis.
+    rows = [
+        'MCS2025,Tin,China,"Mine production",metric tons,,100,,,,,,',
+        'MCS2025,Tin,Burma,"Mine production",metric tons,,60,,,,,,',
+        'MCS2025,Tin,Other countries,"Mine production",metric tons,,10,,,,,,',
+        'MCS2025,Tin,World total (rounded),"Mine production",metric tons,,150,,,,,,',
+    ]
+    ws = Workspace.open(home)
+    ws.ingest(read_usgs(write(tmp_path, "MCS2025_World_Data.csv", [WIDE_HEADER, *rows])))
+    frame = production(ws.context, "tin")
+    method = frame.attrs["provenance"]["method"]
+    assert method["world_total"] == 170
+    assert "more than the published, rounded, world total" in method["world_total_basis"]
+    assert frame["share"].sum() == pytest.approx(160 / 170)

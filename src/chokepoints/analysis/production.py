@@ -3,7 +3,8 @@
 Shares follow the EU CRM method's "global supply" (JRC 2017 guidelines; METHODS.md section 2),
 computed on production rather than trade. The rule for the denominator, stated in every
 result: the **published world total** when the source gives one (USGS "World total
-(rounded)"), else the sum of the countries listed and "Other countries". "Other countries" is
+(rounded)") and the countries do not add up to more, else the sum of the countries listed and
+"Other countries". "Other countries" is
 not one producer: it enters the denominator, not the HHI, so the HHI over the listed countries
 is a lower bound when it is large (its share is reported).
 """
@@ -27,10 +28,11 @@ def production_shares(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, objec
     published = rows[(rows["aggregate"] == "world_total") & rows["quantity"].notna()]
     others = float(rows.loc[rows["aggregate"] == "other_countries", "quantity"].fillna(0).sum())
     listed = float(countries["quantity"].sum())
-    if not published.empty:
+    world, basis = listed + others, "sum of the countries listed and other countries"
+    if not published.empty and float(published["quantity"].iloc[0]) >= world:
         world, basis = float(published["quantity"].iloc[0]), "published world total"
-    else:
-        world, basis = listed + others, "sum of the countries listed and other countries"
+    elif not published.empty:
+        basis += " (more than the published, rounded, world total)"
     frame = countries[["year", "commodity", "stage", "country", "quantity", "unit"]].copy()
     frame["share"] = frame["quantity"] / world if world else float("nan")
     frame = frame.sort_values("quantity", ascending=False, ignore_index=True)
@@ -39,10 +41,10 @@ def production_shares(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, objec
         "world_total": world,
         "world_total_basis": basis,
         "listed_total": listed,
-        "other_countries_share": others / world if world else None,
-        "hhi": hhi_of_shares(frame["share"]) if world else None,
+        "other_countries_share": round(others / world, 6) if world else None,
+        "hhi": round(hhi_of_shares(frame["share"]), 6) if world else None,
         "top_producer": None if top is None else str(top["country"]),
-        "top_share": None if top is None else float(top["share"]),
+        "top_share": None if top is None else round(float(top["share"]), 6),
         "n_producers": len(frame),
     }
     return frame[PRODUCTION_COLUMNS], summary
