@@ -166,3 +166,18 @@ def test_cli_upstream_and_transit(capsys: pytest.CaptureFixture[str], worked: Wo
     assert "corrected for transit" in " ".join(out.split())
     code, _, err = run(capsys, "upstream", "JPN", "010121", "--home", str(worked.home))
     assert code == 1 and "is in no value chain" in err
+
+
+def test_compare_says_whether_diversification_is_real_upstream(home: Path, tmp_path: Path) -> None:
+    # The worked world, plus Germany buying magnets from CHN (50) and JPN (10). Directly, JPN
+    # is the better diversified (HHI .09 + .16 + .09 = .34 against DEU's (5/6)^2 + (1/6)^2 =
+    # .72); looked through, 85% of JPN's magnets rest on Chinese metals, against 5/6 for DEU.
+    rows = [*WORKED, f"2022,156,276,{MAGNETS},50,1", f"2022,392,276,{MAGNETS},10,1"]
+    ws = Workspace.open(home)
+    ws.ingest_baci(write_baci(tmp_path, rows, name="BACI_HS17_Y2022_V202501.csv"))
+    best = ws.compare(["JPN", "DEU"], allow_partial=True)["best_practice"]
+    best = best.set_index("partner")
+    assert bool(best.loc["JPN", "is_best"]) and best.loc["JPN", "hhi"] == pytest.approx(0.34)
+    assert best.loc["JPN", "effective_top_origin"] == "CHN"
+    assert best.loc["JPN", "effective_top_share"] == pytest.approx(0.85)
+    assert best.loc["DEU", "effective_top_share"] == pytest.approx(50 / 60)

@@ -211,8 +211,33 @@ def compare(
     result = {"by_sector": finish(_by_sector(counted, sector_map), [], provenance)}
     for name, table in tables.items():
         frame = describe(ctx, table.to_pandas(), dataset.classification)
+        if name in LOOKED_THROUGH and not frame.empty:
+            frame = _with_effective_origin(ctx, dataset, year, economies, frame)
         result[name] = finish(frame, ["product", "description", "sector"], provenance)
     return result
+
+
+#: Tables of ``compare`` whose rows (product, partner) get the look-through origin beside the
+#: direct shares: is a partner's diversification real upstream?
+LOOKED_THROUGH = ("shared", "best_practice")
+
+
+def _with_effective_origin(
+    ctx: Context, dataset: Any, year: int, economies: Sequence[Any], frame: pd.DataFrame
+) -> pd.DataFrame:
+    """``frame`` (one row per product and partner) with each partner's top effective origin of
+    the chain products through their input (``questions.upstream.effective_top``)."""
+    from chokepoints.questions.upstream import effective_top
+
+    products = sorted(set(frame["product"]))
+    found = pd.concat(
+        [
+            effective_top(ctx, dataset, year, economy, products).assign(partner=economy.name)
+            for economy in economies
+        ],
+        ignore_index=True,
+    )
+    return frame.merge(found, on=["product", "partner"], how="left")
 
 
 def _covering_all(
