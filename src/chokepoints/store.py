@@ -475,9 +475,7 @@ class Store:
                 whole.rename(target)
             else:
                 query = f"SELECT * FROM {scan} WHERE classification = ? AND year = ?"
-                _write_part(
-                    con, query, [classification, year], target, _metadata(about, extract)
-                )
+                _write_part(con, query, [classification, year], target, _metadata(about, extract))
             records.append(_record(described, relative, ingest_id, target))
         whole.unlink(missing_ok=True)
         return records
