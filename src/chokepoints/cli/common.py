@@ -82,7 +82,10 @@ FormatOption = Annotated[
     ),
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
-YearOption = Annotated[int | None, typer.Option(help="Year (default: the latest held).")]
+YearOption = Annotated[
+    int | None,
+    typer.Option(help="Year (default: the latest whose data covers the country asked about)."),
+]
 SectorOption = Annotated[
     str | None, typer.Option(help="Sector, e.g. critical_minerals, semiconductors, batteries.")
 ]

@@ -236,7 +236,8 @@ def trend(
     supplier: Annotated[str, typer.Option(help="Supplier: ISO3 code or group (CHN, RUS).")],
     sector: SectorOption = None,
     year: Annotated[
-        int | None, typer.Option(help="Last year of the series (default: the latest held).")
+        int | None,
+        typer.Option(help="Last year of the series (default: the latest covering the country)."),
     ] = None,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
