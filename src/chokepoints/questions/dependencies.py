@@ -149,6 +149,8 @@ def dependencies(
 
         found = effective_top(ctx, dataset, year, who, list(frame["product"]))
         frame = frame.merge(found, on="product", how="left")
+        # A product in no value chain was not looked through.
+        frame["looked_through"] = frame["looked_through"].fillna(False).astype(bool)
     provenance = dataset.provenance(
         year=year,
         method=params,

@@ -237,7 +237,9 @@ def _with_effective_origin(
         ],
         ignore_index=True,
     )
-    return frame.merge(found, on=["product", "partner"], how="left")
+    merged = frame.merge(found, on=["product", "partner"], how="left")
+    # A product in no value chain was not looked through.
+    return merged.assign(looked_through=merged["looked_through"].fillna(False).astype(bool))
 
 
 def _covering_all(
