@@ -214,3 +214,35 @@ def test_a_rounded_world_total_below_the_countries_is_not_the_denominator(
     assert method["world_total"] == 170
     assert "more than the published, rounded, world total" in method["world_total_basis"]
     assert frame["share"].sum() == pytest.approx(160 / 170)
+
+
+def test_any_production_table_with_a_mapping(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run
+
+    # A BGS-style table: names and codes mixed, one stage and unit for the whole file.
+    path = tmp_path / "bgs_graphite.csv"
+    path.write_text(
+        "Commodity,Country,Year,Tonnes\n"
+        "Graphite,China,2023,1230000\n"
+        "Graphite,MOZ,2023,96000\n"
+        "Graphite,Madagascar,2023,100000\n"
+        "Graphite,World total,2023,1600000\n",
+        encoding="utf-8",
+    )
+    mapping = "commodity=Commodity,country=Country,year=Year,quantity=Tonnes"
+    code, _, err = run(capsys, "data", "ingest", "production", str(path), "--map", mapping,
+                         "--source", "bgs", "--stage", "mine", "--unit", "t", "--home",
+                         str(home))  # fmt: skip
+    assert code == 0, err
+    frame = production(Workspace.open(home).context, "graphite")
+    assert list(frame["country"]) == ["CHN", "MDG", "MOZ"]
+    # Shares of the published world total, 1,600,000 t: CHN 1,230,000 / 1,600,000.
+    assert frame["share"].iloc[0] == pytest.approx(1_230_000 / 1_600_000)
+    assert frame.attrs["provenance"]["source"] == "bgs"
+    before = snapshot(home)
+    code, _, err = run(capsys, "data", "ingest", "production", str(path), "--map", mapping,
+                       "--source", "bgs", "--home", str(home))  # fmt: skip
+    assert code == 1 and "no stage: map a stage column or give one for the whole file" in err
+    assert snapshot(home) == before

@@ -260,6 +260,27 @@ class Workspace:
 
         return self.ingest(read_usgs(path, release=release), progress, replace=replace)
 
+    def ingest_production(
+        self,
+        path: Path | str,
+        *,
+        mapping: dict[str, str],
+        source: str,
+        release: str = "user",
+        stage: str | None = None,
+        unit: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Ingest any production table with a column mapping (``sources.production``)."""
+        check_input(path)
+        from chokepoints.sources.production import read_production
+
+        extract = read_production(
+            path, mapping=mapping, source=source, release=release, stage=stage, unit=unit
+        )
+        return self.ingest(extract, progress, replace=replace)
+
     def fetch_baci(
         self,
         revision: str,

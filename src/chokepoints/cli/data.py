@@ -166,14 +166,7 @@ def ingest_table(
 ) -> None:
     """Ingest a bilateral trade table you already have, with a column mapping."""
     _check_table_arguments(year, classification)
-    mapping = {}
-    for pair in map_.split(","):
-        name, sep, column = pair.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise ChokepointsError(
-                f"--map entry {pair!r} is not of the form canonical=column (e.g. exporter=i)"
-            )
-        mapping[name.strip()] = column.strip()
+    mapping = _mapping(map_)
     ws = Workspace.open(home)
     with _steps(source) as progress:
         record = ws.ingest_table(
@@ -189,6 +182,19 @@ def ingest_table(
             replace=replace,
         )
     _print_record(record)
+
+
+def _mapping(text: str) -> dict[str, str]:
+    """``exporter=i,importer=j`` -> {"exporter": "i", "importer": "j"} (the ``--map`` option)."""
+    mapping = {}
+    for pair in text.split(","):
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise ChokepointsError(
+                f"--map entry {pair!r} is not of the form canonical=column (e.g. exporter=i)"
+            )
+        mapping[name.strip()] = column.strip()
+    return mapping
 
 
 def _check_table_arguments(year: int | None, classification: str) -> None:
@@ -234,6 +240,42 @@ def ingest_usgs(
     ws = Workspace.open(home)
     with _steps("USGS") as progress:
         record = ws.ingest_usgs(path, release=release, progress=progress, replace=replace)
+    _print_record(record)
+
+
+@ingest_app.command("production")
+def ingest_production(
+    path: Annotated[Path, typer.Argument(help="A production table (CSV or xlsx).")],
+    map_: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="Column mapping: commodity=C,country=C,year=C,quantity=C"
+            "[,stage=C,unit=C,estimated=C,notes=C].",
+        ),
+    ],
+    source: Annotated[str, typer.Option(help="Name to record as the source, e.g. bgs.")],
+    stage: Annotated[
+        str | None, typer.Option(help="Stage of every row when no stage column: mine, refinery...")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit of every row when no unit column.")] = None,
+    release: Annotated[str, typer.Option(help="Release label to record.")] = "user",
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Ingest any production table (BGS, World Mining Data, your own) with a column mapping."""
+    ws = Workspace.open(home)
+    with _steps(source) as progress:
+        record = ws.ingest_production(
+            path,
+            mapping=_mapping(map_),
+            source=source,
+            release=release,
+            stage=stage,
+            unit=unit,
+            progress=progress,
+            replace=replace,
+        )
     _print_record(record)
 
 

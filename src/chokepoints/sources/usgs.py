@@ -100,7 +100,7 @@ def read_usgs(path: Path | str, *, release: str | None = None) -> Extract:
     if not rows:
         raise InputError("no production rows", file=path.name, hint="check that this is MCS data")
     release = release or edition or path.stem
-    table = _table(rows, release)
+    table = production_table(rows, "usgs", release)
     countries = len({r["country"] for r in rows if r["aggregate"] is None})
     commodities = len({r["commodity"] for r in rows})
     return Extract(
@@ -108,7 +108,7 @@ def read_usgs(path: Path | str, *, release: str | None = None) -> Extract:
         release=release,
         files=[SourceFile.of(path)],
         trade=[],
-        tables={"production": _builder(table)},
+        tables={"production": builder(table)},
         notes=[
             f"{path.name}: read {len(rows)} production rows of {commodities} commodities and "
             f"{countries} countries, aggregates (world totals, other countries) kept apart"
@@ -153,7 +153,7 @@ def _decode(path: Path) -> str:
         return data.decode("cp1252")
 
 
-def _country(name: str, file: str, line: int) -> tuple[str, str | None]:
+def country_or_aggregate(name: str, file: str, line: int) -> tuple[str, str | None]:
     """(ISO3, None) for a country, (name as published, kind) for an aggregate row."""
     cleaned = re.sub(r"\s+", " ", name).strip()
     base = re.sub(r"\s*\(.*\)$", "", cleaned).casefold()
@@ -190,7 +190,7 @@ def _wide_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
         if not any(cell.strip() for cell in cells):
             continue
         cells = cells + [""] * (len(header) - len(cells))
-        country, aggregate = _country(cells[where["COUNTRY"]], file, line)
+        country, aggregate = country_or_aggregate(cells[where["COUNTRY"]], file, line)
         for column, year, estimated in years:
             quantity, marked, note = parse_quantity(cells[where[column]])
             published = cells[notes_at].strip() if notes_at is not None else ""
@@ -225,7 +225,7 @@ def _long_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
         year = cells[where["Year"]].strip()
         if not re.fullmatch(r"\d{4}", year):
             continue
-        country, aggregate = _country(cells[where["Country"]], file, line)
+        country, aggregate = country_or_aggregate(cells[where["Country"]], file, line)
         quantity, estimated, note = parse_quantity(cells[where["Value"]])
         published = cells[where["Notes"]].strip() if "Notes" in where else ""
         detail = cells[where["Statistics_detail"]].strip()
@@ -247,14 +247,14 @@ def _long_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
     return rows
 
 
-def _table(rows: list[dict], release: str) -> pa.Table:
-    """The rows in the canonical ``production`` schema."""
+def production_table(rows: list[dict], source: str, release: str) -> pa.Table:
+    """The rows in the canonical ``production`` schema, with their source and release."""
     columns = {field.name: [row.get(field.name) for row in rows] for field in schema.PRODUCTION}
-    columns["source"] = ["usgs"] * len(rows)
+    columns["source"] = [source] * len(rows)
     columns["release"] = [release] * len(rows)
     return pa.table(columns, schema=schema.PRODUCTION)
 
 
-def _builder(table: pa.Table) -> RelationBuilder:
+def builder(table: pa.Table) -> RelationBuilder:
     """A relation builder that hands the parsed table to the store's DuckDB connection."""
     return lambda con: con.from_arrow(table)
