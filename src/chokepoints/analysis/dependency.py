@@ -12,7 +12,7 @@ published ones (docs/methods/dependency.md has formulas and sources):
 * ``custom``: the user's own thresholds on any metric of :func:`dependency_metrics`.
 
 All functions return Ibis expressions; whether the data covers enough of the world for the
-world-level criteria is checked by the caller with ``concentration.coverage``.
+world-level criteria is checked by the caller (``concentration.country_coverage``).
 """
 
 from __future__ import annotations

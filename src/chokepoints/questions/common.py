@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from chokepoints.analysis import concentration
-from chokepoints.datasets import MIN_IMPORTER_SHARE, Dataset, choose_dataset, datasets
+from chokepoints.datasets import Dataset, choose_dataset, datasets, year_coverage
 from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economy, disjoint
@@ -141,24 +141,13 @@ def check_coverage(
 
     A dataset the user named (``source=``) is taken as known to be partial: it warns.
     """
-    frame = coverage(ctx)
-    mine = frame[
-        (frame["source"] == dataset.source)
-        & (frame["classification"] == dataset.classification)
-        & (frame["level"] == dataset.level)
+    warnings = [
+        f"{held.dataset.label} {held.year} covers the imports of {held.importers} of the "
+        f"{held.countries} countries seen: world export concentration and world-level ratios "
+        "are partial"
+        for held in year_coverage(dataset, coverage(ctx), None)
+        if held.year in years and not held.complete
     ]
-    warnings = []
-    for year in years:
-        row = mine[mine["year"] == year]
-        if row.empty:
-            continue
-        importers, countries = int((row["imports_usd"] > 0).sum()), len(row)
-        if importers < countries * MIN_IMPORTER_SHARE:
-            warnings.append(
-                f"{dataset.label} {year} covers the imports of {importers} of the {countries} "
-                "countries seen: "
-                "world export concentration and world-level ratios are partial"
-            )
     if warnings and not (allow_partial or dataset.named):
         raise PartialCoverageError(
             f"{warnings[0]}; ingest a complete year (e.g. a BACI archive) or pass "

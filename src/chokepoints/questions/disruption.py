@@ -218,7 +218,7 @@ def downstream(
     followed (or only ``chains``); ``countries`` restricts the producers shown.
     """
     from chokepoints.analysis import propagation
-    from chokepoints.reference.chains import list_chains, load_chain
+    from chokepoints.reference.chains import chain_graphs, list_chains, load_chain
 
     scenario = _scenario(ctx, scenario_options)
     dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
@@ -226,11 +226,12 @@ def downstream(
     suppliers = sorted({m for s in scenario.shocks for m in s.members})
     flows = flows_of(ctx, dataset, [year])
     frames = []
-    for chain_id in chains or list_chains()["id"].tolist():
-        try:
-            graph = load_chain(chain_id).graph(dataset.classification)
-        except InputError:
-            continue  # no list of codes for this revision
+    graphs = chain_graphs(dataset.classification)
+    for chain_id in chains or list(graphs):
+        graph = graphs.get(chain_id)
+        if graph is None:
+            load_chain(chain_id)  # an unknown id is an error; a known one lacks this revision
+            continue
         if not shocked & set(graph.nodes):
             continue
         table = propagation.exposed_producers(

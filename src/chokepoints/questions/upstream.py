@@ -23,6 +23,7 @@ from chokepoints.questions.common import (
     flows_of,
 )
 from chokepoints.questions.context import Context
+from chokepoints.reference.chains import chain_graphs
 from chokepoints.reference.economies import Economy
 
 #: Columns of ``upstream`` results, in order.
@@ -42,27 +43,16 @@ UPSTREAM_COLUMNS = [
 DOMESTIC_RULE = "exports of the input (a lower bound of production)"
 
 
-def input_paths(ctx: Context, product: str, classification: str, depth: int) -> list[list[str]]:
-    """Every sequence of chain inputs upstream of ``product``, nearest first, up to ``depth``.
-
-    Read from the value chains (built-in and the user's) that hold the product in the
-    revision; a path stops early where a chain starts.
-    """
-    from chokepoints.reference.chains import list_chains, load_chain
-
-    graphs = []
-    for chain_id in list_chains()["id"]:
-        try:
-            graph = load_chain(chain_id).graph(classification)
-        except InputError:
-            continue  # the chain has no list for this revision
-        if product in graph:
-            graphs.append(graph)
-    if not graphs:
+def input_paths(graphs: Sequence[Any], product: str, depth: int) -> list[list[str]]:
+    """Every sequence of chain inputs upstream of ``product``, nearest first, up to ``depth``,
+    in the chain ``graphs`` (``reference.chains.chain_graphs``) that hold the product; a path
+    stops early where a chain starts. InputError when no chain holds it."""
+    holding = [graph for graph in graphs if product in graph]
+    if not holding:
         raise InputError(
-            f"product {product} is in no value chain for {classification}",
+            f"product {product} is in no value chain",
             hint="look through the products of the chains: chokepoints shock --downstream lists "
-            "them; or add a chain in HOME/chains",
+            "them",
         )
     paths: set[tuple[str, ...]] = set()
 
@@ -74,7 +64,7 @@ def input_paths(ctx: Context, product: str, classification: str, depth: int) -> 
         for parent in inputs:
             walk(graph, parent, (*path, parent))
 
-    for graph in graphs:
+    for graph in holding:
         walk(graph, product, ())
     return [list(path) for path in sorted(paths)]
 
@@ -103,7 +93,8 @@ def upstream(
         ctx, economy=who, source=source, year=year, level=code_level([product])
     )
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
-    paths = input_paths(ctx, product, dataset.classification, depth) if depth else [[]]
+    graphs = list(chain_graphs(dataset.classification).values())
+    paths = input_paths(graphs, product, depth) if depth else [[]]
     codes = sorted({product, *(code for path in paths for code in path)})
     flows = as_economies(flows_of(ctx, dataset, [year]), [who])
     frame = flows.filter(flows["product"].isin(codes)).to_pandas()
@@ -147,12 +138,12 @@ def effective_top(
     """Per product of a value chain among ``products``: the importer's top effective origin
     through the product's nearest input (depth 1), its share, and whether the input's trade was
     held (``deps --look-through``). Products in no chain are left out."""
-    paths = {}
-    for product in products:
-        try:
-            paths[product] = input_paths(ctx, product, dataset.classification, 1)
-        except InputError:
-            continue  # in no value chain
+    graphs = list(chain_graphs(dataset.classification).values())
+    paths = {
+        product: input_paths(graphs, product, 1)
+        for product in products
+        if any(product in graph for graph in graphs)
+    }
     if not paths:
         return pd.DataFrame(columns=["product", *LOOK_THROUGH_COLUMNS])
     codes = sorted(

@@ -160,6 +160,18 @@ def list_chains(extra_dirs: Sequence[Path | str] | None = None) -> pd.DataFrame:
     return frame
 
 
+def chain_graphs(
+    classification: str, extra_dirs: Sequence[Path | str] | None = None
+) -> dict[str, nx.DiGraph]:
+    """Chain id -> its graph in ``classification``, for the chains that have codes for it."""
+    revision = classification.strip().upper()
+    return {
+        chain_id: chain.graph(revision)
+        for chain_id, chain in sorted(_registry(extra_dirs).items())
+        if revision in chain.revisions
+    }
+
+
 def load_chain(chain: str | Path, *, extra_dirs: Sequence[Path | str] | None = None) -> ValueChain:
     """The chain called ``chain`` (built-in or in ``extra_dirs``), or read from a .toml path.
 

@@ -91,8 +91,6 @@ def _read(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="latin-1")
 
 
-
-
 def _row(
     record: dict[str, str],
     mapping: dict[str, str],
