@@ -52,14 +52,13 @@ def production(
     rows = rows[rows["year"] == year]
     if rows.empty:
         raise NoDataError(f"no {chosen} production of {wanted} in {year}")
-    counts = rows[rows["aggregate"].isna()].groupby("detail").size().sort_values(ascending=False)
-    details = list(counts.index) or sorted(set(rows["detail"]))
+    details = _details(rows)
     chosen_detail = detail or details[0]
     frame, summary = production_shares(_of_detail(rows, chosen_detail))
     trade = _trade_concentration(ctx, wanted, chosen)
     with_disagreement(trade, summary["hhi"])  # type: ignore[arg-type]
     provenance = {
-        "source": "usgs" if set(rows["source"]) == {"usgs"} else ", ".join(set(rows["source"])),
+        "source": ", ".join(sorted(set(rows["source"]))),
         "releases": sorted(set(rows["release"])),
         "classification": "production",
         "year": year,
@@ -78,6 +77,13 @@ def production(
         ],
     }  # fmt: skip
     return finish(frame, PRODUCTION_COLUMNS, provenance)
+
+
+def _details(rows: pd.DataFrame) -> list[str]:
+    """The types of production in ``rows``, the one published for the most countries first."""
+    sizes = rows[rows["aggregate"].isna()].groupby("detail").size()
+    counts = sizes.sort_values(ascending=False, kind="stable")
+    return [str(d) for d in counts.index] or sorted(set(rows["detail"]))
 
 
 def _of_detail(rows: pd.DataFrame, detail: str) -> pd.DataFrame:
@@ -160,7 +166,7 @@ def production_supply(
     world = world.assign(basis=TRADE_BASIS)
     if held.empty:
         return world, []
-    frames, notes = [world], []
+    frames, notes, switched = [], [], []
     for product in sorted(set(world["product"])):
         links = commodities_of(product)
         if len(links) != 1:
@@ -173,9 +179,8 @@ def production_supply(
         years = sorted(set(figures["year"]))
         chosen = max([y for y in years if y <= year] or years)
         rows = rows[rows["year"] == chosen]
-        counts = rows[rows["aggregate"].isna()].groupby("detail").size()
-        shares, _ = production_shares(_of_detail(rows, str(counts.idxmax())))
-        frames[0] = frames[0][frames[0]["product"] != product]
+        shares, _ = production_shares(_of_detail(rows, _details(rows)[0]))
+        switched.append(product)
         frames.append(
             pd.DataFrame(
                 {
@@ -188,7 +193,8 @@ def production_supply(
             )
         )
         notes.append(f"global supply of {product}: {commodity} {stage} production {chosen}")
-    return pd.concat(frames, ignore_index=True), notes
+    kept = world[~world["product"].isin(switched)]
+    return pd.concat([kept, *frames], ignore_index=True), notes
 
 
 #: ``basis`` of a risk row whose global supply is production shares.
