@@ -99,9 +99,7 @@ def frame_of(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     more=st.lists(edge, max_size=12, unique_by=lambda r: r[:2]),
 )
 def test_effective_shares_sum_to_one(product, inputs, more) -> None:
-    direct = up.shares(frame_of(product), buyer="importer", seller="exporter").rename(
-        columns={"buyer": "importer", "seller": "supplier"}
-    )
+    direct = up.import_shares(frame_of(product))
     mixes = []
     for rows in (inputs, more):
         flows = frame_of(rows)

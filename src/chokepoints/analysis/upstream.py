@@ -29,13 +29,17 @@ UPSTREAM_COLUMNS = ["importer", "origin", "direct_share", "effective_share", "pa
 TOP_PATHS = 3
 
 
-def shares(flows: pd.DataFrame, *, buyer: str, seller: str) -> pd.DataFrame:
-    """Per ``buyer``: each ``seller``'s share of its purchases (columns buyer, seller, share)."""
-    grouped = flows.groupby([buyer, seller], as_index=False)["value_usd"].sum()
+def import_shares(flows: pd.DataFrame) -> pd.DataFrame:
+    """Per importer: each supplier's share of its imports (columns importer, supplier, share)."""
+    grouped = flows.groupby(["importer", "exporter"], as_index=False)["value_usd"].sum()
     grouped = grouped[grouped["value_usd"] > 0]
-    total = grouped.groupby(buyer)["value_usd"].transform("sum")
+    total = grouped.groupby("importer")["value_usd"].transform("sum")
     return pd.DataFrame(
-        {"buyer": grouped[buyer], "seller": grouped[seller], "share": grouped["value_usd"] / total}
+        {
+            "importer": grouped["importer"],
+            "supplier": grouped["exporter"],
+            "share": grouped["value_usd"] / total,
+        }
     )
 
 
@@ -46,8 +50,8 @@ def supply_mix(
 
     ``input_flows`` are the input's flows (exporter, importer, value_usd); ``domestic`` the
     countries' own supply of it (production, or exports as a lower bound), indexed by country.
-    Columns: country, origin, share (summing to 1 per country), and ``own`` (True where the
-    country had no supply at all in the data and is taken as its own origin).
+    Columns: country, origin, share (summing to 1 per country); a country with no supply at
+    all in the data is its own origin.
     """
     imports = input_flows[input_flows["importer"].isin(list(countries))]
     parts = [
@@ -68,10 +72,8 @@ def supply_mix(
     supply["share"] = supply["value"] / supply.groupby("country")["value"].transform("sum")
     missing = sorted(set(countries) - set(pd.unique(supply["country"])))
     own = pd.DataFrame({"country": missing, "origin": missing, "share": 1.0})
-    mix = pd.concat(
-        [supply.drop(columns="value").assign(own=False), own.assign(own=True)], ignore_index=True
-    )
-    return mix[["country", "origin", "share", "own"]]
+    mix = pd.concat([supply.drop(columns="value"), own], ignore_index=True)
+    return mix[["country", "origin", "share"]]
 
 
 #: Economies treated as transit hubs for every product (ports and re-export centres).
@@ -111,8 +113,7 @@ def effective_origins(
     ``importers`` (all when None), from the flows (exporter, importer, product, value_usd) of
     the product and its inputs. Each input's domestic supply is its exports (a lower bound);
     an input with no flows is skipped (its step taken at face value)."""
-    direct = shares(flows[flows["product"] == product], buyer="importer", seller="exporter")
-    direct = direct.rename(columns={"buyer": "importer", "seller": "supplier"})
+    direct = import_shares(flows[flows["product"] == product])
     if importers is not None:
         direct = direct[direct["importer"].isin(list(importers))]
     countries = sorted(pd.unique(pd.concat([flows["exporter"], flows["importer"]])))

@@ -204,10 +204,8 @@ def origins(
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
     flows = as_economies(flows_of(ctx, dataset, [year]), [who])
     frame = flows.filter(flows["product"] == product).to_pandas()
-    direct = analysis.shares(frame, buyer="importer", seller="exporter")
-    direct = direct[direct["buyer"] == who.name].rename(
-        columns={"buyer": "importer", "seller": "supplier"}
-    )
+    direct = analysis.import_shares(frame)
+    direct = direct[direct["importer"] == who.name]
     if direct.empty:
         raise NoDataError(f"{who.name} imported no {product} in {year} in {dataset.label}")
     mix, hubs = analysis.transit_mix(frame)
