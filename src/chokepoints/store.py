@@ -176,14 +176,19 @@ class Store:
         Readers pin these bytes: a later commit gives different bytes, so they know to reopen.
         A missing manifest beside committed-looking data files is refused, never read as empty.
         """
+        raw = self.manifest_bytes()
+        return raw, (_empty_manifest() if raw is None else self._parse(raw))
+
+    def manifest_bytes(self) -> bytes | None:
+        """The committed manifest's bytes, None for a new store (a missing manifest beside
+        committed-looking data files is refused); cheap enough to check before every question."""
         try:
-            raw = self.manifest_path.read_bytes()
+            return self.manifest_path.read_bytes()
         except FileNotFoundError:
             self._refuse_orphan_data(count_pending=False)
-            return None, _empty_manifest()
+            return None
         except OSError as exc:
             raise StoreError(f"cannot read {self.manifest_path}: {exc.strerror}") from exc
-        return raw, self._parse(raw)
 
     def manifest(self) -> dict[str, Any]:
         """The committed manifest (an empty one for a new store)."""

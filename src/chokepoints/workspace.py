@@ -110,8 +110,9 @@ class Workspace:
         """
         if self._manifest is not None and self._held:
             return self._manifest
-        raw, manifest = self.store.read_manifest()
+        raw = self.store.manifest_bytes()
         if self._manifest is None or raw != self._manifest_raw:
+            raw, manifest = self.store.read_manifest()
             self._reset()
             self._manifest, self._manifest_raw = manifest, raw
         return self._manifest
