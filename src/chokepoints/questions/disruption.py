@@ -24,7 +24,7 @@ from chokepoints.questions.common import (
     sector_codes,
 )
 from chokepoints.questions.context import Context
-from chokepoints.reference.economies import Economy
+from chokepoints.reference.economies import Economy, disjoint
 
 # -- shocks ----------------------------------------------------------------------------------
 SHOCK_COLUMNS = [
@@ -170,7 +170,8 @@ def _grouped_for(
     if not groups:
         return flows
     overlapping = [s for s in suppliers if any(set(s.members) & set(g.members) for g in groups)]
-    return as_economies(flows, [*groups, *overlapping])
+    disjoint([*groups, *overlapping])  # refuses, naming the country in both
+    return as_economies(flows, groups)
 
 
 def _world_totals(frame: pd.DataFrame) -> dict[str, float]:
