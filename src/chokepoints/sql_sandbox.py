@@ -18,6 +18,7 @@ Tables a query creates live in memory and vanish with the connection.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -39,14 +40,16 @@ SANDBOX_SETTINGS = (
 )
 
 
-def connect(store: Store) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the store's tables and no access beyond them."""
+def connect(store: Store, manifest: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the tables of ``manifest`` (default: the committed
+    one, read once, so that every table is of one generation) and no access beyond them."""
+    manifest = store.manifest() if manifest is None else manifest
     con = duckdb.connect()
     try:
         for setting in SANDBOX_SETTINGS:
             con.execute(setting)
         for name, table_schema in TABLES.items():
-            files = [str(path) for path in store.files(name)]
+            files = [str(path) for path in store.files(name, manifest)]
             data = (
                 ds.dataset(files, schema=table_schema, format="parquet")
                 if files

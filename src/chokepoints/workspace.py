@@ -592,7 +592,7 @@ class Workspace:
         if unsafe:
             frame = sql_sandbox.run(self.con.con, query)
         else:
-            with sql_sandbox.connect(self.store) as con:
+            with sql_sandbox.connect(self.store, self._pin()) as con:
                 frame = sql_sandbox.run(con, query)
         frame.attrs["provenance"] = self.provenance()
         return frame
