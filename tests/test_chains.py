@@ -14,7 +14,13 @@ import pytest
 
 from chokepoints.analysis.propagation import downstream_at_risk, exposed_producers
 from chokepoints.errors import InputError, UnknownCodeError
-from chokepoints.reference.chains import STAGES, list_chains, load_chain, load_chain_file
+from chokepoints.reference.chains import (
+    STAGES,
+    chain_graphs,
+    list_chains,
+    load_chain,
+    load_chain_file,
+)
 
 BUILTIN = ("li_ion_batteries", "permanent_magnets", "semiconductors", "solar_pv")
 
@@ -96,6 +102,7 @@ def test_solar_hs17_merges_cells_and_modules_hs22_separates_them() -> None:
         "label": "photovoltaic cells + photovoltaic modules",
         "stage": "component/final",
         "steps": ("cells", "modules"),
+        "production": (),
     }
     assert ("381800", "854142") in hs22.edges and ("854142", "854143") in hs22.edges
     assert "854140" not in hs22
@@ -300,6 +307,80 @@ def test_format_errors_name_the_line(
     with pytest.raises(InputError, match=message) as error:
         load_chain_file(path)
     assert error.value.line == _line_of(path, line_text)
+
+
+MINING = """
+[nodes.mining]
+label = "cobalt mines"
+stage = "ore"
+production = {production}
+"""
+
+
+def _with_mining(tmp_path: Path, edges: str, production: str) -> Path:
+    """The test chain with a production node ``mining`` and ``edges``."""
+    path = _write(tmp_path, edges=edges)
+    path.write_text(path.read_text() + MINING.format(production=production))
+    return path
+
+
+def test_production_nodes_feed_the_codes_they_supply(tmp_path: Path) -> None:
+    edges = '    "mining -> ore",\n    "ore -> metal",\n    "metal -> part",'
+    chain = load_chain_file(
+        _with_mining(tmp_path, edges, '{ commodity = "cobalt", stage = "mine" }')
+    )
+    graph = chain.graph("HS22")
+    assert sorted(graph) == ["260500", "810520", "850760"]  # no code for the mines
+    assert graph.nodes["260500"]["production"] == (("cobalt", "mine"),)
+    assert graph.nodes["810520"]["production"] == ()
+    assert [step.id for step in chain.ordered_steps()] == ["mining", "ore", "metal", "part"]
+    assert chain.nodes["mining"].production == ("cobalt", "mine")
+
+
+@pytest.mark.parametrize(
+    ("edges", "production", "message", "line_text"),
+    [
+        (
+            '    "ore -> mining",\n    "mining -> metal",\n    "metal -> part",',
+            '{ commodity = "cobalt", stage = "mine" }',
+            "leads into a production node",
+            '"ore -> mining"',
+        ),
+        (
+            '    "ore -> metal",\n    "metal -> part",',
+            '{ commodity = "cobalt", stage = "mine" }',
+            "production node mining feeds no step",
+            "[nodes.mining]",
+        ),
+        (
+            '    "mining -> ore",\n    "ore -> metal",\n    "metal -> part",',
+            '{ commodity = "cobalt", stage = "quarry" }',
+            "needs production = ",
+            "[nodes.mining]",
+        ),
+        (
+            '    "mining -> ore",\n    "ore -> metal",\n    "metal -> part",',
+            '"cobalt mine"',
+            "needs production = ",
+            "[nodes.mining]",
+        ),
+    ],
+)
+def test_bad_production_nodes_name_the_line(
+    tmp_path: Path, edges: str, production: str, message: str, line_text: str
+) -> None:
+    path = _with_mining(tmp_path, edges, production)
+    with pytest.raises(InputError, match=message) as error:
+        load_chain_file(path)
+    assert error.value.line == _line_of(path, line_text)
+
+
+def test_builtin_chains_start_at_production() -> None:
+    graph = chain_graphs("HS22")["permanent_magnets"]
+    assert graph.nodes["284690"]["production"] == (("rare_earths", "mine"),)
+    assert chain_graphs("HS22")["li_ion_batteries"].nodes["260500"]["production"] == (
+        ("cobalt", "mine"),
+    )
 
 
 def test_unknown_stage_and_syntax_errors(tmp_path: Path) -> None:

@@ -15,8 +15,16 @@ Each built-in chain is one file ``reference/chains/<id>.toml``::
     stage = "refined"                   # ore, refined, component, equipment or final
     codes = ["280461"]                  # the same HS6 codes in every revision, or one
                                         # list per revision: { HS17 = [...], HS22 = [...] }
+    [nodes.silicon_plants]              # a production node: no codes, a commodity of the
+    label = "silicon production"        # production table and its production stage
+    stage = "ore"
+    production = { commodity = "silicon", stage = "plant" }
 
-A node is a step of the chain; its HS6 codes may differ between revisions. The graph of one
+A node is a step of the chain; its HS6 codes may differ between revisions. A production node
+stands for the mines, refineries or plants of a mineral commodity (``production`` table ids,
+stages mine, refinery, smelter, plant or primary): it has no codes, so it is not in the trade
+graph, and it may only be an input (production starts a chain). The graph's code nodes record
+the production that feeds them (``production`` attribute). The graph of one
 revision (:meth:`ValueChain.graph`) has the HS6 codes as nodes: an edge between two steps links
 every code of the input step to every code of the output step. Two steps with the same code
 in a revision become one node there (HS2017 has one code, 854140, for photovoltaic cells and
@@ -50,6 +58,9 @@ STAGES = ("ore", "refined", "component", "equipment", "final")
 
 _REQUIRED_KEYS = ("id", "name", "description", "sources", "revisions", "edges", "nodes")
 _NODE_KEYS = ("label", "stage", "codes")
+_PRODUCTION_NODE_KEYS = ("label", "stage", "production")
+#: Stages of the production table a production node may name.
+PRODUCTION_STAGES = ("mine", "refinery", "smelter", "plant", "primary")
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _HS6 = re.compile(r"\d{6}")
 _EDGE = re.compile(r"\s*([a-z][a-z0-9_]*)\s*->\s*([a-z][a-z0-9_]*)\s*")
@@ -57,12 +68,14 @@ _EDGE = re.compile(r"\s*([a-z][a-z0-9_]*)\s*->\s*([a-z][a-z0-9_]*)\s*")
 
 @dataclass(frozen=True)
 class ChainNode:
-    """One step of a value chain: its label, stage and HS6 codes per revision."""
+    """One step of a value chain: its label, stage and HS6 codes per revision, or (a
+    production node, no codes) the (commodity, production stage) it stands for."""
 
     id: str
     label: str
     stage: str
     codes: dict[str, tuple[str, ...]]
+    production: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,11 +96,21 @@ class ValueChain:
     origin: str
     file: str
 
+    def ordered_steps(self) -> list[ChainNode]:
+        """The steps upstream first: a topological order of the edges, ties by stage and id."""
+        graph = nx.DiGraph(self.edges)
+        graph.add_nodes_from(self.nodes)
+        order = nx.lexicographical_topological_sort(
+            graph, key=lambda node: (STAGES.index(self.nodes[node].stage), node)
+        )
+        return [self.nodes[node] for node in order]
+
     def graph(self, classification: str) -> nx.DiGraph:
         """The chain in one HS revision: a DAG of HS6 codes, edges input -> output.
 
         Node attributes: ``label`` and ``stage`` (joined with ``" + "`` and ``"/"`` when several
-        steps share the code) and ``steps`` (the step ids). Graph attributes: ``chain`` and
+        steps share the code), ``steps`` (the step ids) and ``production`` (the (commodity,
+        stage) pairs of the production nodes that feed it). Graph attributes: ``chain`` and
         ``classification``. Raises ``InputError`` when the chain has no list for the revision
         or when merged codes form a cycle.
         """
@@ -112,8 +135,14 @@ class ValueChain:
                 label=" + ".join(node.label for node in nodes),
                 stage="/".join(stages),
                 steps=tuple(node.id for node in nodes),
+                production=(),
             )
         for source, target in self.edges:
+            made = self.nodes[source].production
+            if made is not None:
+                for code in self.nodes[target].codes[revision]:
+                    graph.nodes[code]["production"] += (made,)
+                continue
             for a in self.nodes[source].codes[revision]:
                 for b in self.nodes[target].codes[revision]:
                     if a != b:
@@ -261,6 +290,16 @@ def _parse_chain(text: str, *, file: str, stem: str, origin: str) -> ValueChain:
     revisions = _revisions(data["revisions"], file, lines)
     nodes = _nodes(data["nodes"], revisions, file, lines)
     edges = _edges(data["edges"], nodes, file, lines)
+    feeding = {source for source, _ in edges}
+    idle = [n.id for n in nodes.values() if n.production is not None and n.id not in feeding]
+    if idle:
+        raise InputError(
+            f"production node {idle[0]} feeds no step",
+            file=file,
+            line=_line(lines, rf"\s*\[\s*nodes\.{re.escape(idle[0])}\s*\]"),
+            field=f"nodes.{idle[0]}",
+            hint=f'add an edge "{idle[0]} -> <step it supplies>"',
+        )
     return ValueChain(
         id=chain_id,
         name=_text(data, "name", file, lines),
@@ -310,10 +349,16 @@ def _nodes(
             raise InputError(
                 f"node id {node_id!r} is not lower-case letters, digits and _", **where
             )
-        if not isinstance(spec, dict) or set(spec) != set(_NODE_KEYS):
+        if not isinstance(spec, dict) or set(spec) not in (
+            set(_NODE_KEYS),
+            set(_PRODUCTION_NODE_KEYS),
+        ):
             keys = sorted(spec) if isinstance(spec, dict) else spec
             raise InputError(
-                f"node {node_id} has {keys!r}", **where, hint="give it label, stage and codes"
+                f"node {node_id} has {keys!r}",
+                **where,
+                hint="give it label, stage and codes (or, for production, label, stage and "
+                "production = { commodity = ..., stage = ... })",
             )
         label, stage = spec["label"], spec["stage"]
         if not isinstance(label, str) or not label.strip():
@@ -324,6 +369,15 @@ def _nodes(
                 **where,
                 hint=f"use one of {', '.join(STAGES)}",
             )
+        if "production" in spec:
+            nodes[node_id] = ChainNode(
+                id=node_id,
+                label=label.strip(),
+                stage=stage,
+                codes=dict.fromkeys(revisions, ()),
+                production=_production(node_id, spec["production"], where),
+            )
+            continue
         nodes[node_id] = ChainNode(
             id=node_id,
             label=label.strip(),
@@ -331,6 +385,24 @@ def _nodes(
             codes=_node_codes(node_id, spec["codes"], revisions, where),
         )
     return nodes
+
+
+def _production(node_id: str, value: object, where: dict[str, object]) -> tuple[str, str]:
+    """A production node's ``{ commodity = ..., stage = ... }``: an id and a production stage."""
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"commodity", "stage"}
+        or not isinstance(value["commodity"], str)
+        or not _ID.fullmatch(value["commodity"])
+        or value["stage"] not in PRODUCTION_STAGES
+    ):
+        raise InputError(
+            f"node {node_id} needs production = {{ commodity = ..., stage = ... }}, not {value!r}",
+            **where,
+            hint="commodity is an id of the production table (e.g. rare_earths); stage one of "
+            + ", ".join(PRODUCTION_STAGES),
+        )
+    return value["commodity"], value["stage"]
 
 
 def _node_codes(
@@ -398,6 +470,14 @@ def _edges(
                     field="edges",
                     hint=f"define [nodes.{end}] or use one of {', '.join(sorted(nodes))}",
                 )
+        if nodes[target].production is not None:
+            raise InputError(
+                f"edge {source} -> {target} leads into a production node",
+                file=file,
+                line=line,
+                field="edges",
+                hint="production starts a chain: a production node can only be an input",
+            )
         if source == target or (source, target) in edges:
             raise InputError(
                 f"edge {source} -> {target} links a node to itself or is listed twice",
