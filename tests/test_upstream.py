@@ -54,7 +54,31 @@ def test_worked_example(worked: Workspace) -> None:
     assert rows.loc["AUS", "paths"] == ["AUS -> PHL -> JPN"]
     assert frame["looked_through"].all()
     provenance = frame.attrs["provenance"]
-    assert provenance["method"]["domestic_supply"].startswith("exports of the input")
+    assert provenance["method"]["domestic_supply"][METALS].startswith("exports of the input")
+
+
+def test_production_data_measure_the_suppliers_own_supply(
+    worked: Workspace, tmp_path: Path
+) -> None:
+    # Rare-earth refinery output (280530 carries rare_earths refinery): PHL 3 t, CHN 30 t.
+    table = tmp_path / "refineries.csv"
+    table.write_text("commodity,country,year,tonnes\n"
+                     "Rare earths,Philippines,2022,3\nRare earths,China,2022,30\n")  # fmt: skip
+    mapping = {"commodity": "commodity", "country": "country", "year": "year", "quantity": "tonnes"}
+    worked.ingest_production(
+        table, mapping=mapping, source="plants", stage="refinery", unit="metric tons"
+    )
+    frame = upstream(worked.context, "JPN", MAGNETS).set_index("origin")
+    # Metals trade $20,000 for 3 t: $6,667/t, so PHL's 3 t are worth $20,000 against $10,000
+    # imported (CHN 5,000, AUS 5,000): PHL's mix is itself 2/3, CHN 1/6, AUS 1/6. VNM makes
+    # none: all Chinese. Effective: CHN .3 + .4 + .3/6 = .75, AUS .05, PHL .2.
+    assert frame.loc["CHN", "effective_share"] == pytest.approx(0.75)
+    assert frame.loc["AUS", "effective_share"] == pytest.approx(0.05)
+    assert frame.loc["PHL", "effective_share"] == pytest.approx(0.20)
+    assert frame.loc["VNM", "effective_share"] == pytest.approx(0.0)
+    rule = frame.attrs["provenance"]["method"]["domestic_supply"][METALS]
+    assert rule.startswith("rare_earths refinery production 2022 (plants user)")
+    assert "$6,667/t" in rule
 
 
 def test_depth_zero_is_direct_and_missing_inputs_are_said(worked: Workspace) -> None:

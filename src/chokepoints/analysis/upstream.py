@@ -17,7 +17,7 @@ functions work on small pandas frames (the flows of a few products), one step a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,31 @@ def transit_mix(flows: pd.DataFrame, hubs: Sequence[str] = HUBS) -> tuple[pd.Dat
     return supply_mix(flows, own, found), found
 
 
+#: Metric tons in one unit of a production table, by the start of the unit as published.
+TONNES_PER_UNIT = {
+    "million metric tons": 1e6,
+    "thousand metric tons": 1e3,
+    "metric tons": 1.0,
+    "kilograms": 1e-3,
+}
+
+
+def tonnes_per(unit: str) -> float | None:
+    """Metric tons in one ``unit`` (``thousand metric tons`` -> 1000; ``metric tons, REO
+    equivalent`` -> 1); None for a unit that is not a mass (carats, flasks...)."""
+    text = unit.strip().casefold()
+    return next((f for name, f in TONNES_PER_UNIT.items() if text.startswith(name)), None)
+
+
+def unit_value(input_flows: pd.DataFrame) -> float | None:
+    """The world unit value of an input's trade, USD per metric ton, over the flows that give a
+    quantity; None when none does (production cannot then be valued)."""
+    known = input_flows[input_flows["quantity_t"].notna() & (input_flows["quantity_t"] > 0)]
+    if known.empty:
+        return None
+    return float(known["value_usd"].sum() / known["quantity_t"].sum())
+
+
 def effective_origins(
     flows: pd.DataFrame,
     product: str,
@@ -108,11 +133,13 @@ def effective_origins(
     *,
     importers: Sequence[str] | None = None,
     with_paths: bool = True,
+    domestic: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
     ``importers`` (all when None), from the flows (exporter, importer, product, value_usd) of
-    the product and its inputs. Each input's domestic supply is its exports (a lower bound);
-    an input with no flows is skipped (its step taken at face value)."""
+    the product and its inputs. Each input's domestic supply is ``domestic[code]`` (USD by
+    country, e.g. valued production) when given, else its exports (a lower bound); an input
+    with no flows is skipped (its step taken at face value)."""
     direct = import_shares(flows[flows["product"] == product])
     if importers is not None:
         direct = direct[direct["importer"].isin(list(importers))]
@@ -121,7 +148,10 @@ def effective_origins(
     for code in path:
         mine = flows[flows["product"] == code]
         if not mine.empty:
-            mixes.append(supply_mix(mine, mine.groupby("exporter")["value_usd"].sum(), countries))
+            own = (domestic or {}).get(code)
+            if own is None:
+                own = mine.groupby("exporter")["value_usd"].sum()
+            mixes.append(supply_mix(mine, own, countries))
     return look_through(direct, mixes, with_paths=with_paths)
 
 

@@ -24,6 +24,7 @@ from chokepoints.questions.common import (
 )
 from chokepoints.questions.context import Context
 from chokepoints.reference.chains import chain_graphs
+from chokepoints.reference.commodities import commodities_of
 from chokepoints.reference.economies import Economy
 
 #: Columns of ``upstream`` results, in order.
@@ -41,6 +42,47 @@ UPSTREAM_COLUMNS = [
 
 #: How the suppliers' own (domestic) supply of an input is measured without production data.
 DOMESTIC_RULE = "exports of the input (a lower bound of production)"
+
+
+def domestic_supply(
+    ctx: Context, frame: pd.DataFrame, code: str, year: int, economies: Sequence[Economy]
+) -> tuple[pd.Series | None, str]:
+    """Countries' own supply of the input ``code`` in USD, from production data, and the rule
+    used; (None, ``DOMESTIC_RULE``) when it cannot be: the code carries not exactly one
+    commodity (``reference/data/commodities.toml``), the store holds no production of it, its
+    unit is not a mass, or the input's trade gives no quantity to value it with.
+
+    Production (latest year up to ``year``, else the latest) is valued at the world unit value
+    of the input's trade; countries the source does not list supply nothing of their own.
+    Members of the group ``economies`` add up under the group's name.
+    """
+    from chokepoints.questions.production import production
+
+    links = commodities_of(code)
+    if len(links) != 1 or not any(p["table"] == "production" for p in ctx.parts):
+        return None, DOMESTIC_RULE
+    commodity, stage = links[0]
+    try:
+        try:
+            made = production(ctx, commodity, stage=stage, year=year)
+        except NoDataError:
+            made = production(ctx, commodity, stage=stage)
+    except NoDataError:
+        return None, DOMESTIC_RULE
+    factors = made["unit"].map(analysis.tonnes_per)
+    price = analysis.unit_value(frame[frame["product"] == code])
+    if made.empty or factors.isna().any() or price is None:
+        return None, DOMESTIC_RULE
+    group_of = {m: e.name for e in economies if e.is_group for m in e.members}
+    countries = made["country"].map(lambda country: group_of.get(country, country))
+    value = (made["quantity"] * factors * price).groupby(countries.to_numpy()).sum()
+    record = made.attrs["provenance"]
+    rule = (
+        f"{commodity} {stage} production {record['year']} ({record['source']} "
+        f"{'/'.join(record['releases'])}) valued at the world unit value of {code} "
+        f"(${price:,.0f}/t)"
+    )
+    return value, rule
 
 
 def input_paths(graphs: Sequence[Any], product: str, depth: int) -> list[list[str]]:
@@ -108,8 +150,15 @@ def upstream(
             "that step the suppliers are taken as the origins, so the effective shares there "
             "are not a finding"
         )
+    domestic, rules = {}, {}
+    for code in sorted({code for path in paths for code in path} & held):
+        own, rules[code] = domestic_supply(ctx, frame, code, year, [who])
+        if own is not None:
+            domestic[code] = own
     rows = [
-        analysis.effective_origins(frame, product, path, importers=[who.name]).assign(
+        analysis.effective_origins(
+            frame, product, path, importers=[who.name], domestic=domestic
+        ).assign(
             via=" < ".join(path) if path else "(direct)",
             looked_through=all(code in held for code in path),
         )
@@ -124,7 +173,7 @@ def upstream(
         method={
             "name": "look_through_origin",
             "depth": depth,
-            "domestic_supply": DOMESTIC_RULE,
+            "domestic_supply": rules,
             "assumption": "proportionality: a supplier's exports carry its sourcing mix",
         },
         paths=[" < ".join(path) for path in paths],
@@ -152,6 +201,11 @@ def effective_top(
     flows = as_economies(flows_of(ctx, dataset, [year]), [who])
     frame = flows.filter(flows["product"].isin(codes)).to_pandas()
     held = set(frame["product"])
+    domestic = {}
+    for code in sorted({c for found in paths.values() for path in found for c in path} & held):
+        own, _ = domestic_supply(ctx, frame, code, year, [who])
+        if own is not None:
+            domestic[code] = own
     rows = []
     for product, found in paths.items():
         inputs = sorted({code for path in found for code in path})
@@ -161,6 +215,7 @@ def effective_top(
             [code for code in inputs if code in held][:1] or inputs[:1],
             importers=[who.name],
             with_paths=False,
+            domestic=domestic,
         )
         if result.empty:
             continue
