@@ -330,6 +330,32 @@ def fetch_icio(
     )
 
 
+@fetch_app.command("usgs")
+def fetch_usgs(
+    edition: Annotated[
+        int,
+        typer.Option(help="Mineral Commodity Summaries edition: 2025 or 2026."),
+    ],
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="ScienceBase URL (default https://www.sciencebase.gov; or $CHOKEPOINTS_USGS_URL)."
+        ),
+    ] = None,
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Download USGS world production data into HOME/downloads (resuming), then ingest it."""
+    from chokepoints.sources.usgs import fetch_usgs as download_usgs
+
+    ws = Workspace.open(home)
+    with _download_bar(f"USGS MCS{edition}") as progress:
+        path = download_usgs(edition, ws.home / "downloads", base_url=base_url, progress=progress)
+    with _steps("USGS") as progress:
+        record = ws.ingest_usgs(path, progress=progress, replace=replace)
+    _print_record(record)
+
+
 @data_app.command("demo")
 def data_demo(home: HomeOption = None) -> None:
     """Load the synthetic demo world (real country and HS codes, invented flows)."""

@@ -15,19 +15,28 @@ misspelling ``Gemanium``, withheld or missing values (``W``, ``NA``, ``XX``, ``â
 trailing ``e`` for estimates, units per row, USGS country names (``Burma``, ``Congo
 (Kinshasa)``, ``Korea, Republic of``) and aggregate rows (``World total (rounded)``, ``Other
 countries``) kept apart from countries in the ``aggregate`` column.
+
+``fetch_usgs`` downloads an edition from ScienceBase (resuming, verified) for ``data fetch usgs``.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
+import os
 import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from chokepoints import schema
-from chokepoints.errors import InputError, UnknownCodeError
+from chokepoints.errors import DownloadError, InputError, UnknownCodeError
 from chokepoints.extract import Extract, RelationBuilder, SourceFile, refuse_truncated
 from chokepoints.reference.countries import name_to_iso3
 
@@ -258,3 +267,211 @@ def production_table(rows: list[dict], source: str, release: str) -> pa.Table:
 def builder(table: pa.Table) -> RelationBuilder:
     """A relation builder that hands the parsed table to the store's DuckDB connection."""
     return lambda con: con.from_arrow(table)
+
+
+# -- download ----------------------------------------------------------------------------------
+#: Where USGS publishes the MCS data releases; ``CHOKEPOINTS_USGS_URL`` overrides it.
+DEFAULT_USGS_BASE_URL = "https://www.sciencebase.gov"
+USGS_URL_VARIABLE = "CHOKEPOINTS_USGS_URL"
+
+
+@dataclass(frozen=True)
+class McsEdition:
+    """Where one edition's world data is on ScienceBase (FORMATS.md section 3).
+
+    ``file`` is downloaded from item ``item``: found in the item's JSON file list when
+    ``listed``, else at ``{base}/catalog/file/get/{item}?name={file}``. ``member`` is the CSV
+    inside ``file`` when it is a zip archive, None when ``file`` is the CSV itself.
+    """
+
+    item: str
+    file: str
+    member: str | None
+    listed: bool
+
+
+#: The editions ``fetch_usgs`` knows, by year.
+MCS_EDITIONS = {
+    2025: McsEdition(
+        item="677eaf95d34e760b392c4970",
+        file="World_Data_Release_MCS_2025.zip",
+        member="MCS2025_World_Data.csv",
+        listed=True,
+    ),
+    2026: McsEdition(
+        item="696a75d5d4be0228872d3bf8",
+        file="MCS2026_Commodities_Data.csv",
+        member=None,
+        listed=False,
+    ),
+}
+
+
+def usgs_base_url() -> str:
+    """The ScienceBase URL MCS data is downloaded from: ``CHOKEPOINTS_USGS_URL`` or USGS's."""
+    return os.environ.get(USGS_URL_VARIABLE) or DEFAULT_USGS_BASE_URL
+
+
+def mcs_edition(edition: int | str) -> tuple[int, McsEdition]:
+    """The year and location of an MCS edition given as ``2025``, ``"2025"`` or ``"MCS2025"``."""
+    text = str(edition).strip().upper().removeprefix("MCS")
+    year = int(text) if text.isdigit() else None
+    if year not in MCS_EDITIONS:
+        known = ", ".join(str(y) for y in MCS_EDITIONS)
+        raise InputError(
+            f"unknown edition {edition!r} of the USGS Mineral Commodity Summaries",
+            hint=f"use one of {known}, or download another edition yourself and run "
+            "`chokepoints data ingest usgs FILE`",
+        )
+    return year, MCS_EDITIONS[year]
+
+
+def fetch_usgs(
+    edition: int | str,
+    folder: str | Path,
+    *,
+    base_url: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """Download (or resume) one MCS edition's world data into ``folder``; return its CSV.
+
+    ``base_url`` defaults to :func:`usgs_base_url`. The 2025 zip's address is read from the
+    ScienceBase item JSON (``{base}/catalog/item/{item}?format=json``, entry ``files[]`` of
+    that name, its ``url``); the 2026 CSV is fetched directly. A file already in
+    ``folder`` that passes the content check is used without any request; one that fails it is
+    renamed ``.bad`` and fetched again. A zip's member is extracted next to it under the zip
+    guards of :mod:`chokepoints.sources.archive`. Failures are one-sentence DownloadErrors.
+    """
+    year, chosen = mcs_edition(edition)
+    base = base_url or usgs_base_url()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / chosen.file
+    if target.exists() and _content_problem(target, chosen) is not None:
+        target.replace(target.with_name(target.name + ".bad"))
+    if not target.exists():
+        url = _listed_url(base, year, chosen) if chosen.listed else _direct_url(base, chosen)
+        check = functools.partial(_content_problem, chosen=chosen)
+        _download(url, target, year, chosen, progress=progress, check=check)
+    if chosen.member is None:
+        return target
+    return _extract_member(target, chosen.member)
+
+
+def _direct_url(base: str, chosen: McsEdition) -> str:
+    """``{base}/catalog/file/get/{item}?name={file}``, ScienceBase's address of one file."""
+    from chokepoints.sources.http import url_join
+
+    return url_join(base, f"catalog/file/get/{chosen.item}?name={chosen.file}")
+
+
+def _listed_url(base: str, year: int, chosen: McsEdition) -> str:
+    """The URL of ``chosen.file`` as the ScienceBase item JSON lists it.
+
+    The JSON is fetched into a temporary folder, so nothing of it stays behind. Its ``size`` is
+    not used: the server's length and the content check verify the file, and a page served
+    instead of it is then named as such rather than as a file of the wrong size.
+    """
+    import httpx
+
+    from chokepoints.sources.http import url_join
+
+    item_url = url_join(base, f"catalog/item/{chosen.item}?format=json")
+    with tempfile.TemporaryDirectory(prefix="chokepoints-usgs-") as scratch:
+        listing = _download(item_url, Path(scratch) / "item.json", year, chosen)
+        try:
+            item = json.loads(listing.read_bytes())
+        except ValueError:
+            item = None
+    files = item.get("files") if isinstance(item, dict) else None
+    if not isinstance(files, list):
+        raise DownloadError(
+            f"{item_url} is not a ScienceBase item (no JSON with a files list); check the base "
+            f"URL (base_url or {USGS_URL_VARIABLE}, default {DEFAULT_USGS_BASE_URL})"
+        )
+    entry = next((f for f in files if isinstance(f, dict) and f.get("name") == chosen.file), None)
+    link = entry and (entry.get("url") or entry.get("downloadUri"))
+    if not link:
+        names = ", ".join(str(f.get("name")) for f in files if isinstance(f, dict)) or "none"
+        raise DownloadError(
+            f"the ScienceBase item {item_url} lists no file {chosen.file} with a URL (its files: "
+            f"{names}); USGS may have renamed it: download the world data from the item page "
+            "and run `chokepoints data ingest usgs FILE`"
+        )
+    return str(httpx.URL(item_url).join(str(link)))
+
+
+def _download(
+    url: str,
+    target: Path,
+    year: int,
+    chosen: McsEdition,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+    check: Callable[[Path], str | None] | None = None,
+) -> Path:
+    """``http.download`` with its 404 and web-page errors said in USGS terms (the downloader's
+    own advice names BACI's release and revision)."""
+    from chokepoints.sources import http
+
+    try:
+        return http.download(url, target, progress=progress, check=check)
+    except DownloadError as exc:
+        where = (
+            f"check the edition ({', '.join(str(y) for y in MCS_EDITIONS)}) and the base URL "
+            f"(base_url or {USGS_URL_VARIABLE}, default {DEFAULT_USGS_BASE_URL}), or look for "
+            f"MCS {year} on ScienceBase item {chosen.item}"
+        )
+        if "(HTTP 404)" in str(exc):
+            raise DownloadError(f"{url} was not found (HTTP 404); {where}") from exc
+        if "returned a web page" in str(exc):
+            raise DownloadError(
+                f"the server returned a web page instead of the USGS data for {url} (a "
+                f"maintenance, login or error page): open it in a browser, or {where}"
+            ) from exc
+        raise
+
+
+def _content_problem(path: Path, chosen: McsEdition) -> str | None:
+    """Why a downloaded file is not the edition's data (damaged zip, member or header missing)."""
+    if chosen.member is not None:
+        from chokepoints.sources import archive as zips
+
+        reason = zips.problem(path, whole=True)
+        if reason is not None:
+            return reason
+        with zipfile.ZipFile(path) as bundle:
+            names = [Path(n).name for n in bundle.namelist()]
+        if chosen.member not in names:
+            return f"it holds no {chosen.member}, only {', '.join(names) or 'nothing'}"
+        return None
+    with path.open("rb") as handle:
+        line = handle.readline(64 << 10)
+    try:
+        first = line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        first = line.decode("cp1252", errors="replace")
+    header = [cell.strip() for cell in next(csv.reader(io.StringIO(first)), [])]
+    if not all(key in header for key in LONG_KEYS):
+        return "its first line is not the MCS header (MCS chapter,Section,Commodity,...)"
+    return None
+
+
+def _extract_member(archive: Path, member: str) -> Path:
+    """Write ``member`` (matched by file name, in any folder of the zip) next to ``archive``.
+
+    Streamed under the zip-bomb limits to a ``.part`` file that becomes the CSV only when whole.
+    """
+    from chokepoints.sources import archive as zips
+
+    with zips.reading(archive, "delete it and fetch it again") as bundle:
+        found = next((n for n in bundle.namelist() if Path(n).name == member), None)
+        if found is None:
+            raise InputError(
+                f"holds no {member}", file=str(archive), hint="delete it and fetch it again"
+            )
+        target = archive.with_name(member)
+        part = target.with_name(target.name + ".part")
+        zips.extract_member(bundle, found, part, zips.Limits.from_env())
+    os.replace(part, target)
+    return target
