@@ -170,6 +170,51 @@ def test_transit_hub_is_given_back_to_its_origins(home: Path, tmp_path: Path) ->
     assert "CHN -> NLD -> DEU" in frame.loc["CHN", "paths"]
 
 
+def test_mirror_gaps_flag_flows_the_two_reporters_disagree_on(home: Path, tmp_path: Path) -> None:
+    from chokepoints.questions.upstream import origins
+    from test_comtrade import write_export
+
+    def flow(reporter: tuple[str, str], flow: str, partner: tuple[str, str], value: str):
+        return {
+            "refYear": "2022", "period": "2022", "refPeriodId": "20220101",
+            "reporterCode": reporter[0], "reporterISO": reporter[1], "reporterDesc": reporter[1],
+            "flowCode": flow, "flowDesc": flow, "partnerCode": partner[0],
+            "partnerISO": partner[1], "partnerDesc": partner[1], "classificationCode": "H5",
+            "cmdCode": MAGNETS, "aggrLevel": "6", "primaryValue": value, "cifvalue": value,
+        }  # fmt: skip
+
+    jpn, chn, vnm = ("392", "JPN"), ("156", "CHN"), ("704", "VNM")
+    # Japan reports 100 from China and 50 from Viet Nam; China reports only 60 to Japan (the
+    # importer's figure is 100/60 = 1.67 times it: a gap of +67%), Viet Nam 50 (no gap).
+    reports = [("M", chn, "100"), ("M", vnm, "50")]
+    path = write_export(
+        tmp_path,
+        [flow(jpn, *report) for report in reports]
+        + [flow(chn, "X", jpn, "60"), flow(vnm, "X", jpn, "50")],
+    )
+    ws = Workspace.open(home)
+    ws.ingest_comtrade(path)
+    frame = origins(ws.context, "JPN", MAGNETS, source="comtrade").set_index("origin")
+    assert frame.loc["CHN", "reported_share"] == pytest.approx(100 / 150)
+    assert frame.loc["CHN", "mirror_ratio"] == pytest.approx(100 / 60)
+    assert frame.loc["CHN", "mirror_flag"] == "gap +67%"
+    assert frame.loc["VNM", "mirror_ratio"] == pytest.approx(1.0)
+    assert frame.loc["VNM", "mirror_flag"] == ""
+    provenance = frame.attrs["provenance"]
+    assert provenance["mirror"].startswith("1 of 2 supplier flows differ")
+    assert "mirror-flow gaps" in " ".join(provenance["warnings"])
+
+
+def test_mirror_check_needs_both_reporter_sides(home: Path, tmp_path: Path) -> None:
+    from chokepoints.questions.upstream import origins
+
+    ws = Workspace.open(home)
+    ws.ingest_baci(write_baci(tmp_path, WORKED, name="BACI_HS17_Y2022_V202501.csv"))
+    frame = origins(ws.context, "JPN", MAGNETS, allow_partial=True)
+    assert frame["mirror_ratio"].isna().all() and (frame["mirror_flag"] == "").all()
+    assert frame.attrs["provenance"]["mirror"].startswith("not checked: baci HS17 holds one")
+
+
 def test_cli_upstream_and_transit(capsys: pytest.CaptureFixture[str], worked: Workspace) -> None:
     from helpers import run
 

@@ -126,6 +126,41 @@ def unit_value(input_flows: pd.DataFrame) -> float | None:
     return float(known["value_usd"].sum() / known["quantity_t"].sum())
 
 
+#: Relative difference between the importer's and the exporter's report of one flow beyond
+#: which the gap is flagged (CIF/FOB margins alone are about 5-10%).
+MIRROR_TOLERANCE = 0.25
+
+
+def mirror_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per flow (exporter, importer) reported by both sides or one (``rows``: exporter,
+    importer, reporter_side, value_usd): the value each side reports, their ratio (importer
+    over exporter) and a flag: the side missing, or the gap when it exceeds
+    ``MIRROR_TOLERANCE``, else empty."""
+    sides = rows[rows["reporter_side"].isin(["importer", "exporter"])]
+    table = sides.pivot_table(
+        index=["exporter", "importer"],
+        columns="reporter_side",
+        values="value_usd",
+        aggfunc="sum",
+    ).reindex(columns=["importer", "exporter"])
+    result = pd.DataFrame(
+        {
+            "importer_reported_usd": table["importer"],
+            "exporter_reported_usd": table["exporter"],
+        }
+    ).reset_index()
+    result["mirror_ratio"] = result["importer_reported_usd"] / result["exporter_reported_usd"]
+    gap = result["mirror_ratio"] - 1.0
+    result["mirror_flag"] = [
+        "only the exporter reports" if pd.isna(m) else
+        "only the importer reports" if pd.isna(x) else
+        f"gap {g:+.0%}" if abs(g) > MIRROR_TOLERANCE else ""
+        for m, x, g in zip(result["importer_reported_usd"], result["exporter_reported_usd"], gap,
+                           strict=True)
+    ]  # fmt: skip
+    return result
+
+
 def effective_origins(
     flows: pd.DataFrame,
     product: str,

@@ -25,7 +25,7 @@ from chokepoints.workspace import Workspace
 
 PRODUCTION_TABLE = ["country", "quantity", "unit", "share"]
 UPSTREAM_TABLE = ["via", "origin", "direct_share", "effective_share", "paths"]
-TRANSIT_TABLE = ["origin", "reported_share", "corrected_share", "paths"]
+TRANSIT_TABLE = ["origin", "reported_share", "corrected_share", "paths", "mirror_flag"]
 
 
 @app.command("production")

@@ -237,7 +237,42 @@ LOOK_THROUGH_COLUMNS = ["effective_top_origin", "effective_top_share", "looked_t
 
 #: Columns of ``origins`` results, in order.
 ORIGIN_COLUMNS = ["year", "importer", "product", "origin", "reported_share", "corrected_share",
-                  "paths"]  # fmt: skip
+                  "paths", "mirror_ratio", "mirror_flag"]  # fmt: skip
+
+
+def mirror_check(
+    ctx: Context, dataset: Dataset, year: int, who: Economy, product: str
+) -> tuple[pd.DataFrame | None, str]:
+    """The mirror gaps (``analysis.upstream.mirror_gaps``) of ``who``'s imports of ``product``
+    per supplier, when the dataset holds both reporter sides; else None. Also a sentence for
+    the provenance."""
+    if not {"importer", "exporter"} <= set(dataset.reporter_sides):
+        return None, (
+            f"not checked: {dataset.label} holds one reporter side "
+            f"({', '.join(dataset.reporter_sides) or 'unknown'})"
+        )
+    t = ctx.trade
+    members = list(who.members) if who.is_group else [who.name]
+    rows = t.filter(
+        t.source == dataset.source,
+        t.classification == dataset.classification,
+        t.level == dataset.level,
+        t.year == year,
+        t.product == product,
+        t.importer.isin(members),
+        ~t.exporter.isin(members),
+    ).select("exporter", "importer", "reporter_side", "value_usd")
+    frame = rows.to_pandas().assign(importer=who.name)
+    gaps = analysis.mirror_gaps(frame)
+    flagged = gaps[gaps["mirror_flag"] != ""]
+    listed = ", ".join(
+        f"{e} {f}" for e, f in zip(flagged["exporter"], flagged["mirror_flag"], strict=True)
+    )
+    return gaps, (
+        f"{len(flagged)} of {len(gaps)} supplier flows differ between the importer's and the "
+        f"exporter's report by more than {analysis.MIRROR_TOLERANCE:.0%} or are reported by "
+        f"one side only{': ' + listed if listed else ''}"
+    )
 
 
 def origins(
@@ -270,6 +305,20 @@ def origins(
         columns={"direct_share": "reported_share", "effective_share": "corrected_share"}
     )
     result = result.assign(year=year, product=product)
+    gaps, mirror = mirror_check(ctx, dataset, year, who, product)
+    if gaps is None:
+        result = result.assign(mirror_ratio=float("nan"), mirror_flag="")
+    else:
+        result = result.merge(
+            gaps[["exporter", "mirror_ratio", "mirror_flag"]].rename(
+                columns={"exporter": "origin"}
+            ),
+            on="origin",
+            how="left",
+        )
+        result["mirror_flag"] = result["mirror_flag"].fillna("")
+        if (gaps["mirror_flag"] != "").any():
+            warnings.append(f"mirror-flow gaps: {mirror}")
     provenance = dataset.provenance(
         year=year,
         economy=who.name,
@@ -282,5 +331,6 @@ def origins(
             "hub_coverage": analysis.HUB_COVERAGE,
             "re_exports": "min(imports, exports) of the hub, carrying the mix of its imports",
         },
+        mirror=mirror,
     )
     return finish(result, ORIGIN_COLUMNS, provenance)
