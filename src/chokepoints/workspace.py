@@ -306,6 +306,24 @@ class Workspace:
         )
         return self.ingest_baci(archive, years=years, progress=progress, replace=replace)
 
+    def fetch_usgs(
+        self,
+        edition: int | str,
+        *,
+        base_url: str | None = None,
+        download_progress: Callable[[int, int | None], None] | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Download (resuming if interrupted) the USGS MCS world data of ``edition`` (2025 or
+        2026) and ingest it; ``replace`` as for ``ingest``."""
+        from chokepoints.sources.usgs import fetch_usgs
+
+        path = fetch_usgs(
+            edition, self.home / "downloads", base_url=base_url, progress=download_progress
+        )
+        return self.ingest_usgs(path, progress=progress, replace=replace)
+
     def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
         """Ingest the deterministic synthetic demo world (marked as demo everywhere)."""
         from chokepoints.sources.demo import demo_extract
@@ -481,6 +499,28 @@ class Workspace:
 
         return origins(
             self.context, importer, product, year=year, source=source, allow_partial=allow_partial
+        )
+
+    def chain_stages(
+        self,
+        country: str,
+        *,
+        chains: list[str] | None = None,
+        year: int | None = None,
+        source: str | None = None,
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """Per value chain and step, upstream first: the world's concentration there
+        (production or exports) and the country's imports (``questions.stages``)."""
+        from chokepoints.questions.stages import chain_stages
+
+        return chain_stages(
+            self.context,
+            country,
+            chains=chains,
+            year=year,
+            source=source,
+            allow_partial=allow_partial,
         )
 
     def dataset_for(

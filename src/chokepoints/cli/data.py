@@ -346,13 +346,15 @@ def fetch_usgs(
     home: HomeOption = None,
 ) -> None:
     """Download USGS world production data into HOME/downloads (resuming), then ingest it."""
-    from chokepoints.sources.usgs import fetch_usgs as download_usgs
-
     ws = Workspace.open(home)
-    with _download_bar(f"USGS MCS{edition}") as progress:
-        path = download_usgs(edition, ws.home / "downloads", base_url=base_url, progress=progress)
-    with _steps("USGS") as progress:
-        record = ws.ingest_usgs(path, progress=progress, replace=replace)
+    with _download_bar(f"USGS MCS{edition}") as download, _steps("USGS") as progress:
+        record = ws.fetch_usgs(
+            edition,
+            base_url=base_url,
+            download_progress=download,
+            progress=progress,
+            replace=replace,
+        )
     _print_record(record)
 
 
