@@ -26,6 +26,7 @@ CHARTS = (
     "exports",
     "stress",
     "diversification",
+    "upstream",
 )
 #: Elements that never have an end tag.
 VOID = {"meta", "link", "br", "hr", "img", "input", "source", "col", "area", "base", "wbr"}
@@ -150,6 +151,25 @@ def test_html_is_well_formed_offline_and_complete(jpn_deu) -> None:
     assert "import_hhi=0.4" in provenance and "demo data (synthetic)" in provenance
     assert "world_110m" in html.split("</head>")[0]  # the map's shapes travel with the page
     assert len(html.encode()) < 10_000_000
+
+
+def test_upstream_section_quotes_the_chain_stages(demo: Workspace, jpn_deu) -> None:
+    expected = demo.chain_stages("JPN")
+    # Every chain Japan imports from, with the same figures as the question's.
+    assert set(jpn_deu.stages["chain"]) == set(expected["chain"])
+    magnets = expected[expected["chain"] == "permanent_magnets"].set_index("step")
+    shown = jpn_deu.stages[jpn_deu.stages["chain"] == "permanent_magnets"].set_index("step")
+    expected_hhi = magnets["world_hhi"].to_dict()
+    assert shown["world_hhi"].to_dict() == pytest.approx(expected_hhi, nan_ok=True)
+    # The lead names each chain's most concentrated step, computed here from the frame.
+    known = magnets.dropna(subset=["world_hhi"])
+    worst = known.loc[known["world_hhi"].idxmax()]
+    html = render_html(jpn_deu).split('id="upstream"')[1].split("</section>")[0]
+    assert f"Rare-earth permanent magnets: most concentrated at {worst['label']}" in html
+    assert f"HHI {worst['world_hhi']:.2f}" in html
+    # The demo store holds no production: the mining steps say so.
+    assert "have no production data in the store" in html
+    assert (magnets.loc["rare_earth_mining", "basis"]) == "production not in the store"
 
 
 def test_table_view_shows_the_dependent_products(jpn_deu) -> None:

@@ -1,5 +1,6 @@
-"""``production`` and ``upstream``: who mines and refines a commodity, and where an importer's
-supply of a chain product really comes from once its suppliers' own sourcing is looked through.
+"""``production``, ``upstream`` and ``stages``: who mines and refines a commodity, where an
+importer's supply of a chain product really comes from once its suppliers' own sourcing is
+looked through, and at which step of a value chain supply is concentrated.
 """
 
 from __future__ import annotations
@@ -97,3 +98,36 @@ def upstream(
         f"{provenance['economy']}: origin of its {product} ({provenance['year']}, depth {depth})"
     )
     _emit(_table_rows(frame, fmt, limit), fmt, output, UPSTREAM_TABLE, title)
+
+
+STAGES_TABLE = ["step", "world_hhi", "world_top", "world_top_share", "import_hhi", "top_supplier",
+                "top_supplier_share", "effective_top_origin"]  # fmt: skip
+
+
+@app.command("stages")
+def stages(
+    country: Annotated[str, typer.Argument(help="ISO3 code or group (JPN, EU27).")],
+    chain: Annotated[
+        list[str] | None,
+        typer.Option(help="A value chain (repeat for several; default: every chain)."),
+    ] = None,
+    year: YearOption = None,
+    limit: Annotated[int | None, typer.Option(help="Rows to show in the table.")] = 60,
+    allow_partial: PartialOption = False,
+    source: SourceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Where in each value chain is supply concentrated? World and COUNTRY's concentration per
+    step, from the mine (production data) to the final product."""
+    fmt = _format_for(fmt, output)
+    frame = Workspace.open(home).chain_stages(
+        country, chains=chain or None, year=year, source=source, allow_partial=allow_partial
+    )
+    provenance = frame.attrs["provenance"]
+    title = (
+        f"{provenance['economy']}: concentration along the value chains ({provenance['year']}; "
+        "world: production or exports; imports: the economy's own)"
+    )
+    _emit(_table_rows(frame, fmt, limit), fmt, output, STAGES_TABLE, title)

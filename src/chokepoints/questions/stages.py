@@ -78,11 +78,9 @@ def chain_stages(
         warnings=warnings,
         method={
             "name": "chain_stages",
-            "world": "HHI of production shares (production nodes) or of world export shares "
-            "(traded steps, all the step's codes together)",
-            "imports": "HHI of the economy's import shares of the step's codes together",
-            "effective": "top origin looked through the step's nearest input (depth 1), for "
-            "the step's largest import",
+            "world": "production or world export HHI",
+            "imports": "import HHI of the step's codes",
+            "effective": "look-through depth 1",
         },
     )
     return finish(frame, STAGE_COLUMNS, provenance)
@@ -114,15 +112,14 @@ def _step_row(
     exports = world[world["product"].isin(codes)].groupby("exporter")["value_usd"].sum()
     exports = exports[exports > 0].sort_values(ascending=False)
     if exports.empty:
-        row["basis"] = "trade not in the store"
-    else:
-        shares = exports / exports.sum()
-        row.update(
-            basis="world exports",
-            world_hhi=hhi_of_shares(shares),
-            world_top=str(shares.index[0]),
-            world_top_share=float(shares.iloc[0]),
-        )
+        return {**row, "basis": "trade not in the store"}
+    shares = exports / exports.sum()
+    row.update(
+        basis="world exports",
+        world_hhi=hhi_of_shares(shares),
+        world_top=str(shares.index[0]),
+        world_top_share=float(shares.iloc[0]),
+    )
     imports = mine[mine["product"].isin(codes)]
     by_supplier = imports.groupby("exporter")["value_usd"].sum()
     by_supplier = by_supplier[by_supplier > 0].sort_values(ascending=False)

@@ -305,3 +305,65 @@ def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
         height=max(260, 26 * len(frame) + 60),
         xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of sales to the top market"},
     )
+
+
+def stage_dots(stages: pd.DataFrame, country: str) -> go.Figure | None:
+    """Per value chain (one panel each) and step, upstream at the top: the world's
+    concentration (production or exports) beside the country's import concentration, on one
+    HHI scale (steps with neither are left to the table)."""
+    stages = stages.dropna(subset=["world_hhi", "import_hhi"], how="all")
+    if stages.empty:
+        return None
+    from plotly.subplots import make_subplots
+
+    from chokepoints.reference.chains import load_chain
+
+    chains = list(pd.unique(stages["chain"]))
+    sizes = [int((stages["chain"] == chain).sum()) for chain in chains]
+    figure = make_subplots(
+        rows=len(chains),
+        cols=1,
+        shared_xaxes=True,
+        row_heights=sizes,
+        vertical_spacing=0.25 / len(chains),
+        subplot_titles=[load_chain(chain).name for chain in chains],
+    )
+    hover = "%{y}<br>HHI %{x:.2f}<br>top: %{customdata}<extra></extra>"
+    for row, chain in enumerate(chains, 1):
+        steps = stages[stages["chain"] == chain]
+        for column, top, share, name, marker in (
+            ("world_hhi", "world_top", "world_top_share", "world supply (production or exports)",
+             {"color": RED, "size": 11, "symbol": "circle"}),
+            ("import_hhi", "top_supplier", "top_supplier_share", f"imports of {country}",
+             {"color": BLUE, "size": 10, "symbol": "diamond"}),
+        ):  # fmt: skip
+            figure.add_trace(
+                go.Scatter(
+                    x=steps[column],
+                    y=steps["label"],
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=row == 1,
+                    marker=marker,
+                    customdata=_top_labels(steps[top], steps[share]),
+                    hovertemplate=hover,
+                ),
+                row=row,
+                col=1,
+            )
+        figure.update_yaxes(autorange="reversed", row=row, col=1)
+    figure.update_xaxes(range=[0, 1.02], gridcolor="#eeeeee")
+    figure.update_xaxes(title_text="HHI (0: spread over many, 1: one supplier)", row=len(chains))
+    height = max(300, 24 * len(stages) + 60 * len(chains) + 90)
+    legend = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1 + 30 / height}
+    legend["yanchor"] = "bottom"
+    _layout(figure, height=height, legend=legend)
+    return figure.update_layout(margin={"t": 70})
+
+
+def _top_labels(top: pd.Series, share: pd.Series) -> list[str]:
+    """``CHN 85%`` per row, empty where nothing is known."""
+    return [
+        "" if pd.isna(t) else f"{t} {s:.0%}" for t, s in zip(top, share.fillna(0.0), strict=True)
+    ]

@@ -48,6 +48,8 @@ class ReportContent:
     diversification: pd.DataFrame
     alternatives: dict[str, pd.DataFrame]
     cooperation: dict[str, pd.DataFrame] | None
+    #: Per value chain the country imports from, each step's concentration (``chain_stages``).
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -150,7 +152,7 @@ def gather(
         raise InputError(
             f"the report cannot use method {method!r}", hint=f"use {' or '.join(REPORT_METHODS)}"
         )
-    total = 6 if partners else 5
+    total = 7 if partners else 6
     done = iter(range(total))
 
     def step(description: str) -> None:
@@ -212,6 +214,8 @@ def gather(
     ).head(TOP_SCENARIOS)
     step("diversification")
     _add_diversification(ws, content, options)
+    step("value chains")
+    _add_stages(ws, content, options)
     if partners:
         step("cooperation")
         cooperation = ws.compare([who, *partners], year=year, products=codes, **options)
@@ -331,6 +335,18 @@ def _add_diversification(ws: Workspace, content: ReportContent, options: dict[st
             content.notes.append(f"No alternatives for {product}: {exc}")
             continue
         content.alternatives[product] = result["alternatives"].head(TOP_ALTERNATIVES)
+
+
+def _add_stages(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:
+    """Stage-by-stage concentration of the value chains the country imports from."""
+    try:
+        stages = ws.chain_stages(content.country, year=content.year, **options)
+    except NoDataError as exc:
+        content.notes.append(f"No value-chain view: {exc}")
+        return
+    imported = stages.groupby("chain")["imports_usd"].transform(lambda s: s.fillna(0).sum())
+    content.stages = stages[imported > 0].reset_index(drop=True)
+    content.provenance["stages"] = stages.attrs["provenance"]
 
 
 def _by_chosen_sectors(

@@ -245,10 +245,55 @@ def _sections(content: ReportContent) -> list[Section]:
                 ),
             ],
         ),
+        Section(
+            "upstream",
+            "Upstream: where each value chain is concentrated",
+            _upstream_lead(content),
+            charts.stage_dots(content.stages, content.country),
+            [("Per step, from the mine to the product", content.stages, STAGES_TABLE)],
+            empty=f"{content.country} imports nothing of the value chains in this data.",
+        ),
     ]
     if content.cooperation is not None:
         sections.append(_cooperation_section(content))
     return sections
+
+
+#: Columns of the upstream section's table.
+STAGES_TABLE = ["chain", "label", "stage", "basis", "world_hhi", "world_top", "world_top_share",
+                "imports_usd", "import_hhi", "top_supplier", "top_supplier_share",
+                "effective_top_origin", "effective_top_share"]  # fmt: skip
+
+
+def _upstream_lead(content: ReportContent) -> str:
+    """Per chain, the step where the world's supply is most concentrated, and what the
+    production data and the look-through add."""
+    from chokepoints.reference.chains import load_chain
+
+    stages = content.stages
+    if stages.empty:
+        return "No value chain of this data is imported."
+    sentences = []
+    for chain, steps in stages.groupby("chain", sort=False):
+        known = steps.dropna(subset=["world_hhi"])
+        if known.empty:
+            continue
+        worst = known.loc[known["world_hhi"].idxmax()]
+        sentences.append(
+            f"{load_chain(str(chain)).name}: most concentrated at {worst['label']} "
+            f"(HHI {worst['world_hhi']:.2f}, {worst['world_top']} "
+            f"{worst['world_top_share']:.0%}, {worst['basis']})."
+        )
+    missing = stages[stages["basis"] == "production not in the store"]
+    if not missing.empty:
+        sentences.append(
+            f"{len(missing)} mining or refining step(s) have no production data in the store "
+            "(chokepoints data fetch usgs --edition 2025 adds them)."
+        )
+    return (
+        "World concentration (red) and the country's own import concentration (blue) at "
+        "each step, upstream first. " + " ".join(sentences)
+    )
 
 
 def _cooperation_section(content: ReportContent) -> Section:
