@@ -394,7 +394,7 @@ def test_web_page_instead_of_the_archive_fails_at_once(
     with pytest.raises(DownloadError) as caught:
         download(httpserver.url_for("/BACI.zip"), dest, retries=2, **FAST)
 
-    assert "the server returned a web page, not the archive" in str(caught.value)
+    assert "the server returned a web page, not the file" in str(caught.value)
     assert "\n" not in str(caught.value)
     assert len(httpserver.log) == 1  # not retried
     assert list(tmp_path.iterdir()) == []  # neither the file nor a .part

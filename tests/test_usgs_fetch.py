@@ -313,7 +313,7 @@ def test_missing_file_or_web_page_is_one_sentence_and_changes_nothing(
     if answer == "404":
         assert "was not found (HTTP 404)" in err
     else:
-        assert "returned a web page instead of the USGS data" in err
+        assert "returned a web page, not the file" in err
     assert "--base-url" in err and "CHOKEPOINTS_USGS_URL" in err  # what to check
     assert "revision" not in err  # not the BACI advice of the downloader
     assert snapshot(loaded) == before

@@ -32,6 +32,12 @@ ContentCheck = Callable[[Path], "str | None"]
 #: Folder of CEPII's BACI archives (FORMATS.md section 1); ``CHOKEPOINTS_BACI_URL`` overrides it.
 DEFAULT_BACI_BASE_URL = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
 
+#: What to check when a BACI archive is missing or a page comes back instead.
+BACI_ADVICE = (
+    "check the release and revision names (e.g. release 202501, revision HS22) against the "
+    "publisher's download page"
+)
+
 _RELEASE = re.compile(r"[Vv]?(\d{6}[a-z]?)")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
@@ -95,8 +101,12 @@ def download(
     timeout: float = 60.0,
     backoff: float = 2.0,
     check: ContentCheck | None = None,
+    advice: str = BACI_ADVICE,
 ) -> Path:
     """Download ``url`` to ``dest`` through a resumable ``.part`` file and return ``dest``.
+
+    ``advice`` ends the sentence of a 404 or a web page served instead of the file: what the
+    user should check (the BACI release and revision by default).
 
     Connection errors, 5xx/429 answers and truncated bodies are retried ``retries`` times,
     resuming each time, after ``backoff * 2**k`` seconds. ``progress(bytes_done, total)`` is
@@ -116,7 +126,7 @@ def download(
     try:
         for attempt in range(retries + 1):
             try:
-                _fetch(client, url, part, state, expected_size, progress, timeout)
+                _fetch(client, url, part, state, expected_size, progress, timeout, advice)
                 break
             except (_RetryableError, httpx.TransportError) as exc:
                 if attempt == retries:
@@ -161,6 +171,7 @@ def _fetch(
     expected_size: int | None,
     progress: Callable[[int, int | None], None] | None,
     timeout: float,
+    advice: str,
 ) -> None:
     """Make one request and append to (206) or rewrite (200) ``part`` until the body ends."""
     offset = part.stat().st_size if part.exists() else 0
@@ -172,7 +183,7 @@ def _fetch(
         if response.status_code == 416 and offset:
             _settle_unsatisfiable_range(response, part, offset, state, expected_size)
             return
-        _raise_for_status(url, response)
+        _raise_for_status(url, response, advice)
         if response.status_code == 206:
             start, total = _parse_content_range(url, response.headers.get("Content-Range", ""))
             if start != offset:
@@ -192,7 +203,7 @@ def _fetch(
             )
         chunks = response.iter_bytes()  # unbuffered: keep every byte that arrived
         first = next(chunks, b"")
-        _refuse_web_page(url, response, first if offset == 0 else b"")
+        _refuse_web_page(url, response, first if offset == 0 else b"", advice)
         done = offset
         with part.open(mode) as file:
             for chunk in itertools.chain([first], chunks):
@@ -204,16 +215,16 @@ def _fetch(
         raise _RetryableError(f"body ended after {done} of {total} bytes")
 
 
-def _refuse_web_page(url: str, response: httpx.Response, start: bytes) -> None:
+def _refuse_web_page(url: str, response: httpx.Response, start: bytes, advice: str) -> None:
     """Raise DownloadError when the answer is an HTML page, by its type or its first bytes."""
     kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     looks_like_page = start.lstrip()[:9].lower().startswith(_WEB_PAGE_STARTS)
     if kind not in ("text/html", "application/xhtml+xml") and not looks_like_page:
         return
     raise DownloadError(
-        f"the server returned a web page, not the archive, for {url} (HTTP "
-        f"{response.status_code}, {kind or 'no content type'}); check the URL, the release and "
-        "the revision in a browser"
+        f"the server returned a web page, not the file, for {url} (HTTP "
+        f"{response.status_code}, {kind or 'no content type'}: a maintenance, login or error "
+        f"page); open it in a browser, or {advice}"
     )
 
 
@@ -234,14 +245,11 @@ def _settle_unsatisfiable_range(
     raise _RetryableError(f"server refused to resume at byte {offset} (HTTP 416)")
 
 
-def _raise_for_status(url: str, response: httpx.Response) -> None:
+def _raise_for_status(url: str, response: httpx.Response, advice: str) -> None:
     """Raise DownloadError for a final 4xx answer, _RetryableError for 5xx and 429."""
     status = response.status_code
     if status == 404:
-        raise DownloadError(
-            f"{url} was not found (HTTP 404); check the release and revision names "
-            "(e.g. release 202501, revision HS22) against the publisher's download page"
-        )
+        raise DownloadError(f"{url} was not found (HTTP 404); {advice}")
     if status >= 500 or status == 429:
         raise _RetryableError(f"server answered HTTP {status}")
     if status not in (200, 206):

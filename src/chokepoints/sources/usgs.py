@@ -410,26 +410,15 @@ def _download(
     progress: Callable[[int, int | None], None] | None = None,
     check: Callable[[Path], str | None] | None = None,
 ) -> Path:
-    """``http.download`` with its 404 and web-page errors said in USGS terms (the downloader's
-    own advice names BACI's release and revision)."""
+    """``http.download`` with its 404 and web-page errors advising in USGS terms."""
     from chokepoints.sources import http
 
-    try:
-        return http.download(url, target, progress=progress, check=check)
-    except DownloadError as exc:
-        where = (
-            f"check the edition ({', '.join(str(y) for y in MCS_EDITIONS)}) and the base URL "
-            f"(base_url or {USGS_URL_VARIABLE}, default {DEFAULT_USGS_BASE_URL}), or look for "
-            f"MCS {year} on ScienceBase item {chosen.item}"
-        )
-        if "(HTTP 404)" in str(exc):
-            raise DownloadError(f"{url} was not found (HTTP 404); {where}") from exc
-        if "returned a web page" in str(exc):
-            raise DownloadError(
-                f"the server returned a web page instead of the USGS data for {url} (a "
-                f"maintenance, login or error page): open it in a browser, or {where}"
-            ) from exc
-        raise
+    advice = (
+        f"check the edition ({', '.join(str(y) for y in MCS_EDITIONS)}) and the base URL "
+        f"(base_url or {USGS_URL_VARIABLE}, default {DEFAULT_USGS_BASE_URL}), or look for "
+        f"MCS {year} on ScienceBase item {chosen.item}"
+    )
+    return http.download(url, target, progress=progress, check=check, advice=advice)
 
 
 def _content_problem(path: Path, chosen: McsEdition) -> str | None:
