@@ -80,7 +80,7 @@ def _print_record(record: dict[str, Any]) -> None:
     if years:
         span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
         parts.append(
-            f"({', '.join(record['classifications'])}, {span}): {record['rows']:,} flows, "
+            f"{', '.join(record['classifications'])} {span}, {record['rows']:,} flows, "
             f"{record['value_usd'] / 1e9:,.2f} bn USD"
         )
     parts += [
@@ -89,7 +89,7 @@ def _print_record(record: dict[str, Any]) -> None:
         if name != "products" or not years
     ]
     console.print(
-        f"[green]Ingested[/green] {escape(record['source'])} {escape(record['release'])} "
+        f"[green]Ingested[/green] {escape(record['source'])} {escape(record['release'])}: "
         + ", ".join(parts)
         + (f", replacing {record['replaced']} earlier part(s)" if record["replaced"] else "")
     )
