@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -507,7 +507,7 @@ class Store:
             f.name
             for f in table_schema
             if not f.nullable
-            and con.execute(f'SELECT count(*) FROM _table WHERE "{f.name}" IS NULL').fetchone()[0]
+            and _scalar(con, f'SELECT count(*) FROM _table WHERE "{f.name}" IS NULL')
         ]
         if nulls:
             raise InputError(
@@ -532,7 +532,7 @@ class Store:
             relative = folder / f"{extract.source}-{ingest_id}.parquet"
             where = "WHERE classification = ?" if split else ""
             parameters = [classification] if split else []
-            rows = con.execute(f"SELECT count(*) FROM _table {where}", parameters).fetchone()[0]
+            rows = _scalar(con, f"SELECT count(*) FROM _table {where}", parameters)
             described = {
                 "table": name,
                 "source": extract.source,
@@ -806,7 +806,7 @@ def _shape_problem(manifest: Any) -> str | None:
     return None
 
 
-def _field_problem(entry: Any, fields: dict[str, type | tuple[type, ...]]) -> str | None:
+def _field_problem(entry: Any, fields: Mapping[str, type | tuple[type, ...]]) -> str | None:
     """Which of ``fields`` an entry lacks or holds with the wrong JSON type."""
     if not isinstance(entry, dict):
         return "is not a JSON object"
@@ -1085,7 +1085,8 @@ def _expired(
     one is at least two generations later and ``KEEP_REPLACED_SECONDS`` after the replacement,
     so that a reader still on generation G-1 can finish while G and G+1 commit.
     """
-    expired, kept = [], []
+    expired: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     for entry in retired:
         try:
             age = (now - dt.datetime.fromisoformat(entry["replaced"])).total_seconds()
@@ -1249,15 +1250,18 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
 
     Runs only when ``_profile`` saw a problem, so its extra scans cost nothing on valid data.
     """
-    counts = con.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
-        + f" FROM {scan}"
-    ).fetchone()
+    counts = _one(
+        con.execute(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
+            + f" FROM {scan}"
+        ).fetchone()
+    )
     for check, count in zip(TRADE_CHECKS, counts, strict=True):
         if count:
             example = con.execute(f"SELECT * FROM {scan} WHERE {check.condition} LIMIT 1")
-            row = dict(zip([d[0] for d in example.description], example.fetchone(), strict=True))
+            names = [d[0] for d in example.description]
+            row = dict(zip(names, _one(example.fetchone()), strict=True))
             shown = row[check.field]
             raise InputError(
                 f"{check.message}{'' if shown is None else f' {shown!r}'} in {count} row(s)",
@@ -1272,9 +1276,9 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
         "ORDER BY n DESC LIMIT 1"
     ).fetchone()
     if duplicates:
-        n_keys = con.execute(
-            f"SELECT count(*) FROM (SELECT {key} FROM {scan} GROUP BY ALL HAVING count(*) > 1)"
-        ).fetchone()[0]
+        n_keys = _scalar(
+            con, f"SELECT count(*) FROM (SELECT {key} FROM {scan} GROUP BY ALL HAVING count(*) > 1)"
+        )
         row = dict(zip(schema.TRADE_KEY, duplicates[:-1], strict=True))
         raise InputError(
             f"{n_keys} duplicate flow(s), e.g. year {row['year']} {row['exporter']} -> "
@@ -1317,3 +1321,15 @@ def _lock_timeout() -> float:
             f"CHOKEPOINTS_LOCK_TIMEOUT={text!r} is not a number of seconds; set it to e.g. 30"
         )
     return seconds
+
+
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate)."""
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str, parameters: list[Any] | None = None) -> Any:
+    """The single value of an aggregate query."""
+    return _one(con.execute(query, parameters or []).fetchone())[0]

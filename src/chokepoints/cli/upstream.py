@@ -81,9 +81,10 @@ def upstream(
     """Where does IMPORTER's PRODUCT really come from? Direct and look-through origin shares."""
     fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
-    options = {"year": year, "source": source, "allow_partial": allow_partial}
     if transit:
-        frame = ws.origins(importer, product, **options)
+        frame = ws.origins(
+            importer, product, year=year, source=source, allow_partial=allow_partial
+        )
         provenance = frame.attrs["provenance"]
         hubs = ", ".join(provenance["hubs"]) or "none"
         title = (
@@ -92,7 +93,9 @@ def upstream(
         )
         _emit(_table_rows(frame, fmt, limit), fmt, output, TRANSIT_TABLE, title)
         return
-    frame = ws.upstream(importer, product, depth=depth, **options)
+    frame = ws.upstream(
+        importer, product, depth=depth, year=year, source=source, allow_partial=allow_partial
+    )
     provenance = frame.attrs["provenance"]
     title = (
         f"{provenance['economy']}: origin of its {product} ({provenance['year']}, depth {depth})"

@@ -42,6 +42,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import networkx as nx
 import pandas as pd
@@ -344,7 +345,7 @@ def _nodes(
     nodes = {}
     for node_id, spec in table.items():
         line = _line(lines, rf"\s*\[\s*nodes\.{re.escape(node_id)}\s*\]")
-        where = {"file": file, "line": line, "field": f"nodes.{node_id}"}
+        where: _Where = {"file": file, "line": line, "field": f"nodes.{node_id}"}
         if not _ID.fullmatch(node_id):
             raise InputError(
                 f"node id {node_id!r} is not lower-case letters, digits and _", **where
@@ -387,7 +388,15 @@ def _nodes(
     return nodes
 
 
-def _production(node_id: str, value: object, where: dict[str, object]) -> tuple[str, str]:
+class _Where(TypedDict):
+    """Where a node is, for its errors: file, line and field."""
+
+    file: str
+    line: int | None
+    field: str
+
+
+def _production(node_id: str, value: object, where: _Where) -> tuple[str, str]:
     """A production node's ``{ commodity = ..., stage = ... }``: an id and a production stage."""
     if (
         not isinstance(value, dict)
@@ -406,7 +415,7 @@ def _production(node_id: str, value: object, where: dict[str, object]) -> tuple[
 
 
 def _node_codes(
-    node_id: str, value: object, revisions: tuple[str, ...], where: dict[str, object]
+    node_id: str, value: object, revisions: tuple[str, ...], where: _Where
 ) -> dict[str, tuple[str, ...]]:
     """A node's codes per revision: one list for all revisions, or a table with one per revision."""
     per_revision = value if isinstance(value, dict) else dict.fromkeys(revisions, value)

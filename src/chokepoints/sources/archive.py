@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from chokepoints.errors import DiskFullError, InputError
 
@@ -155,7 +156,7 @@ def extract_member(bundle: zipfile.ZipFile, name: str, target: Path, limits: Lim
         raise
 
 
-def _blocks(source: zipfile.ZipExtFile, info: zipfile.ZipInfo, limits: Limits) -> Iterator[bytes]:
+def _blocks(source: IO[bytes], info: zipfile.ZipInfo, limits: Limits) -> Iterator[bytes]:
     """The inflated blocks of a member, counted: past the allowed size it is a possible bomb."""
     allowed = limits.allowed(info)
     if info.file_size > allowed:

@@ -172,7 +172,7 @@ def _chosen_members(archive: Path, names: list[str], years: list[int] | None) ->
         )
     chosen = [n for n in members if _wanted(_year_of(n), years)]
     if not chosen:
-        available = sorted({_year_of(n) for n in members})
+        available = sorted({y for n in members if (y := _year_of(n)) is not None})
         raise InputError(
             f"archive has no year {', '.join(map(str, years or []))} "
             f"(it covers {available[0]}-{available[-1]})",
@@ -215,8 +215,9 @@ def _read_files(
             revision = _agree("revision", revision, match.group(1).upper(), path.name)
             release = _agree("release", release, "V" + match.group(3), path.name)
     country_files = {n: t for n, t in side.items() if COUNTRY_FILE.search(n)}
-    if release is None and len(country_files) == 1:
-        release = "V" + COUNTRY_FILE.search(next(iter(country_files))).group(1)
+    found = COUNTRY_FILE.search(next(iter(country_files))) if len(country_files) == 1 else None
+    if release is None and found is not None:
+        release = "V" + found.group(1)
     if revision is None:
         raise InputError(
             "cannot tell the HS revision from the file name",
@@ -232,11 +233,11 @@ def _read_files(
     product_files = {
         n: t
         for n, t in side.items()
-        if PRODUCT_FILE.search(n) and PRODUCT_FILE.search(n).group(1).upper() == revision
+        if (named := PRODUCT_FILE.search(n)) and named.group(1).upper() == revision
     }
     product_name, product_text = _pick(product_files, release)
     products = None
-    if product_text is not None:
+    if product_name is not None and product_text is not None:
         from chokepoints.reference.products import read_baci_product_file
 
         products = read_baci_product_file(product_name, product_text)

@@ -29,7 +29,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,7 +183,7 @@ def country_or_aggregate(name: str, file: str, line: int) -> tuple[str, str | No
         ) from None
 
 
-def _wide_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
+def _wide_rows(file: str, header: list[str], reader: Iterator[list[str]]) -> list[dict]:
     """Rows of the MCS2025 wide layout: one per commodity, country, type and year column."""
     where = {name: header.index(name) for name in header}
     years = []
@@ -221,7 +221,7 @@ def _wide_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
     return rows
 
 
-def _long_rows(file: str, header: list[str], reader: csv.reader) -> list[dict]:
+def _long_rows(file: str, header: list[str], reader: Iterator[list[str]]) -> list[dict]:
     """Production rows of the MCS2026 long layout (single years; ranges such as 2021–24 skip)."""
     where = {name: header.index(name) for name in header}
     rows = []
