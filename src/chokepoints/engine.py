@@ -3,11 +3,20 @@
 Both expose the same tables (``trade``, ``products``, ``countries``) so that every analysis is one
 Ibis expression that runs unchanged on either engine. Every table reads the files of one manifest
 (one generation of the store), so a commit made meanwhile never mixes into a reader's answers.
+Spark runs on this machine (``local[*]``), on a standalone cluster (``spark://``) or behind
+Spark Connect (``sc://``) and reads the Parquet files itself; PySpark is imported only then.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import importlib.util
+import os
+import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +24,7 @@ import ibis
 import pyarrow as pa
 
 from chokepoints import schema
+from chokepoints.config import DEFAULT_SPARK_MASTER, check_backend, public_master
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import sql_path
 from chokepoints.reference.countries import countries
@@ -22,6 +32,10 @@ from chokepoints.store import Store
 
 BACKENDS = ("duckdb", "pyspark")
 TABLES = {"trade": schema.TRADE, **schema.COMPANION_TABLES}
+
+#: What the engine opened last in this context answered on (``duckdb``, ``spark (local[*])``),
+#: for the command line's provenance; see ``answered_by``.
+_opened: ContextVar[str | None] = ContextVar("chokepoints_engine_opened", default=None)
 
 
 def connect(
@@ -33,14 +47,38 @@ def connect(
 ) -> ibis.BaseBackend:
     """Open an Ibis backend with views ``trade``, ``products`` and ``countries`` over the files
     of ``manifest`` (default: the one committed now), refused in one sentence if one is missing
-    or damaged."""
+    or damaged.
+
+    ``backend`` is ``duckdb`` or ``pyspark`` (``spark``). DuckDB takes ``threads`` and
+    ``memory_limit``; Spark takes ``master``, ``conf``, ``store_url`` or a ``session`` (see
+    ``spark_session``).
+    """
+    name = check_backend(backend, given_as="backend")
     manifest = store.manifest() if manifest is None else manifest
-    files = {name: store.files(name, manifest) for name in TABLES}
-    if backend == "duckdb":
-        return _duckdb(files, **options)
-    if backend == "pyspark":
-        return _pyspark(files, **options)
-    raise ChokepointsError(f"unknown engine {backend!r}; use one of {', '.join(BACKENDS)}")
+    files = {table: store.files(table, manifest) for table in TABLES}
+    if name == "duckdb":
+        con = _duckdb(files, **options)
+        _opened.set("duckdb")
+    else:
+        con = _pyspark(files, home=store.home, **options)
+        _opened.set(spark_label(con))
+    return con
+
+
+def answered_by() -> str | None:
+    """The engine the last ``connect`` in this context opened, as printed in provenance:
+    ``duckdb`` or ``spark (MASTER)``; None when none was opened."""
+    return _opened.get()
+
+
+@contextlib.contextmanager
+def answering() -> Iterator[None]:
+    """Forget, on entry and on leaving, which engine answered (one command line run)."""
+    token = _opened.set(None)
+    try:
+        yield
+    finally:
+        _opened.reset(token)
 
 
 def countries_arrow() -> pa.Table:
@@ -78,37 +116,191 @@ def _duckdb(
     return con
 
 
-def _pyspark(files_of: dict[str, list[Path]], session: Any = None):
-    """A PySpark backend (local mode unless a session is given) with the same views."""
+def _pyspark(
+    files_of: dict[str, list[Path]],
+    *,
+    home: Path,
+    session: Any = None,
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    store_url: str | None = None,
+):
+    """A PySpark backend with the same views, each reading the store's Parquet files directly.
+
+    The views live in a Spark SQL session of their own (``spark_session``), so two workspaces
+    of one process never see each other's tables. With ``store_url`` Spark reads the files at
+    that URL (the store's home folder as the cluster sees it) instead of the local paths.
+    """
+    if session is None:
+        session = spark_session(master, conf)
+    for name, table_schema in TABLES.items():
+        paths = [_spark_path(f, home, store_url) for f in files_of[name]]
+        ddl = _spark_ddl(table_schema)
+        # The canonical schema is given rather than inferred: inferring it runs a Spark job
+        # per table, and a column missing from older files reads as null (as on DuckDB).
+        frame = (
+            session.read.schema(ddl).parquet(*paths)
+            if paths
+            else session.createDataFrame([], schema=ddl)
+        )
+        frame.createOrReplaceTempView(name)
+    session.createDataFrame(countries_arrow()).createOrReplaceTempView("countries")
+    return ibis.pyspark.connect(session)
+
+
+#: Settings of every Spark session chokepoints starts, which the user's settings override.
+SPARK_DEFAULTS = {
+    "spark.app.name": "chokepoints",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+}
+#: More defaults on a local master, where one machine runs the whole job.
+LOCAL_SPARK_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+
+
+def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> Any:
+    """A new Spark SQL session for one workspace, on ``master``.
+
+    ``sc://`` (Spark Connect): a session of its own on the server. Otherwise a new session on
+    this process's SparkContext, which is started on ``master`` (default ``local[*]``, or the
+    master ``spark-submit`` was given) with ``conf`` and a fresh temporary warehouse folder
+    when there is none yet. A running SparkContext on another master is refused rather than
+    silently used.
+    """
+    settings = dict(conf or {})
+    if master and master.startswith("sc://"):
+        return _connect_session(master, settings)
     try:
+        from pyspark import SparkContext
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise ChokepointsError(
             "the Spark engine needs PySpark: pip install 'chokepoints[spark]' (and Java 17)"
         ) from exc
-    if session is None:
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("chokepoints")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            # Spark otherwise creates spark-warehouse/ in the current folder; one per session.
-            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="chokepoints-spark-"))
-            .getOrCreate()
-        )
+    running = SparkContext._active_spark_context
+    if running is not None:
+        if master and not _same_master(running.master, master):
+            raise ChokepointsError(
+                f"this Python process already runs Spark on {running.master}, so spark_master "
+                f"{master} cannot start; stop that session first (spark.stop()) or use "
+                f"spark_master={running.master!r}"
+            )
+        session = SparkSession.builder.getOrCreate().newSession()
+        for key, value in settings.items():
+            if session.conf.isModifiable(key):
+                session.conf.set(key, value)
+        return session
+    if master is None and not _under_spark_submit():
+        master = DEFAULT_SPARK_MASTER
+    local = (master or "").startswith("local")
+    settings = {**SPARK_DEFAULTS, **(LOCAL_SPARK_DEFAULTS if local else {}), **settings}
+    # A static setting, read once per SparkContext; Spark otherwise writes spark-warehouse/
+    # into the current folder.
+    warehouse = settings.setdefault("spark.sql.warehouse.dir", _temporary_warehouse())
+    builder = SparkSession.builder
+    if master:
+        builder = builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        raise ChokepointsError(
+            f"Spark could not start on {master or 'the spark-submit master'}: "
+            f"{_first_line(exc)}; check spark_master and the [spark] settings"
+        ) from exc
+    if "spark.log.level" not in settings:
         session.sparkContext.setLogLevel("ERROR")
-    for name, table_schema in TABLES.items():
-        files = [str(f) for f in files_of[name]]
-        frame = (
-            session.read.parquet(*files)
-            if files
-            else session.createDataFrame([], schema=_spark_ddl(table_schema))
+    if warehouse in _WAREHOUSES:
+        atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+    return session
+
+
+def spark_label(con: ibis.BaseBackend) -> str:
+    """``spark (MASTER)`` of an Ibis PySpark backend: the master its session really runs on."""
+    session = con._session
+    try:
+        master = session.sparkContext.master
+    except Exception:  # Spark Connect sessions have no SparkContext here
+        master = getattr(session, "_chokepoints_url", None) or "Spark Connect"
+    return f"spark ({public_master(master)})"
+
+
+def _connect_session(url: str, settings: dict[str, str]) -> Any:
+    """A new Spark Connect session on the server at ``url``."""
+    # Checked first: PySpark's own check exits the process in some embeddings.
+    missing = [name for name in CONNECT_MODULES if not _importable(name)]
+    if missing:
+        raise ChokepointsError(
+            f"Spark Connect ({public_master(url)}) needs PySpark's client libraries, "
+            f"missing here: {', '.join(missing)}; pip install 'pyspark[connect]'"
         )
-        frame.createOrReplaceTempView(name)
-    session.createDataFrame(countries_arrow()).createOrReplaceTempView("countries")
-    return ibis.pyspark.connect(session)
+    try:
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.remote(url)
+        for key, value in {**SPARK_DEFAULTS, **settings}.items():
+            builder = builder.config(key, value)
+        session = builder.create()
+    except ImportError as exc:
+        raise ChokepointsError(
+            f"Spark Connect ({public_master(url)}) needs PySpark's client libraries: "
+            f"pip install 'pyspark[connect]' ({_first_line(exc)})"
+        ) from exc
+    except Exception as exc:
+        raise ChokepointsError(
+            f"cannot open a Spark Connect session at {public_master(url)}: "
+            f"{_first_line(exc)}; check that the server runs and spark_master"
+        ) from exc
+    session._chokepoints_url = url
+    return session
+
+
+#: Modules the Spark Connect client needs (``pip install 'pyspark[connect]'``).
+CONNECT_MODULES = ("grpc", "grpc_status", "google.rpc")
+
+
+def _importable(module: str) -> bool:
+    """True when ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _same_master(running: str, wanted: str) -> bool:
+    """True when a SparkContext on ``running`` is the one ``wanted`` (``local[*]`` runs as
+    ``local[*]``, a standalone master as its URL)."""
+    return running.rstrip("/") == wanted.rstrip("/")
+
+
+def _under_spark_submit() -> bool:
+    """True in a script run by ``spark-submit``, whose master is then the one it was given."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+#: Warehouse folders made by this process, removed when it exits.
+_WAREHOUSES: set[str] = set()
+
+
+def _temporary_warehouse() -> str:
+    """A new empty folder for Spark's warehouse, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="chokepoints-spark-")
+    _WAREHOUSES.add(folder)
+    return folder
+
+
+def _spark_path(file: Path, home: Path, store_url: str | None) -> str:
+    """Where Spark reads one store file: its local path, or the same path under ``store_url``."""
+    if not store_url:
+        return str(file)
+    return f"{store_url.rstrip('/')}/{file.relative_to(home).as_posix()}"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (Java's stack traces left out)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0].strip().rstrip(".")
 
 
 def _spark_ddl(table_schema: pa.Schema) -> str:

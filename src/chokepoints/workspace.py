@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 import platformdirs
 
 from chokepoints import __version__, engine, questions
+from chokepoints.config import EngineSettings, check_backend, engine_settings
 from chokepoints.datasets import Dataset
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract
@@ -46,9 +47,13 @@ class Workspace:
     >>> ws.sql("SELECT count(*) FROM trade")        # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, backend: str = "duckdb") -> None:
+    def __init__(
+        self, store: Store, backend: str = "duckdb", *, settings: EngineSettings | None = None
+    ) -> None:
         self.store = store
-        self.backend = backend
+        #: The engine and, for Spark, its master and settings (see ``config.engine_settings``).
+        self.settings = settings or EngineSettings(backend=check_backend(backend))
+        self.backend = self.settings.backend  # the Ibis backend: duckdb or pyspark
         self._con: ibis.BaseBackend | None = None
         self._context: Context | None = None
         self._manifest: dict[str, Any] | None = None
@@ -56,9 +61,54 @@ class Workspace:
         self._held = False
 
     @classmethod
-    def open(cls, home: Path | str | None = None, backend: str = "duckdb") -> Workspace:
-        """Open (without creating anything yet) the workspace at ``home``."""
-        return cls(Store(resolve_home(home)), backend=backend)
+    def open(
+        cls,
+        home: Path | str | None = None,
+        backend: str | None = None,
+        *,
+        spark_master: str | None = None,
+        spark_conf: Mapping[str, Any] | None = None,
+        spark_store_url: str | None = None,
+    ) -> Workspace:
+        """Open (without creating anything yet, nor starting an engine) the workspace at
+        ``home``.
+
+        Parameters
+        ----------
+        home
+            The store's folder; default ``CHOKEPOINTS_HOME``, else the user data folder.
+        backend
+            ``duckdb`` or ``spark`` (also ``pyspark``); default ``CHOKEPOINTS_BACKEND``, else
+            ``backend`` in ``HOME/config.toml``, else ``duckdb``.
+        spark_master
+            ``local[*]``, ``spark://HOST:PORT`` (standalone cluster) or ``sc://HOST:PORT``
+            (Spark Connect); default ``CHOKEPOINTS_SPARK_MASTER``, else ``[spark] master`` in
+            ``config.toml``, else ``local[*]`` (or the master of ``spark-submit``). Naming one
+            chooses Spark unless ``backend`` says otherwise.
+        spark_conf
+            Spark settings (``{"spark.executor.memory": "4g"}``), over those of
+            ``config.toml``.
+        spark_store_url
+            Where Spark reads the home folder when its workers do not see the local path
+            (``hdfs://...``, ``s3a://...``); default ``[spark] store_url``, else the local path.
+        """
+        path = resolve_home(home)
+        settings = engine_settings(
+            path,
+            backend=backend,
+            spark_master=spark_master,
+            spark_conf=spark_conf,
+            spark_store_url=spark_store_url,
+        )
+        return cls(Store(path), settings=settings)
+
+    @property
+    def engine_label(self) -> str:
+        """The engine that answers, as provenance prints it: ``duckdb`` or ``spark (MASTER)``
+        (the master the session really runs on once it is open)."""
+        if self._con is not None and self.settings.is_spark:
+            return engine.spark_label(self._con)
+        return self.settings.label()
 
     @property
     def home(self) -> Path:
@@ -98,7 +148,12 @@ class Workspace:
     def _engine(self) -> ibis.BaseBackend:
         """The backend over the files of the pinned manifest, opened when first needed."""
         if self._con is None:
-            self._con = engine.connect(self.store, self.backend, manifest=self._manifest)
+            self._con = engine.connect(
+                self.store,
+                self.backend,
+                manifest=self._manifest,
+                **self.settings.connect_options(),
+            )
         return self._con
 
     def _pin(self) -> dict[str, Any]:

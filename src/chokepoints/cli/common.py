@@ -26,7 +26,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from chokepoints import __version__
+from chokepoints import __version__, config, engine
+from chokepoints.config import check_backend, check_master
 from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
 from chokepoints.export import check_target
@@ -53,14 +54,43 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="duckdb|spark",
+            help="Engine that answers: duckdb (embedded) or spark (default: "
+            "$CHOKEPOINTS_BACKEND, else backend in HOME/config.toml, else duckdb).",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            metavar="URL",
+            help="Where Spark runs: local[*], spark://HOST:PORT (standalone cluster) or "
+            "sc://HOST:PORT (Spark Connect) (default: $CHOKEPOINTS_SPARK_MASTER, else [spark] "
+            "master in HOME/config.toml, else local[*]); implies --backend spark.",
+        ),
+    ] = None,
 ) -> None:
     """Economic-security supply-chain analysis on public trade data (BACI, UN Comtrade)."""
+    choices: dict[str, tuple[str, str]] = {}
+    if backend is not None:
+        choices["backend"] = (check_backend(backend, given_as="--backend"), "--backend")
+    if spark_master is not None:
+        master = check_master(spark_master, given_as="--spark-master")
+        choices["spark_master"] = (master, "--spark-master")
+    # Workspaces opened by the command take these choices; both are forgotten when it ends.
+    ctx.with_resource(config.chosen(**choices))
+    ctx.with_resource(engine.answering())
 
 
 HomeOption = Annotated[
@@ -115,7 +145,8 @@ NUMBER_VARIABLES = {
 
 
 def check_environment() -> None:
-    """Refuse a malformed number in a ``CHOKEPOINTS_*`` variable, naming it and what it takes."""
+    """Refuse a malformed ``CHOKEPOINTS_*`` variable (a number, the engine, the Spark master),
+    naming it and what it takes."""
     for name, expected in NUMBER_VARIABLES.items():
         text = os.environ.get(name)
         if text is None:
@@ -126,6 +157,15 @@ def check_environment() -> None:
             number = math.nan
         if not math.isfinite(number) or number < 0:
             raise ChokepointsError(f"{name} is {text!r}; set it to {expected} or unset it")
+    for name, check in (
+        (config.BACKEND_VARIABLE, check_backend),
+        (config.MASTER_VARIABLE, check_master),
+    ):
+        if os.environ.get(name):
+            try:
+                check(os.environ[name], given_as=name)
+            except ChokepointsError as exc:
+                raise ChokepointsError(f"{exc}, or unset {name}") from None
 
 
 #: A snake_case word standing alone (not inside a path, a flag or a longer name).
@@ -219,6 +259,9 @@ def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = No
     # Piped, the line stays whole (one record per line for whoever reads the log).
     whole = not stream.is_terminal
     stream.print(f"[dim]{escape(text)}[/dim]", highlight=False, soft_wrap=whole)
+    answered = provenance.get("engine") or engine.answered_by()
+    if answered:
+        stream.print(f"[dim]engine: {escape(answered)}[/dim]", highlight=False, soft_wrap=whole)
     for warning in provenance.get("warnings") or []:
         stream.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=whole)
     if provenance.get("demo"):

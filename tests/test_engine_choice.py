@@ -1,0 +1,201 @@
+"""Choosing the engine: flags, environment, config.toml and defaults, in that order, and bad
+values refused in one sentence that names where they came from. Nothing here starts Spark."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chokepoints import config
+from chokepoints.config import engine_settings
+from chokepoints.errors import ChokepointsError
+from chokepoints.workspace import Workspace
+from helpers import assert_one_sentence_error, run
+
+
+@pytest.fixture(autouse=True)
+def no_engine_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without the engine's environment variables."""
+    monkeypatch.delenv(config.BACKEND_VARIABLE, raising=False)
+    monkeypatch.delenv(config.MASTER_VARIABLE, raising=False)
+
+
+def _config(home: Path, text: str) -> Path:
+    path = home / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_is_duckdb(home: Path) -> None:
+    ws = Workspace.open(home)
+    assert ws.backend == "duckdb" and ws.engine_label == "duckdb"
+
+
+def test_precedence_argument_flag_environment_file_default(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _config(
+        home,
+        'backend = "spark"\n[spark]\nmaster = "spark://file:7077"\nexecutor_memory = "2g"\n'
+        '[spark.conf]\n"spark.executor.cores" = 2\n"spark.eventLog.enabled" = true\n',
+    )
+    settings = engine_settings(home)
+    assert (settings.backend, settings.spark_master) == ("pyspark", "spark://file:7077")
+    assert settings.spark_conf == {
+        "spark.executor.memory": "2g",
+        "spark.executor.cores": "2",
+        "spark.eventLog.enabled": "true",
+    }
+    monkeypatch.setenv(config.MASTER_VARIABLE, "spark://environment:7077")
+    assert engine_settings(home).spark_master == "spark://environment:7077"
+    with config.chosen(spark_master=("spark://flag:7077", "--spark-master")):
+        assert engine_settings(home).spark_master == "spark://flag:7077"
+        settings = engine_settings(home, spark_master="local[2]", spark_conf={"spark.x.y": 1})
+        assert settings.spark_master == "local[2]"
+        assert settings.spark_conf["spark.x.y"] == "1"
+        assert settings.spark_conf["spark.executor.memory"] == "2g"  # merged key by key
+    monkeypatch.setenv(config.BACKEND_VARIABLE, "duckdb")
+    assert engine_settings(home).backend == "duckdb"
+    # A master named by the caller asks for Spark; against an explicit duckdb it is refused.
+    assert engine_settings(home, backend="pyspark").backend == "pyspark"
+    with pytest.raises(ChokepointsError, match=r"spark_master is given but the engine is duckdb"):
+        engine_settings(home, spark_master="local[2]")
+
+
+def test_master_alone_chooses_spark(home: Path) -> None:
+    ws = Workspace.open(home, spark_master="spark://127.0.0.1:7077")
+    assert ws.backend == "pyspark"
+    assert ws.engine_label == "spark (spark://127.0.0.1:7077)"
+    assert Workspace.open(home, backend="spark").engine_label == "spark (local[*])"
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[*]",
+        "local[4]",
+        "local[*,3]",
+        "spark://127.0.0.1:7077",
+        "spark://a.example:7077,b.example:7077",
+        "sc://spark.example:15002",
+        "sc://spark.example:15002/;token=abc;use_ssl=true",
+        "yarn",
+        "k8s://https://kube.example:6443",
+    ],
+)
+def test_master_forms_accepted(master: str) -> None:
+    assert config.check_master(master) == master
+
+
+@pytest.mark.parametrize(
+    "master",
+    ["spark://host", "spark:/host:7077", "local[0]", "local[x]", "http://h:1", "sc://h:99999", ""],
+)
+def test_malformed_master_refused(master: str) -> None:
+    with pytest.raises(ChokepointsError, match=r"spark_master is .* not a Spark master URL; use"):
+        config.check_master(master)
+
+
+def test_connect_token_not_printed(home: Path) -> None:
+    ws = Workspace.open(home, spark_master="sc://spark.example:15002/;token=SECRET")
+    assert ws.engine_label == "spark (sc://spark.example:15002)"
+
+
+def test_bad_flags_one_sentence(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    code, _, err = run(capsys, "--backend", "postgres", "deps", "JPN", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "--backend is 'postgres'" in err and "duckdb or spark" in err
+    code, _, err = run(capsys, "--spark-master", "spark:/x", "deps", "JPN", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "--spark-master is 'spark:/x'" in err and "spark://HOST:PORT" in err
+    code, _, err = run(
+        capsys,
+        "--backend",
+        "duckdb",
+        "--spark-master",
+        "local[2]",
+        "deps",
+        "JPN",
+        "--home",
+        str(home),
+    )
+    assert_one_sentence_error(code, err)
+    assert "--spark-master is given but the engine is duckdb (--backend)" in err
+
+
+def test_bad_environment_one_sentence(
+    capsys: pytest.CaptureFixture[str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.BACKEND_VARIABLE, "sprak")
+    code, _, err = run(capsys, "deps", "JPN", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "CHOKEPOINTS_BACKEND is 'sprak'" in err and "unset CHOKEPOINTS_BACKEND" in err
+    monkeypatch.setenv(config.BACKEND_VARIABLE, "spark")
+    monkeypatch.setenv(config.MASTER_VARIABLE, "spark://nohost")
+    code, _, err = run(capsys, "deps", "JPN", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "CHOKEPOINTS_SPARK_MASTER is 'spark://nohost'" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[spark]\nmaster = "local[2]\n', "line 2: not valid TOML"),
+        ('backend = "spark"\n\n[spark]\nmastr = "local[2]"\n', "line 4: [spark] mastr is not"),
+        ("[spark]\nexecutor_memory = 4\n", "line 2: [spark] executor_memory is 4; write it as"),
+        ('[spark]\nexecutor_memory = "lots"\n', "line 2: [spark] executor_memory is 'lots'"),
+        ('[spark.conf]\nexecutor.memory = "2g"\n', "line 2: [spark.conf] executor is read as"),
+        ('[spark.conf]\n"executor.memory" = "2g"\n', "line 2: [spark.conf] executor.memory is"),
+        ('[spark]\nmaster = "spark://h"\n', "line 2: [spark] master is 'spark://h', not a"),
+        ('backend = "polars"\n', "line 1: backend is 'polars', not an engine"),
+        ('[sprak]\nmaster = "local"\n', "line 1: sprak is not a setting of the top level"),
+    ],
+)
+def test_bad_config_names_file_line_and_field(
+    capsys: pytest.CaptureFixture[str], home: Path, text: str, expected: str
+) -> None:
+    path = _config(home, text)
+    code, _, err = run(capsys, "data", "info", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert f"{path}, {expected}" in err.replace("\n", "")
+
+
+def test_flag_and_environment_forgotten_after_the_command(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    assert run(capsys, "--backend", "spark", "groups", "--home", str(home))[0] == 0
+    assert Workspace.open(home).backend == "duckdb"
+
+
+def test_duckdb_provenance_names_the_engine(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    Workspace.open(home).load_demo()
+    code, out, _ = run(capsys, "deps", "JPN", "--top", "2", "--home", str(home))
+    assert code == 0 and "engine: duckdb" in out
+
+
+def test_cli_starts_without_pyspark(home: Path) -> None:
+    # The command line imports PySpark only when Spark answers (and opening does not start it).
+    script = (
+        "import sys\n"
+        "from chokepoints import cli\n"
+        "from chokepoints.workspace import Workspace\n"
+        f"sys.argv = ['chokepoints', '--backend', 'duckdb', 'groups', '--home', {str(home)!r}]\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        f"Workspace.open({str(home)!r}, backend='spark')\n"
+        "print('pyspark' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_spark_connect_without_client_libraries(home: Path) -> None:
+    pytest.importorskip("pyspark")
+    ws = Workspace.open(home, spark_master="sc://127.0.0.1:1")
+    with pytest.raises(ChokepointsError, match=r"Spark Connect.*sc://127\.0\.0\.1:1"):
+        ws.con  # noqa: B018
