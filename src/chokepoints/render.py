@@ -8,6 +8,7 @@ stderr otherwise. The files themselves are written by :mod:`chokepoints.export`.
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 from collections.abc import Mapping
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -226,7 +229,27 @@ def render(
             write_text(output, text)
         return
     console = console or terminal_console()
-    console.print(rich_table(frame, title=title, width=console.width))
+    print_table(frame, console, title=title)
+
+
+def print_table(frame: pd.DataFrame, console: Console, *, title: str | None = None) -> None:
+    """``frame`` as a table: fitted to a terminal's width, whole (at natural width) on a pipe,
+    a file or a CI log, so that no number is ever cut. ``frame.attrs["total_rows"]`` tells how
+    many rows the result had before a ``--limit``."""
+    total = frame.attrs.get("total_rows")
+    if console.is_terminal:
+        console.print(rich_table(frame, title=title, width=console.width, total_rows=total))
+        return
+    table = rich_table(frame, title=title, width=None, total_rows=total)
+    note, table.caption = table.caption, None  # on one line below, not wrapped to the table
+    narrow = console.width
+    console.width = max(narrow, table_width(table, console))  # print() caps at the console's
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = narrow
+    if note is not None:
+        console.print(note, soft_wrap=True)
 
 
 def render_tables(
@@ -246,45 +269,106 @@ def render_tables(
     return write_tables(tables, str(fmt), output, provenance)
 
 
-def rich_table(frame: pd.DataFrame, *, title: str | None = None, width: int = 100) -> Table:
-    """A rich Table of ``frame``: numbers right-aligned, codes whole, long text cut to fit.
+#: Text columns at most this wide are kept whole like numbers; wider ones wrap to fit.
+TEXT_MIN = 12
+#: Columns left out first when a terminal is too narrow, in this order; columns not listed go
+#: after them, from the right. Identifiers (the first column) always stay.
+DROP_FIRST = (
+    "import_export_ratio", "world_export_hhi", "n_suppliers", "n_markets", "share_of_exports",
+    "quantity_t", "import_quantity_t", "lost_quantity_t", "rank", "world_top_share",
+    "effective_top_share", "hhi_wgi_global", "scored_share_global", "scored_share_importer",
+    "years_observed", "years_met", "description", "paths", "explanation",
+)  # fmt: skip
+
+
+def rich_table(
+    frame: pd.DataFrame,
+    *,
+    title: str | None = None,
+    width: int | None = 100,
+    total_rows: int | None = None,
+) -> Table:
+    """A rich Table of ``frame`` that never cuts a number: numbers and codes keep their full
+    width, long text wraps, and on a terminal of ``width`` columns too narrow for all of them
+    the columns of ``DROP_FIRST`` (then the rightmost) are left out and named in the caption.
+    ``width=None`` (a pipe or a file) fits every column at its natural width. With
+    ``total_rows`` larger than the frame, the caption says how many rows are shown.
 
     Titles, headers and cells are plain Text, never markup: a value such as ``[/x]`` in a
     product description or an SQL result prints as it is instead of breaking the table.
     """
-    table = Table(title=Text(title) if title else None, header_style="bold", show_lines=False)
     cells = [
         [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
     ]
     headers = [column_label(str(c)) for c in frame.columns]
-    widths = [
+    natural = [
         max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(frame.columns))
     ]
     numeric = [
         pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in frame.columns
     ]
-    short = [numeric[n] or widths[n] <= 12 for n in range(len(widths))]
-    texts = short.count(False)
-    room = table_width(width) - sum(w for w, s in zip(widths, short, strict=True) if s)
-    room -= 3 * len(widths) + 1
-    # Long text shares what is left; when too little is left it is left out of the table.
-    keep = [n for n in range(len(widths)) if short[n] or room // max(texts, 1) >= 8]
-    if len(keep) < len(widths):
-        room += 3 * (len(widths) - len(keep))
-    text_width = min(40, room // texts) if texts else None
-    for number in keep:
+    whole = [numeric[n] or natural[n] <= TEXT_MIN for n in range(len(natural))]
+    least = [natural[n] if whole[n] else TEXT_MIN for n in range(len(natural))]
+    kept = list(range(len(natural)))
+    dropped: list[str] = []
+    if width is not None:
+        order = _drop_order([str(c) for c in frame.columns])
+        while len(kept) > 1 and sum(least[n] for n in kept) + 3 * len(kept) + 1 > width:
+            gone = next(n for n in order if n in kept)
+            kept.remove(gone)
+            dropped.append(headers[gone])
+    texts = [n for n in kept if not whole[n]]
+    text_width = None
+    if texts and width is not None:
+        room = width - sum(natural[n] for n in kept if whole[n]) - 3 * len(kept) - 1
+        text_width = max(TEXT_MIN, room // len(texts))
+    table = Table(
+        title=Text(title) if title else None,
+        caption=_caption(len(frame), total_rows, dropped),
+        header_style="bold",
+        show_lines=False,
+        box=box.HEAVY_HEAD if width is not None else box.SIMPLE_HEAD,
+    )
+    for number in kept:
         table.add_column(
             Text(headers[number]),
             justify="right" if numeric[number] else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-            min_width=widths[number] if short[number] else None,
-            max_width=None if short[number] else text_width,
+            no_wrap=whole[number],
+            overflow="fold",
+            min_width=least[number],
+            max_width=None if whole[number] or text_width is None else text_width,
         )
     for row in cells:
-        table.add_row(*(Text(row[n]) for n in keep))
+        table.add_row(*(Text(row[n]) for n in kept))
     return table
+
+
+def _drop_order(columns: list[str]) -> list[int]:
+    """Positions of ``columns`` in the order they are left out: ``DROP_FIRST``, then from the
+    right; never the first column."""
+    listed = [columns.index(c) for c in DROP_FIRST if c in columns[1:]]
+    rest = [n for n in range(len(columns) - 1, 0, -1) if n not in listed]
+    return listed + rest
+
+
+def _caption(shown: int, total: int | None, dropped: list[str]) -> Text | None:
+    """What the table leaves out: rows past the limit, columns past the width."""
+    parts = []
+    if total is not None and total > shown:
+        parts.append(f"{shown:,} of {total:,} rows shown (--limit N shows more)")
+    if dropped:
+        parts.append(
+            f"left out for width: {', '.join(dropped)} (a wider terminal or --format csv shows "
+            "them)"
+        )
+    return Text("; ".join(parts)) if parts else None
+
+
+def table_width(table: Table, console: Console) -> int:
+    """The width ``table`` takes with every column at its natural width."""
+    options = console.options.update(width=100_000, max_width=100_000)
+    return Measurement.get(console, options, table).maximum
 
 
 def column_label(column: str) -> str:
@@ -294,11 +378,6 @@ def column_label(column: str) -> str:
     if column.endswith("_usd"):
         return column.removesuffix("_usd").replace("_", " ") + " $m"
     return column
-
-
-def table_width(width: int) -> int:
-    """The width tables may use on a terminal of ``width`` columns."""
-    return max(width, 60)
 
 
 def cell_text(value: Any, column: str = "") -> str:
@@ -313,8 +392,20 @@ def cell_text(value: Any, column: str = "") -> str:
         return f"{value / 1e6:,.1f}"
     if isinstance(value, float) and (column.endswith(SHARE_SUFFIXES) or column.startswith("share")):
         return f"{value:.1%}"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, numbers.Integral) and _is_label(column):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer() and _is_label(column):
+        return f"{value:.0f}"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
     return str(value)
+
+
+def _is_label(column: str) -> bool:
+    """Whether a column of integers holds years or codes, printed without separators."""
+    name = column.casefold()
+    return name in ("year", "years", "t", "k", "i", "j", "rank") or name.endswith(
+        ("year", "_code", "_id")
+    )
