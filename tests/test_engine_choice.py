@@ -199,3 +199,14 @@ def test_spark_connect_without_client_libraries(home: Path) -> None:
     ws = Workspace.open(home, spark_master="sc://127.0.0.1:1")
     with pytest.raises(ChokepointsError, match=r"Spark Connect.*sc://127\.0\.0\.1:1"):
         ws.con  # noqa: B018
+
+
+def test_info_and_sql_read_with_duckdb_when_spark_answers(home: Path) -> None:
+    Workspace.open(home).load_demo()
+    ws = Workspace.open(home, backend="spark")
+    info = ws.info()
+    assert info["rows"] > 0 and info["sources"][0]["years"][0]["reporters"] > 0
+    assert ws.sql("SELECT count(*) AS n FROM trade")["n"].iloc[0] == info["rows"]
+    assert ws._con is None  # neither started Spark
+    with pytest.raises(ChokepointsError, match="unsafe SQL runs on the DuckDB engine"):
+        ws.sql("SELECT 1", unsafe=True)

@@ -648,11 +648,7 @@ class Workspace:
 
     def _coverage(self) -> dict[tuple[str, str, int], dict[str, int]]:
         """Reporters, importers and exporters per (source, classification, year), read from
-        the pinned generation's files (DuckDB engine)."""
-        if self.backend != "duckdb":
-            raise ChokepointsError(
-                "SQL queries run on the DuckDB engine; open with backend='duckdb'"
-            )
+        the pinned generation's files (with DuckDB, whichever engine answers the questions)."""
         query = """
             SELECT source, classification, year,
                    count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
@@ -662,7 +658,13 @@ class Workspace:
                    bool_or(reporter_side = 'reconciled') AS reconciled
             FROM trade GROUP BY ALL
         """
-        rows = self._engine().con.execute(query).df()
+        if self.backend == "duckdb":
+            rows = self._engine().con.execute(query).df()
+        else:
+            from chokepoints import sql_sandbox
+
+            with sql_sandbox.connect(self.store, self._manifest) as con:
+                rows = con.execute(query).df()
         return {
             (r.source, r.classification, int(r.year)): {
                 "reporters": int(r.reporters),
@@ -674,15 +676,17 @@ class Workspace:
         }
 
     def sql(self, query: str, *, unsafe: bool = False) -> pd.DataFrame:
-        """Run DuckDB SQL over ``trade``, ``products``, ``countries``, ``governance`` and
-        ``production``, read-only: no file, URL, extension or setting is reachable (see
-        ``sql_sandbox``). ``unsafe=True`` runs it on the engine's own connection, where a query
-        can read and write any file, the store included."""
+        """Run DuckDB SQL (whichever engine answers the questions) over ``trade``,
+        ``products``, ``countries``, ``governance`` and ``production``, read-only: no file,
+        URL, extension or setting is reachable (see ``sql_sandbox``). ``unsafe=True`` runs it
+        on the DuckDB engine's own connection, where a query can read and write any file, the
+        store included."""
         from chokepoints import sql_sandbox
 
-        if self.backend != "duckdb":
+        if unsafe and self.backend != "duckdb":
             raise ChokepointsError(
-                "SQL queries run on the DuckDB engine; open with backend='duckdb'"
+                "unsafe SQL runs on the DuckDB engine's own connection, and Spark answers "
+                "here; choose the engine duckdb for it"
             )
         if unsafe:
             frame = sql_sandbox.run(self.con.con, query)
