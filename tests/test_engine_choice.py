@@ -210,3 +210,25 @@ def test_info_and_sql_read_with_duckdb_when_spark_answers(home: Path) -> None:
     assert ws._con is None  # neither started Spark
     with pytest.raises(ChokepointsError, match="unsafe SQL runs on the DuckDB engine"):
         ws.sql("SELECT 1", unsafe=True)
+
+
+def test_master_nobody_listens_at(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    # Spark would retry for a minute and print Java stack traces; this is one sentence at once.
+    import socket
+
+    Workspace.open(home).load_demo()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens: the socket is bound, not listening
+        code, _, err = run(
+            capsys,
+            "--spark-master",
+            f"spark://127.0.0.1:{port}",
+            "deps",
+            "JPN",
+            "--home",
+            str(home),
+        )
+    assert_one_sentence_error(code, err)
+    assert f"no Spark master answers at spark://127.0.0.1:{port}" in err
+    assert "--spark-master" in err

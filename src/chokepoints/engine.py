@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -168,6 +169,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     silently used.
     """
     settings = dict(conf or {})
+    if master:
+        _check_reachable(master)
     if master and master.startswith("sc://"):
         return _connect_session(master, settings)
     try:
@@ -196,7 +199,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     settings = {**SPARK_DEFAULTS, **(LOCAL_SPARK_DEFAULTS if local else {}), **settings}
     # A static setting, read once per SparkContext; Spark otherwise writes spark-warehouse/
     # into the current folder.
-    warehouse = settings.setdefault("spark.sql.warehouse.dir", _temporary_warehouse())
+    if "spark.sql.warehouse.dir" not in settings:
+        settings["spark.sql.warehouse.dir"] = _temporary_warehouse()
     builder = SparkSession.builder
     if master:
         builder = builder.master(master)
@@ -211,8 +215,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         ) from exc
     if "spark.log.level" not in settings:
         session.sparkContext.setLogLevel("ERROR")
-    if warehouse in _WAREHOUSES:
-        atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+    if settings["spark.sql.warehouse.dir"] in _WAREHOUSES:
+        atexit.register(shutil.rmtree, settings["spark.sql.warehouse.dir"], ignore_errors=True)
     return session
 
 
@@ -254,6 +258,27 @@ def _connect_session(url: str, settings: dict[str, str]) -> Any:
         ) from exc
     session._chokepoints_url = url
     return session
+
+
+def _check_reachable(master: str, timeout: float = 5) -> None:
+    """Refuse in one sentence a ``spark://`` or ``sc://`` master nothing listens at (Spark
+    would otherwise retry for a minute and print Java stack traces)."""
+    scheme, _, rest = master.partition("://")
+    if scheme not in ("spark", "sc"):
+        return
+    addresses = rest.split("/", 1)[0].split(",")
+    reasons = []
+    for address in addresses:
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port or 15002)), timeout):
+                return
+        except OSError as exc:
+            reasons.append(exc.strerror or type(exc).__name__)
+    raise ChokepointsError(
+        f"no Spark {'Connect server' if scheme == 'sc' else 'master'} answers at "
+        f"{public_master(master)} ({'; '.join(reasons)}); start it, or check spark_master"
+    )
 
 
 #: Modules the Spark Connect client needs (``pip install 'pyspark[connect]'``).
