@@ -84,7 +84,10 @@ def test_content_agrees_with_the_questions(demo: Workspace, jpn_deu) -> None:
     figures = dict(jpn_deu.key_figures())
     assert figures["Dependent products"] == str(int(mine["dependent"].sum()))
     top = mine[mine["dependent"]]["top_supplier"].value_counts()
-    assert figures["Most frequent dominant supplier"].startswith(f"{top.index[0]} ({top.iloc[0]}")
+    # Named as readers know it, with its code: "China (CHN), 21 products".
+    name = {"CHN": "China", "DEU": "Germany", "USA": "United States"}.get(top.index[0], "")
+    expected = f"{name} ({top.index[0]}), {top.iloc[0]} products"
+    assert figures["Most frequent dominant supplier"] == expected
     assert jpn_deu.partners == ["DEU"]
     assert set(jpn_deu.cooperation) >= {"by_sector", "shared", "complementarity", "best_practice"}
     assert set(jpn_deu.cooperation["by_sector"]["sector"]) <= sectors
@@ -153,6 +156,30 @@ def test_html_is_well_formed_offline_and_complete(jpn_deu) -> None:
     assert len(html.encode()) < 10_000_000
 
 
+def test_readers_see_names_points_and_their_region(demo: Workspace, jpn_deu) -> None:
+    from chokepoints.report import charts
+
+    html = render_html(jpn_deu)
+    trend = jpn_deu.provenance["trend"]["change"]
+    # A change of share is said in percentage points, in the key figures and the lead.
+    assert f"{trend['share_change'] * 100:+.1f} points" in html
+    # The header lists only sectors with imports, by their names from the sector files.
+    header = html.split('class="subtitle"')[1].split("</p>")[0]
+    for sector in jpn_deu.sectors:
+        named = jpn_deu.sector_names[sector]
+        imported = sector in set(
+            jpn_deu.by_sector.loc[jpn_deu.by_sector["n_products"] > 0, "sector"]
+        )
+        assert (named in header) == imported
+    # Maps are centred on the economy's region: Asia for Japan, Europe for Germany and the EU.
+    assert charts.map_centre(["JPN"]) == 100.0 and charts.map_centre(["DEU"]) == 15.0
+    eu = demo.context.economy("EU27").members
+    assert charts.map_centre(eu) == 15.0
+    # Tables name countries with their codes.
+    suppliers = html.split('id="suppliers"')[1].split("</section>")[0]
+    assert "China (CHN)" in suppliers
+
+
 def test_upstream_section_quotes_the_chain_stages(demo: Workspace, jpn_deu) -> None:
     expected = demo.chain_stages("JPN")
     # Every chain Japan imports from, with the same figures as the question's.
@@ -198,7 +225,7 @@ def test_report_cli_writes_the_file(
     assert str(target) in out.replace("\n", "")
     html = target.read_text(encoding="utf-8")
     assert "Supply-chain dependencies: DEU" in html and 'id="cooperation"' not in html
-    assert "sectors: batteries" in html
+    assert "sectors: Storage batteries" in html  # the sector file's name, not its id
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,19 @@ _NOT_CURRENT_BACI = {58, 280, 381, 736}
 
 
 @functools.cache
+def short_names() -> dict[str, str]:
+    """ISO3 -> short English name (``CHN`` -> ``China``, ``COD`` -> ``DR Congo``)."""
+    table = countries()
+    return dict(zip(table["iso3"], table["name"], strict=True))
+
+
+def labelled(code: str) -> str:
+    """``China (CHN)`` for a known ISO3 code; anything else (a group, an area) as it is."""
+    name = short_names().get(code)
+    return f"{name} ({code})" if name and name != code else code
+
+
+@functools.cache
 def known_iso3() -> frozenset[str]:
     """Every code accepted in the ``exporter`` and ``importer`` columns."""
     return frozenset(countries()["iso3"])

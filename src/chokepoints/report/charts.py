@@ -6,9 +6,13 @@ draw). Colours follow one palette so a supplier looks the same across charts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from chokepoints.reference.countries import labelled
 
 #: Colours: the country's own bars, risk, relief, and neutral.
 BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#8c8c8c"
@@ -28,12 +32,14 @@ def _layout(figure: go.Figure, *, height: int = 380, **extra: object) -> go.Figu
     return figure
 
 
-def _label(sector: str) -> str:
-    """A sector id as words."""
-    return sector.replace("_", " ")
+def _label(sector: str, names: Mapping[str, str]) -> str:
+    """A sector's name (its id in words when unnamed)."""
+    return names.get(sector) or sector.replace("_", " ")
 
 
-def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figure | None:
+def dependencies_treemap(
+    dependent: pd.DataFrame, sectors: list[str], names: Mapping[str, str]
+) -> go.Figure | None:
     """Dependent products by sector, sized by import value, coloured by import HHI."""
     if dependent.empty:
         return None
@@ -47,7 +53,7 @@ def dependencies_treemap(dependent: pd.DataFrame, sectors: list[str]) -> go.Figu
     figure = go.Figure(
         go.Treemap(
             ids=ids,
-            labels=[_label(g) for g in groups.index] + rows["label"].tolist(),
+            labels=[_label(g, names) for g in groups.index] + rows["label"].tolist(),
             parents=[""] * len(groups) + [f"s:{g}" for g in rows["group"]],
             values=groups.tolist() + rows["import_value_usd"].tolist(),
             branchvalues="total",
@@ -70,12 +76,12 @@ def _first_of(listed: str, sectors: list[str]) -> str:
     return next((s for s in sectors if s in mine), mine[0] or "other")
 
 
-def sector_bars(by_sector: pd.DataFrame) -> go.Figure | None:
+def sector_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Figure | None:
     """Per sector: products imported and, of them, dependent."""
     if by_sector.empty:
         return None
     frame = by_sector.iloc[::-1]
-    labels = [_label(s) for s in frame["sector"]]
+    labels = [_label(s, names) for s in frame["sector"]]
     figure = go.Figure(
         [
             go.Bar(
@@ -111,7 +117,7 @@ def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
     colours = [RED if n > 0 else BLUE for n in frame["n_dominant"]]
     figure = go.Figure(
         go.Bar(
-            y=frame["exporter"],
+            y=[labelled(code) for code in frame["exporter"]],
             x=frame["share"],
             orientation="h",
             marker_color=colours,
@@ -125,8 +131,24 @@ def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
     return _layout(figure, height=max(280, 24 * len(frame) + 60), xaxis_tickformat=".0%")
 
 
-def supplier_map(suppliers: pd.DataFrame) -> go.Figure | None:
-    """World map of where the strategic imports come from (log colour scale, USD)."""
+#: Longitude a map is centred on, by the continent of the report's economy.
+MAP_CENTRE = {"Europe": 15.0, "Africa": 20.0, "Asia": 100.0, "Oceania": 140.0, "America": -80.0}
+
+
+def map_centre(members: Sequence[str]) -> float:
+    """The longitude to centre a world map on for an economy of ``members``: its continent's
+    (the most common among a group's members), Europe's when unknown."""
+    from chokepoints.reference.countries import countries
+
+    table = countries().set_index("iso3")["continent"]
+    found = table.reindex(list(members)).dropna()
+    continent = found.mode().iloc[0] if not found.empty else "Europe"
+    return MAP_CENTRE.get(str(continent), MAP_CENTRE["Europe"])
+
+
+def supplier_map(suppliers: pd.DataFrame, centre: float = 0.0) -> go.Figure | None:
+    """World map of where the strategic imports come from (log colour scale, USD), centred on
+    the longitude ``centre`` (the report's economy's region)."""
     frame = suppliers[suppliers["imports_usd"] > 0]
     if frame.empty:
         return None
@@ -141,9 +163,16 @@ def supplier_map(suppliers: pd.DataFrame) -> go.Figure | None:
             zmin=low,
             zmax=high,
             colorscale="YlOrRd",
-            customdata=np.stack([frame["imports_usd"], frame["share"]], axis=-1),
+            customdata=np.stack(
+                [
+                    frame["imports_usd"],
+                    frame["share"],
+                    [labelled(code) for code in frame["exporter"]],
+                ],
+                axis=-1,
+            ),
             hovertemplate=(
-                "%{location}: $%{customdata[0]:,.0f} (%{customdata[1]:.1%})<extra></extra>"
+                "%{customdata[2]}: $%{customdata[0]:,.0f} (%{customdata[1]:.1%})<extra></extra>"
             ),
             colorbar={
                 "title": {"text": "imports"},
@@ -161,6 +190,7 @@ def supplier_map(suppliers: pd.DataFrame) -> go.Figure | None:
         showland=True,
         landcolor="#eeeeee",
         projection_type="natural earth",
+        projection_rotation={"lon": centre},
         resolution=110,
     )
     return _layout(figure, height=440)
@@ -176,42 +206,63 @@ def _money_tick(power: float) -> str:
 
 
 def trend_lines(trend: pd.DataFrame, supplier: str) -> go.Figure | None:
-    """The supplier's share of imports over the years, and the products depending on it."""
+    """Two aligned panels over the years: the supplier's share of imports (top), and the
+    dependent products it dominates (bottom), each on its own axis from zero."""
     if trend is None or len(trend) < 2:
         return None
-    figure = go.Figure(
-        [
-            go.Bar(
-                x=trend["year"],
-                y=trend["n_dependent_on_supplier"],
-                name=f"dependent products with {supplier} on top",
-                marker_color="#c9d6e8",
-                yaxis="y2",
-            ),
-            go.Scatter(
-                x=trend["year"],
-                y=trend["supplier_share"],
-                name=f"{supplier}'s share of imports",
-                mode="lines+markers",
-                line={"color": RED, "width": 3},
-            ),
-        ]
+    from plotly.subplots import make_subplots
+
+    name = labelled(supplier)
+    figure = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.62, 0.38],
+        vertical_spacing=0.1,
+        subplot_titles=[
+            f"{name}'s share of imports",
+            f"dependent products with {name} on top",
+        ],
     )
-    return _layout(
-        figure,
-        xaxis={"dtick": 1, "tickformat": "d"},
-        yaxis={"title": "share of imports", "tickformat": ".0%", "rangemode": "tozero"},
-        yaxis2={"title": "products", "overlaying": "y", "side": "right", "rangemode": "tozero"},
-        legend={"orientation": "h", "y": 1.1},
+    figure.add_trace(
+        go.Scatter(
+            x=trend["year"],
+            y=trend["supplier_share"],
+            name="share of imports",
+            mode="lines+markers",
+            line={"color": RED, "width": 3},
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        ),
+        row=1,
+        col=1,
     )
+    figure.add_trace(
+        go.Bar(
+            x=trend["year"],
+            y=trend["n_dependent_on_supplier"],
+            name="dependent products",
+            marker_color=BLUE,
+            hovertemplate="%{x}: %{y} products<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    top_share = float(trend["supplier_share"].max())
+    figure.update_yaxes(tickformat=".0%", range=[0, min(1.0, top_share * 1.25 + 0.02)], row=1)
+    figure.update_yaxes(rangemode="tozero", tickformat="d", row=2)
+    figure.update_xaxes(dtick=1, tickformat="d")
+    return _layout(figure, height=440, showlegend=False)
 
 
-def stress_bars(stress: pd.DataFrame) -> go.Figure | None:
+def stress_bars(stress: pd.DataFrame, names: Mapping[str, str]) -> go.Figure | None:
     """The worst cut-offs: what would be lost, and what no one could replace."""
     if stress.empty:
         return None
     frame = stress.iloc[::-1]
-    labels = [f"{s} → {_label(t)}" for s, t in zip(frame["supplier"], frame["sector"], strict=True)]
+    labels = [
+        f"{labelled(s)} → {_label(t, names)}"
+        for s, t in zip(frame["supplier"], frame["sector"], strict=True)
+    ]
     figure = go.Figure(
         [
             go.Bar(
@@ -259,11 +310,11 @@ def diversification_bars(batch: pd.DataFrame) -> go.Figure | None:
     )
 
 
-def cooperation_bars(by_sector: pd.DataFrame) -> go.Figure | None:
+def cooperation_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Figure | None:
     """Per sector: shared chokepoints, complementary products and jointly covered ones."""
     if by_sector.empty:
         return None
-    labels = [_label(s) for s in by_sector["sector"]]
+    labels = [_label(s, names) for s in by_sector["sector"]]
     series = (
         ("shared_products", "shared chokepoints", RED),
         ("complementary_products", "a partner can supply", GREEN),
@@ -286,7 +337,9 @@ def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
     if frame.empty:
         return None
     frame = frame.iloc[::-1]
-    labels = [f"{p} → {m}" for p, m in zip(frame["product"], frame["top_market"], strict=True)]
+    labels = [
+        f"{p} → {labelled(m)}" for p, m in zip(frame["product"], frame["top_market"], strict=True)
+    ]
     figure = go.Figure(
         go.Bar(
             y=labels,

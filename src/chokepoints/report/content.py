@@ -16,6 +16,7 @@ import pandas as pd
 
 from chokepoints.errors import ChokepointsError, InputError, NoDataError
 from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
+from chokepoints.reference.countries import labelled
 
 if TYPE_CHECKING:
     from chokepoints.workspace import Workspace
@@ -50,8 +51,22 @@ class ReportContent:
     cooperation: dict[str, pd.DataFrame] | None
     #: Per value chain the country imports from, each step's concentration (``chain_stages``).
     stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Sector id -> its name in the sector files (``critical_minerals`` -> Critical minerals).
+    sector_names: dict[str, str] = field(default_factory=dict)
+    #: The ISO3 codes the report's economy stands for (the country, or a group's members).
+    members: list[str] = field(default_factory=list)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def sectors_with_data(self) -> list[str]:
+        """The report's sectors of which the country imported at least one product."""
+        held = set(self.by_sector.loc[self.by_sector["n_products"] > 0, "sector"])
+        return [sector for sector in self.sectors if sector in held]
+
+    def sector_name(self, sector: str) -> str:
+        """A sector's name for readers (its id in words when the files give none)."""
+        return self.sector_names.get(sector) or sector.replace("_", " ")
 
     @property
     def dependent(self) -> pd.DataFrame:
@@ -103,17 +118,18 @@ class ReportContent:
         ]
         if not dependent.empty:
             counts = self.dominance
-            top = str(counts.index[0])
+            top = labelled(str(counts.index[0]))
             figures.append(
-                ("Most frequent dominant supplier", f"{top} ({_products(int(counts.iloc[0]))})")
+                ("Most frequent dominant supplier", f"{top}, {_products(int(counts.iloc[0]))}")
             )
         if self.trend is not None:
             trend = self.provenance["trend"]
             change = trend["change"]
             figures.append(
                 (
-                    f"Share of {trend['supplier']} {change['from_year']}-{change['to_year']}",
-                    f"{change['share_change']:+.1%} ({change['verdict']})",
+                    f"Share of {labelled(trend['supplier'])} "
+                    f"{change['from_year']}-{change['to_year']}",
+                    f"{points(change['share_change'])} ({change['verdict']})",
                 )
             )
         if not self.stress.empty and self.stress["shortfall_value_usd"].iloc[0] > 0:
@@ -121,7 +137,7 @@ class ReportContent:
             figures.append(
                 (
                     "Worst cut-off (shortfall)",
-                    f"{worst['supplier']} in {worst['sector'].replace('_', ' ')}: "
+                    f"{labelled(worst['supplier'])} in {self.sector_name(worst['sector'])}: "
                     f"{money(float(worst['shortfall_value_usd']))}",
                 )
             )
@@ -146,7 +162,7 @@ def gather(
 
     ``progress(description, done, total)`` is called before each question.
     """
-    from chokepoints.reference.sectors import sector_table
+    from chokepoints.reference.sectors import list_sectors, sector_table
 
     if method not in REPORT_METHODS:
         raise InputError(
@@ -198,6 +214,10 @@ def gather(
         alternatives={},
         cooperation=None,
         provenance=provenance,
+        sector_names=dict(
+            zip(*(list_sectors(ws.sector_dirs)[c] for c in ("id", "name")), strict=True)
+        ),
+        members=sorted(ws.context.economy(who).members),
     )
     step("suppliers and trend")
     content.suppliers = _suppliers(ws, content, codes, **options)
@@ -357,6 +377,11 @@ def _by_chosen_sectors(
     kept = roll_up[roll_up["sector"].isin(sectors)].reset_index(drop=True)
     kept.attrs = roll_up.attrs
     return {**tables, "by_sector": kept}
+
+
+def points(change: float) -> str:
+    """A change of share in percentage points: ``-0.016`` -> ``-1.6 points``."""
+    return f"{change * 100:+.1f} points"
 
 
 def money(value: float) -> str:

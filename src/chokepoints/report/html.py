@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from plotly.offline import get_plotlyjs
 
 from chokepoints import __version__
+from chokepoints.reference.countries import labelled
 from chokepoints.render import (
     BATCH_TABLE,
     DEPS_TABLE,
@@ -30,7 +31,7 @@ from chokepoints.render import (
     column_label,
 )
 from chokepoints.report import charts
-from chokepoints.report.content import ReportContent, money
+from chokepoints.report.content import ReportContent, money, points
 
 #: Plotly options: no logo, resize with the window.
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -90,7 +91,7 @@ def _title(content: ReportContent) -> str:
 def _subtitle(content: ReportContent) -> str:
     """Year, data and scope in one line."""
     record = content.provenance["dependencies"]
-    sectors = ", ".join(s.replace("_", " ") for s in content.sectors)
+    sectors = ", ".join(content.sector_name(s) for s in content.sectors_with_data)
     return (
         f"{content.year} · {record['source']} {'/'.join(record['releases'])} "
         f"({record['classification']}) · sectors: {sectors}"
@@ -106,7 +107,7 @@ def _sections(content: ReportContent) -> list[Section]:
             "dependencies",
             "Dependent products by sector",
             _dependencies_lead(content),
-            charts.dependencies_treemap(dependent, content.sectors),
+            charts.dependencies_treemap(dependent, content.sectors, content.sector_names),
             [
                 (
                     "Dependent products",
@@ -120,7 +121,7 @@ def _sections(content: ReportContent) -> list[Section]:
             "sectors",
             "Sectors at a glance",
             "Products imported per sector, and how many of them meet the dependency criteria.",
-            charts.sector_bars(by_sector),
+            charts.sector_bars(by_sector, content.sector_names),
             [
                 (
                     "Per sector",
@@ -152,7 +153,7 @@ def _sections(content: ReportContent) -> list[Section]:
             "map",
             "Where the strategic supplies come from",
             "Imports of the report's products by country of origin (colour on a log scale).",
-            charts.supplier_map(content.suppliers),
+            charts.supplier_map(content.suppliers, charts.map_centre(content.members)),
             [
                 (
                     "By country of origin",
@@ -206,7 +207,7 @@ def _sections(content: ReportContent) -> list[Section]:
             "stress",
             "Biggest scenario impacts",
             _stress_lead(content),
-            charts.stress_bars(content.stress),
+            charts.stress_bars(content.stress, content.sector_names),
             [
                 (
                     "Worst cut-offs",
@@ -303,7 +304,7 @@ def _cooperation_section(content: ReportContent) -> Section:
         "cooperation",
         f"Cooperation with {', '.join(content.partners)}",
         _cooperation_lead(content),
-        charts.cooperation_bars(tables["by_sector"]),
+        charts.cooperation_bars(tables["by_sector"], content.sector_names),
         [
             (
                 "Per sector",
@@ -356,7 +357,8 @@ def _dependencies_lead(content: ReportContent) -> str:
         f"{len(dependent)} of {len(content.dependencies)} products meet the {method['name']} "
         f"criteria ({rule}). The largest is {top['product']} "
         f"{_short(top['description'])}, {cell_text(top['top_supplier_share'], 'share')} from "
-        f"{top['top_supplier']}. Area: import value; colour: import concentration (HHI)."
+        f"{labelled(top['top_supplier'])}. Area: import value; colour: import concentration "
+        "(HHI)."
     )
 
 
@@ -367,7 +369,8 @@ def _suppliers_lead(content: ReportContent) -> str:
         return "No imports."
     top = frame.iloc[0]
     return (
-        f"{top['exporter']} supplies {cell_text(top['share'], 'share')} of these imports; "
+        f"{labelled(top['exporter'])} supplies {cell_text(top['share'], 'share')} of these "
+        "imports; "
         "red bars mark suppliers that dominate at least one dependent product."
     )
 
@@ -383,10 +386,10 @@ def _trend_lead(content: ReportContent) -> str:
         return "Trends need two years or more in the store."
     change = content.provenance["trend"]["change"]
     return (
-        f"{_trend_supplier(content)}'s share of {content.country}'s imports changed by "
-        f"{change['share_change']:+.1%} from {change['from_year']} to {change['to_year']}, and "
-        f"the number of dependent products it dominates by {change['dependent_change']:+d}: "
-        f"{change['verdict']}."
+        f"{labelled(_trend_supplier(content))}'s share of {content.country}'s imports changed "
+        f"by {points(change['share_change'])} from {change['from_year']} to "
+        f"{change['to_year']}, and the number of dependent products it dominates by "
+        f"{change['dependent_change']:+d}: {change['verdict']}."
     )
 
 
@@ -401,7 +404,7 @@ def _exports_lead(content: ReportContent) -> str:
         f"The other way round: {len(dependent)} of {len(frame)} exported products sell mostly "
         f"to one market (destination HHI above 0.4). The largest, {top['product']} "
         f"{_short(top['description'])}, sends {cell_text(top['top_market_share'], 'share')} "
-        f"to {top['top_market']}."
+        f"to {labelled(top['top_market'])}."
     )
 
 
@@ -420,7 +423,8 @@ def _stress_lead(content: ReportContent) -> str:
             "no cut-off leaves it a shortfall (green bars)."
         )
     return (
-        f"If {worst['supplier']} stopped selling {worst['sector'].replace('_', ' ')} products, "
+        f"If {labelled(worst['supplier'])} stopped selling "
+        f"{content.sector_name(worst['sector']).lower()} products, "
         f"{content.country} would lose {cell_text(worst['lost_share'], 'share')} of those imports; "
         f"other exporters could redirect part of it, leaving a shortfall of "
         f"{money(float(worst['shortfall_value_usd']))}. {rule}"
@@ -499,13 +503,27 @@ def _table_html(frame: pd.DataFrame, columns: list[str]) -> Markup:
     body = []
     for row in frame[shown].itertuples(index=False):
         cells = "".join(
-            f'<td class="{"num" if numeric[c] else ""}">{escape(cell_text(v, c))}</td>'
+            f'<td class="{"num" if numeric[c] else ""}">{escape(_cell(v, c))}</td>'
             for v, c in zip(row, shown, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     return Markup(
         f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
+
+
+#: Table columns that hold ISO3 codes, shown with the country's name.
+COUNTRY_COLUMNS = {
+    "exporter", "importer", "supplier", "top_supplier", "top_market", "partner",
+    "best_partner", "effective_top_origin", "world_top", "origin",
+}  # fmt: skip
+
+
+def _cell(value: Any, column: str) -> str:
+    """A table cell: as in the terminal, countries as ``China (CHN)``."""
+    if column in COUNTRY_COLUMNS and isinstance(value, str):
+        return labelled(value)
+    return cell_text(value, column)
 
 
 def _provenance_rows(content: ReportContent) -> list[tuple[str, str]]:
