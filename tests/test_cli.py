@@ -41,7 +41,7 @@ def test_quickstart_loads_demo_and_shows_dependencies(
     report = home / "reports" / "JPN_vs_DEU.html"
     assert f"{report}" in out.replace("\n", "")
     assert report.stat().st_size > 1_000_000  # Plotly's JavaScript is inlined
-    assert "Cooperation with DEU" in report.read_text(encoding="utf-8")
+    assert "Cooperation with Germany (DEU)" in report.read_text(encoding="utf-8")
     # A second run finds the store filled and does not ingest again.
     code, out, _ = run(capsys, "quickstart", "--home", str(home))
     assert code == 0 and "loading the synthetic demo world" not in out

@@ -96,3 +96,72 @@ def test_report_renders_offline_in_chromium(tmp_path: Path, partners: list[str])
         assert svgs >= 1 and count > 5, f"chart {key} drew {count} marks"
     assert countries > 50  # the bundled world map drew one shape per supplying country
     assert opened
+
+
+#: Baseline screenshots of the report's sections (demo world, JPN with DEU), made by this test
+#: with CHOKEPOINTS_UPDATE_BASELINES=1 and checked by eye before they were committed.
+BASELINES = Path(__file__).parent / "baselines"
+#: A pixel differs when a channel moves by more than this; a section differs when more than
+#: ``MAX_CHANGED`` of its pixels do (anti-aliasing moves a few, a broken chart thousands).
+PIXEL_TOLERANCE = 48
+MAX_CHANGED = 0.01
+
+
+def _changed_share(shot: Path, baseline: Path, diff: Path) -> float:
+    """The share of pixels that differ between two screenshots of equal size (1.0 when the
+    sizes differ); the differing pixels are painted red into ``diff`` for people to look at."""
+    from PIL import Image, ImageChops
+
+    now, then = Image.open(shot).convert("RGB"), Image.open(baseline).convert("RGB")
+    if now.size != then.size:
+        return 1.0
+    delta = (
+        ImageChops.difference(now, then)
+        .convert("L")
+        .point(lambda v: 255 if v > PIXEL_TOLERANCE else 0)
+    )
+    changed = sum(1 for v in delta.getdata() if v) / (now.width * now.height)
+    marked = now.copy()
+    marked.paste((220, 0, 0), mask=delta)
+    marked.save(diff)
+    return changed
+
+
+def test_sections_look_as_their_baselines(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    ws = Workspace.open(tmp_path / "home")
+    ws.load_demo()
+    report = tmp_path / "report.html"
+    write_report(gather(ws, "JPN", partners=["DEU"]), report)
+    update = os.environ.get("CHOKEPOINTS_UPDATE_BASELINES") == "1"
+    artefacts = REPO / "test-artifacts" / "sections"
+    artefacts.mkdir(parents=True, exist_ok=True)
+    keys = ["key-figures", *CHARTS, "cooperation"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=QUIET)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(report.as_uri())
+        for key in CHARTS:
+            page.wait_for_selector(f"#chart-{key} svg.main-svg", timeout=15_000)
+        page.wait_for_timeout(500)  # let Plotly finish its transitions
+        for key in keys:
+            page.locator(f"#{key}").screenshot(
+                path=str(artefacts / f"{key}.png"), animations="disabled"
+            )
+        browser.close()
+    if update:
+        BASELINES.mkdir(exist_ok=True)
+        for key in keys:
+            shutil.copyfile(artefacts / f"{key}.png", BASELINES / f"report-{key}.png")
+    changed = {
+        key: _changed_share(
+            artefacts / f"{key}.png", BASELINES / f"report-{key}.png", artefacts / f"{key}-diff.png"
+        )
+        for key in keys
+    }
+    broken = {key: share for key, share in changed.items() if share > MAX_CHANGED}
+    assert not broken, (
+        f"sections differ from their baselines (share of pixels): {broken}; see {artefacts}"
+    )

@@ -302,7 +302,7 @@ def _cooperation_section(content: ReportContent) -> Section:
     tables = content.cooperation or {}
     return Section(
         "cooperation",
-        f"Cooperation with {', '.join(content.partners)}",
+        f"Cooperation with {', '.join(labelled(p) for p in content.partners)}",
         _cooperation_lead(content),
         charts.cooperation_bars(tables["by_sector"], content.sector_names),
         [
@@ -423,8 +423,8 @@ def _stress_lead(content: ReportContent) -> str:
             "no cut-off leaves it a shortfall (green bars)."
         )
     return (
-        f"If {labelled(worst['supplier'])} stopped selling "
-        f"{content.sector_name(worst['sector']).lower()} products, "
+        f"If {labelled(worst['supplier'])} stopped selling the products of the sector "
+        f"{content.sector_name(worst['sector'])}, "
         f"{content.country} would lose {cell_text(worst['lost_share'], 'share')} of those imports; "
         f"other exporters could redirect part of it, leaving a shortfall of "
         f"{money(float(worst['shortfall_value_usd']))}. {rule}"
