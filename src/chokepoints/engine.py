@@ -182,7 +182,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         ) from exc
     running = SparkContext._active_spark_context
     if running is not None:
-        if master and not _same_master(running.master, master):
+        if master and not _same_master(str(running.master), master):
             raise ChokepointsError(
                 f"this Python process already runs Spark on {running.master}, so spark_master "
                 f"{master} cannot start; stop that session first (spark.stop()) or use "
@@ -193,10 +193,13 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
             if session.conf.isModifiable(key):
                 session.conf.set(key, value)
         return session
-    if master is None and not _under_spark_submit():
+    defaults = dict(SPARK_DEFAULTS)
+    if master is None and _under_spark_submit():
+        defaults.pop("spark.app.name")  # spark-submit's --name, master and settings stand
+    elif master is None:
         master = DEFAULT_SPARK_MASTER
     local = (master or "").startswith("local")
-    settings = {**SPARK_DEFAULTS, **(LOCAL_SPARK_DEFAULTS if local else {}), **settings}
+    settings = {**defaults, **(LOCAL_SPARK_DEFAULTS if local else {}), **settings}
     # A static setting, read once per SparkContext; Spark otherwise writes spark-warehouse/
     # into the current folder.
     if "spark.sql.warehouse.dir" not in settings:
@@ -256,7 +259,8 @@ def _connect_session(url: str, settings: dict[str, str]) -> Any:
             f"cannot open a Spark Connect session at {public_master(url)}: "
             f"{_first_line(exc)}; check that the server runs and spark_master"
         ) from exc
-    session._chokepoints_url = url
+    # Read back by spark_label: a Spark Connect session has no SparkContext to ask.
+    setattr(session, "_chokepoints_url", url)  # noqa: B010
     return session
 
 
