@@ -17,6 +17,7 @@ docs/methods/cooperation.md:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import overload
 
 import ibis
 import ibis.expr.types as ir
@@ -308,20 +309,39 @@ def joint_diversification(
     ).order_by("product")
 
 
+@overload
 def roll_up_by_sector(
     table: ir.Table, sector_map: ir.Table | pd.DataFrame | Mapping[str, str]
-) -> ir.Table:
+) -> ir.Table: ...
+
+
+@overload
+def roll_up_by_sector(
+    table: pd.DataFrame, sector_map: ir.Table | pd.DataFrame | Mapping[str, str]
+) -> pd.DataFrame: ...
+
+
+def roll_up_by_sector(
+    table: ir.Table | pd.DataFrame, sector_map: ir.Table | pd.DataFrame | Mapping[str, str]
+) -> ir.Table | pd.DataFrame:
     """Per sector: products and rows of a cooperation table, and the sum of its value columns.
 
     ``sector_map`` is ``reference.sectors.sector_table`` (``product, sector``), another table
     with those columns, or a ``{product: sector}`` mapping; a product in several sectors counts
     in each. Columns: ``sector, n_products, n_rows`` and one sum per ``*_usd`` column, so a
     minister sees "12 shared chokepoints in batteries, worth $3bn" before the product list.
+
+    A cooperation table already computed (a DataFrame) is rolled up in pandas, the same way,
+    rather than sent back to the engine (on Spark every query is a job).
     """
     if isinstance(sector_map, Mapping):
         sector_map = pd.DataFrame(
             {"product": list(sector_map), "sector": list(sector_map.values())}
         )
+    if isinstance(table, pd.DataFrame):
+        if isinstance(sector_map, ir.Table):
+            sector_map = sector_map.select("product", "sector").to_pandas()
+        return _roll_up_frame(table, sector_map)
     if isinstance(sector_map, pd.DataFrame):
         sector_map = ibis.memtable(sector_map[["product", "sector"]])
     sectors = sector_map.select("product", "sector")
@@ -332,3 +352,21 @@ def roll_up_by_sector(
         .aggregate(n_products=joined["product"].nunique(), n_rows=joined.count(), **sums)
         .order_by("sector")
     )
+
+
+def _roll_up_frame(table: pd.DataFrame, sector_map: pd.DataFrame) -> pd.DataFrame:
+    """:func:`roll_up_by_sector` of a computed table: an inner join on product, then per
+    sector the distinct products, the rows and each ``*_usd`` column's sum (null when all its
+    values are, as in SQL)."""
+    joined = table.merge(sector_map[["product", "sector"]], on="product")
+    sums = [c for c in table.columns if c.endswith("_usd")]
+    grouped = joined.groupby("sector", sort=True)
+    rolled = pd.DataFrame(
+        {
+            "n_products": grouped["product"].nunique(),
+            "n_rows": grouped.size(),
+            **{c: grouped[c].sum(min_count=1) for c in sums},
+        }
+    )
+    rolled.index.name = "sector"
+    return rolled.reset_index().astype({"n_products": "int64", "n_rows": "int64"})

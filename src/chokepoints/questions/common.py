@@ -178,9 +178,7 @@ def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataF
     """Add ``description`` (from the store, else the sector files) and ``sector`` columns."""
     from chokepoints.reference.sectors import sector_table
 
-    products = ctx.table("products")
-    mine = products.filter(products.classification == classification)
-    found = mine.group_by("product").aggregate(description=mine.description.arbitrary()).to_pandas()
+    found = descriptions(ctx, classification)
     sectors = sector_table(classification, extra_dirs=ctx.sector_dirs)
     by_product = sectors.groupby("product").agg(
         sector=("sector", lambda s: ",".join(sorted(set(s)))),
@@ -191,6 +189,18 @@ def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataF
     )
     frame["description"] = frame["description"].fillna(frame.pop("sector_description"))
     return frame
+
+
+def descriptions(ctx: Context, classification: str) -> pd.DataFrame:
+    """The store's product descriptions of one classification (``product, description``),
+    looked up once per context: every question describes its rows with them."""
+
+    def lookup() -> pd.DataFrame:
+        products = ctx.table("products")
+        mine = products.filter(products.classification == classification)
+        return mine.group_by("product").aggregate(description=mine.description.arbitrary())
+
+    return ctx.memo(("descriptions", classification), lambda: lookup().to_pandas())
 
 
 def finish(frame: pd.DataFrame, columns: list[str], provenance: dict[str, Any]) -> pd.DataFrame:

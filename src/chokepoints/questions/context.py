@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from chokepoints.reference.economies import Economies, Economy
 
@@ -51,6 +52,18 @@ class Context:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
+
+    def rows(self, name: str) -> int:
+        """Rows of table ``name`` that the manifest's parts hold, counted without a query
+        (every engine query costs a job on Spark)."""
+        return sum(int(p.get("rows") or 0) for p in self.parts if p["table"] == name)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A small companion table (``production``, ``governance``...) as pandas, read once for
+        the life of this context; callers filter copies, never change it. Never ``trade``."""
+        if name == "trade":
+            raise ValueError("the trade table is never pulled into pandas whole")
+        return self.memo(("frame", name), lambda: self.table(name).to_pandas())
 
     @property
     def governance_releases(self) -> list[str]:

@@ -287,8 +287,7 @@ def supply_risk(
         ctx, economy=who, source=source, year=year, level=6 if sector else None
     )
     codes = sector_codes(ctx, sector, dataset)
-    governance = ctx.table("governance")
-    if governance.count().to_pyarrow().as_py() == 0:
+    if ctx.rows("governance") == 0:
         raise NoDataError(
             "no governance indicators in the store: ingest the World Bank WGI file first "
             "(`chokepoints data ingest wgi wgidataset.xlsx`)"
@@ -306,7 +305,7 @@ def supply_risk(
         concentration.supplier_shares(mine),
         world,
         concentration.trade_balance(local),
-        risk.governance_scores(governance, year=year),
+        risk.governance_scores(ctx.table("governance"), year=year),
         restrictions=None if restrictions is None else ibis.memtable(restrictions),
     )
     frame = concentration.attach(result, imports, ["year", "importer", "product"]).to_pandas()
@@ -338,8 +337,7 @@ def _with_production(ctx: Context, world: ibis.Table, year: int) -> tuple[ibis.T
     """World supply shares, production shares where the store holds them (EU CRM's GS)."""
     from chokepoints.questions.production import production_supply
 
-    production = ctx.table("production")
-    if production.count().to_pyarrow().as_py() == 0:
+    if ctx.rows("production") == 0:
         return world, []
     frame, notes = production_supply(ctx, world.to_pandas(), year)
     return ibis.memtable(frame), notes

@@ -52,15 +52,14 @@ def _scores(ctx: Context, year: int, *, objective: str = "hhi") -> ibis.Table | 
     """
     from chokepoints.analysis.risk import governance_scores
 
-    governance = ctx.table("governance")
-    if governance.count().to_pyarrow().as_py() == 0:
+    if ctx.rows("governance") == 0:
         if objective == "hhi_wgi":
             raise NoDataError(
                 "objective hhi_wgi needs governance scores; "
                 "run 'chokepoints data ingest wgi FILE' or use --objective hhi"
             )
         return None
-    return governance_scores(governance, year=year)
+    return governance_scores(ctx.table("governance"), year=year)
 
 
 def diversify(
@@ -201,16 +200,19 @@ def compare(
     sector_map = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
     if sector is not None:
         sector_map = sector_map[sector_map["sector"] == sector]
-    joint = tables["joint"]
+    # Each table is computed once (a few rows per product); the sector counts are taken from
+    # the computed rows rather than by running every table's expression again.
+    frames = {name: table.to_pandas() for name, table in tables.items()}
+    joint = frames["joint"]
     counted = {
-        "shared": tables["shared"],
-        "complementary": tables["complementarity"],
-        "compared": tables["best_practice"],
-        "jointly_covered": joint.filter(joint.covered),
+        "shared": frames["shared"],
+        "complementary": frames["complementarity"],
+        "compared": frames["best_practice"],
+        "jointly_covered": joint[joint["covered"].astype(bool)],
     }
     result = {"by_sector": finish(_by_sector(counted, sector_map), [], provenance)}
-    for name, table in tables.items():
-        frame = describe(ctx, table.to_pandas(), dataset.classification)
+    for name, computed in frames.items():
+        frame = describe(ctx, computed, dataset.classification)
         if name in LOOKED_THROUGH and not frame.empty:
             frame = _with_effective_origin(ctx, dataset, year, economies, frame)
         result[name] = finish(frame, ["product", "description", "sector"], provenance)
@@ -259,7 +261,7 @@ def _covering_all(
     return dataset, year
 
 
-def _by_sector(tables: dict[str, Any], sector_map: pd.DataFrame) -> pd.DataFrame:
+def _by_sector(tables: dict[str, pd.DataFrame], sector_map: pd.DataFrame) -> pd.DataFrame:
     """Per sector, the number of products in each cooperation table and the shared imports.
 
     Columns: sector, ``<name>_products`` per table, and shared_imports_usd (the partners'
@@ -270,7 +272,7 @@ def _by_sector(tables: dict[str, Any], sector_map: pd.DataFrame) -> pd.DataFrame
 
     frames = []
     for name, table in tables.items():
-        rolled = roll_up_by_sector(table, sector_map).to_pandas().set_index("sector")
+        rolled = roll_up_by_sector(table, sector_map).set_index("sector")
         counts = rolled[["n_products"]].rename(columns={"n_products": f"{name}_products"})
         if name == "shared":
             counts["shared_imports_usd"] = rolled["imports_usd"]

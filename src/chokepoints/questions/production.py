@@ -32,15 +32,14 @@ def production(
     (default: mine if published, else the first of refinery, smelter...) in ``year`` (default:
     the latest with figures), one type of production (``detail``, default the one with the most
     countries), largest first."""
-    table = ctx.table("production")
+    held = ctx.frame("production")
     wanted = commodity_id(commodity)
-    rows = table.filter(table.commodity == wanted).to_pandas()
+    rows = held[held["commodity"] == wanted].reset_index(drop=True)
     if rows.empty:
-        held = table.select("commodity").distinct().to_pandas()["commodity"]
         raise NoDataError(
             f"no production of {wanted} in the store (it holds "
-            f"{', '.join(sorted(held)) or 'no production data'}): ingest the USGS world data "
-            "with `chokepoints data ingest usgs FILE`"
+            f"{', '.join(sorted(set(held['commodity']))) or 'no production data'}): ingest the "
+            "USGS world data with `chokepoints data ingest usgs FILE`"
         )
     stages = [s for s in STAGE_ORDER if s in set(rows["stage"])]
     chosen = stage or stages[0]
@@ -106,7 +105,19 @@ DISAGREEMENT = 0.15
 
 def _trade_concentration(ctx: Context, commodity: str, stage: str) -> dict[str, object] | None:
     """The world export concentration of the HS codes carrying ``commodity`` at ``stage``, in
-    the latest complete year of the store (None without codes or trade data)."""
+    the latest complete year of the store (None without codes or trade data); a copy of the
+    one computed once per context, free to be added to."""
+    found = ctx.memo(
+        ("trade_concentration", commodity, stage),
+        lambda: _world_export_concentration(ctx, commodity, stage),
+    )
+    return None if found is None else dict(found)
+
+
+def _world_export_concentration(
+    ctx: Context, commodity: str, stage: str
+) -> dict[str, object] | None:
+    """What :func:`_trade_concentration` returns, computed."""
     from chokepoints.analysis.concentration import hhi_of_shares
     from chokepoints.questions.common import dataset_and_year, flows_of
     from chokepoints.reference.commodities import commodity_codes
@@ -161,8 +172,7 @@ def production_supply(
     from chokepoints.analysis.risk import TRADE_BASIS
     from chokepoints.reference.commodities import commodities_of
 
-    table = ctx.table("production")
-    held = table.to_pandas()
+    held = ctx.frame("production")
     world = world.assign(basis=TRADE_BASIS)
     if held.empty:
         return world, []
