@@ -6,12 +6,14 @@ every process they started (the executors included), also when a test fails.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -127,7 +129,8 @@ def _environment(folder: Path) -> dict[str, str]:
 
 
 def _start(command: list[str], log: Path, environment: dict[str, str]) -> subprocess.Popen:
-    """Start a daemon in a process group of its own, its output in ``log``."""
+    """Start a daemon in a process group of its own, its output in ``log``; on Linux it is
+    also sent SIGTERM if the test process dies without stopping it (``kill -9``)."""
     with log.open("wb") as output:
         return subprocess.Popen(
             command,
@@ -136,7 +139,19 @@ def _start(command: list[str], log: Path, environment: dict[str, str]) -> subpro
             stdin=subprocess.DEVNULL,
             env=environment,
             start_new_session=True,
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,
         )
+
+
+#: Linux's prctl, looked up here: the child calls it between fork and exec, where importing
+#: or loading a library could wait forever on a lock another thread of this process held.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent process exits."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @contextlib.contextmanager
