@@ -232,3 +232,10 @@ def test_master_nobody_listens_at(capsys: pytest.CaptureFixture[str], home: Path
     assert_one_sentence_error(code, err)
     assert f"no Spark master answers at spark://127.0.0.1:{port}" in err
     assert "--spark-master" in err
+
+
+def test_help_names_the_engine_options(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "--backend" in text and "--spark-master" in text
+    assert "else [spark] master in HOME/config.toml" in text

@@ -76,7 +76,7 @@ def main_callback(
             "--spark-master",
             metavar="URL",
             help="Where Spark runs: local[*], spark://HOST:PORT (standalone cluster) or "
-            "sc://HOST:PORT (Spark Connect) (default: $CHOKEPOINTS_SPARK_MASTER, else [spark] "
+            "sc://HOST:PORT (Spark Connect) (default: $CHOKEPOINTS_SPARK_MASTER, else \\[spark] "
             "master in HOME/config.toml, else local[*]); implies --backend spark.",
         ),
     ] = None,
