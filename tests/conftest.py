@@ -55,6 +55,14 @@ def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Worksp
     return ingest_atlas(Workspace.open(tmp_path_factory.mktemp("atlas")), shared_data)
 
 
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the demo world, built once per session; tests only read it."""
+    home = tmp_path_factory.mktemp("demo")
+    Workspace.open(home).load_demo()
+    return home
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty workspace home for one test."""

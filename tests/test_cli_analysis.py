@@ -29,13 +29,6 @@ JSON_FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo")
-    Workspace.open(home).load_demo()
-    return home
-
-
 def test_deps_json_fields_and_flags(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
     code, out, err = run(
         capsys,

@@ -34,14 +34,6 @@ TABLE_OPTIONS = ["--map", ATLAS_MAP, "--year", "2022", "--classification", "HS17
 #: The change to cli/data.py (owned elsewhere) that the marked cases wait for.
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding the demo world, shared by the module's read-only commands."""
-    home = tmp_path_factory.mktemp("demo")
-    Workspace.open(home).load_demo()
-    return home
-
-
 @pytest.fixture
 def fifo(tmp_path: Path) -> Path:
     """A named pipe nobody writes to: opening it for reading would wait forever."""

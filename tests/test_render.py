@@ -86,3 +86,16 @@ def test_no_number_is_ever_cut(width: int, values: list[float]) -> None:
             continue
         # The value's column is shown: its cell holds the whole number, on one line.
         assert any(cell_text(value, f"c{n}") == cell.strip() for row in cells for cell in row)
+
+
+def test_shock_says_how_many_importers_it_cut(capsys, demo_home) -> None:
+    from helpers import run
+
+    code, out, err = run(capsys, "shock", "--supplier", "CHN", "--sector", "permanent_magnets",
+                         "--limit", "5", "--home", str(demo_home))  # fmt: skip
+    assert code == 0, err
+    by_importer = out.split("by importer")[1].split("World:")[0]
+    rows = [line.split() for line in by_importer.splitlines() if re.match(r"\s+[A-Z]{3}\s", line)]
+    lost = [float(row[1].replace(",", "")) for row in rows]
+    assert len(rows) == 5 and lost == sorted(lost, reverse=True)  # the largest losses first
+    assert re.search(r"5 of \d+ rows shown", by_importer)

@@ -278,9 +278,12 @@ def _print_or_write(
 
 
 def _table_rows(frame: pd.DataFrame, fmt: OutputFormat, limit: int | None) -> pd.DataFrame:
-    """The first ``limit`` rows for a terminal table (files get every row), with the provenance."""
+    """The first ``limit`` rows for a terminal table (files get every row), with the provenance
+    and the number of rows before the cut (the table then says "N of M rows shown")."""
     shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
-    shown.attrs = frame.attrs
+    shown.attrs = (
+        {**frame.attrs, "total_rows": len(frame)} if len(shown) < len(frame) else frame.attrs
+    )
     return shown
 
 

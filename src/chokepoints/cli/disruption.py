@@ -173,8 +173,14 @@ def shock(
     shown = _table_rows(frame, fmt, limit)
     title = f"{provenance['scenario']['name']} ({provenance['year']})"
     if fmt is OutputFormat.table:
-        totals = pd.DataFrame(provenance["by_importer"]).head(10)
-        render(totals, OutputFormat.table, title=f"{title}: by importer", console=console)
+        totals = pd.DataFrame(provenance["by_importer"])
+        totals = totals.sort_values("lost_value_usd", ascending=False, kind="stable")
+        render(
+            _table_rows(totals, fmt, 10 if limit is None else min(limit, 10) or None),
+            OutputFormat.table,
+            title=f"{title}: by importer",
+            console=console,
+        )
         console.print(_world_line(provenance), highlight=False)
     columns = (
         SHOCK_TABLE
