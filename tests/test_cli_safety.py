@@ -392,7 +392,7 @@ def test_ingest_refuses_what_is_not_a_regular_file(
     filled = [a.format(fifo=fifo, folder=tmp_path) for a in arguments]
     process = cli("data", "ingest", *filled, "--home", str(home))
     try:
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=60)  # a guard against a hang, not a speed test
     finally:
         process.kill()
     one_sentence(process.returncode, err, INPUT_WORDS[kind])
