@@ -56,8 +56,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def get_json(url: str, timeout: float = 5) -> Any:
-    """The JSON document at ``url`` (the master's, a worker's or the driver's REST API)."""
+def get_json(url: str, timeout: float = 60) -> Any:
+    """The JSON document at ``url`` (the master's, a worker's or the driver's REST API); a
+    web UI's first answer can take seconds on a busy machine."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
 
@@ -201,7 +202,7 @@ def _wait_for_workers(cluster: SparkCluster, workers: int, timeout: float) -> No
                     f"{log.stem} exited with code {process.returncode}\n{cluster.log_tail()}"
                 )
         with contextlib.suppress(OSError, ValueError):
-            state = cluster.master_state()
+            state = get_json(f"{cluster.master_web}/json/", timeout=5)
             if sum(w["state"] == "ALIVE" for w in state["workers"]) >= workers:
                 return
         if time.monotonic() > deadline:
