@@ -82,9 +82,7 @@ def upstream(
     fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
     if transit:
-        frame = ws.origins(
-            importer, product, year=year, source=source, allow_partial=allow_partial
-        )
+        frame = ws.origins(importer, product, year=year, source=source, allow_partial=allow_partial)
         provenance = frame.attrs["provenance"]
         hubs = ", ".join(provenance["hubs"]) or "none"
         title = (
