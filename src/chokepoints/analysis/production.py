@@ -35,7 +35,7 @@ def production_shares(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, objec
         basis += " (more than the published, rounded, world total)"
     frame = countries[["year", "commodity", "stage", "country", "quantity", "unit"]].copy()
     frame["share"] = frame["quantity"] / world if world else float("nan")
-    frame = frame.sort_values("quantity", ascending=False, ignore_index=True)
+    frame = frame.sort_values(["quantity", "country"], ascending=[False, True], ignore_index=True)
     top = frame.iloc[0] if not frame.empty else None
     summary: dict[str, object] = {
         "world_total": world,

@@ -119,4 +119,4 @@ def supplier_exposure_by_sector(
     )
     return by_sector.mutate(
         supplier_share=by_sector.from_supplier_usd / by_sector.imports_usd
-    ).order_by(ibis.desc("from_supplier_usd"))
+    ).order_by([ibis.desc("from_supplier_usd"), "sector"])

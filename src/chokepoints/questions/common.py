@@ -87,22 +87,37 @@ def reimport_note(ctx: Context, dataset: Dataset, year: int, economy: Economy) -
     with the reporter as partner): they are left out, since no one is its own supplier."""
     if economy.is_group:
         return []
-    t = ctx.trade
-    mine = t.filter(
-        t.source == dataset.source,
-        t.classification == dataset.classification,
-        t.level == dataset.level,
-        t.year == year,
-        t.exporter == economy.name,
-        t.importer == economy.name,
-    )
-    value = mine.value_usd.sum().to_pyarrow().as_py() or 0.0
+    key = (dataset.source, dataset.classification, dataset.level, year, economy.name)
+    value = self_trade(ctx).get(key, 0.0)
     if value <= 0:
         return []
     return [
         f"re-imports of {economy.name} from itself ({value / 1e6:,.1f} M USD in {year}) are not "
         "counted as imports from a supplier"
     ]
+
+
+def self_trade(ctx: Context) -> dict[tuple[str, str, int, int, str], float]:
+    """Trade of every country with itself, per (source, classification, level, year, country):
+    one scan of the trade table for the life of the context, read by :func:`reimport_note`."""
+
+    def compute() -> dict[tuple[str, str, int, int, str], float]:
+        t = ctx.trade
+        own = t.filter(t.exporter == t.importer)
+        keys = ["source", "classification", "level", "year"]
+        frame = (
+            own.group_by([*keys, own.exporter.name("country")])
+            .aggregate(value_usd=own.value_usd.sum())
+            .to_pandas()
+        )
+        return {
+            (r.source, r.classification, int(r.level), int(r.year), r.country): float(
+                r.value_usd or 0.0
+            )
+            for r in frame.itertuples(index=False)
+        }
+
+    return ctx.memo("self_trade", compute)
 
 
 def as_economies(flows: ir.Table, economies: Sequence[Economy]) -> ir.Table:

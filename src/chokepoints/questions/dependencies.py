@@ -139,7 +139,8 @@ def dependencies(
         frame = frame[frame["product"].isin(codes)]
     frame = describe(ctx, frame, dataset.classification)
     value = "import_value_usd" if side == "imports" else "export_value_usd"
-    frame = frame.sort_values(["dependent", value], ascending=[False, False])
+    # Products last: rows tied on value keep one order whichever engine answered.
+    frame = frame.sort_values(["dependent", value, "product"], ascending=[False, False, True])
     if not include_all:
         frame = frame[frame["dependent"]]
     if top is not None:
@@ -313,7 +314,9 @@ def supply_risk(
         raise NoDataError(f"no imports of {who.name} in {year}")
     if codes is not None:
         frame = frame[frame["product"].isin(codes)]
-    frame = describe(ctx, frame, dataset.classification).sort_values("supply_risk", ascending=False)
+    frame = describe(ctx, frame, dataset.classification).sort_values(
+        ["supply_risk", "product"], ascending=[False, True]
+    )
     provenance = dataset.provenance(
         year=year,
         economy=who.name,
@@ -404,12 +407,14 @@ def product_picture(
     exporters = concentration.exporter_shares(this_year).to_pandas()
     if exporters.empty:
         raise NoDataError(f"no trade in product {code} in {year} in {dataset.label}")
-    exporters = exporters.sort_values("export_value_usd", ascending=False)
+    exporters = exporters.sort_values(["export_value_usd", "exporter"], ascending=[False, True])
     summary = concentration.world_exports(this_year).to_pandas()
     summary = describe(ctx, summary, dataset.classification)
     held = len(set(years) & set(dataset.years))
     importers = dependency.geodep(flows, year, params=params, years_held=held).to_pandas()
-    importers = importers.sort_values(["dependent", "import_value_usd"], ascending=False)
+    importers = importers.sort_values(
+        ["dependent", "import_value_usd", "importer"], ascending=[False, False, True]
+    )
     provenance = dataset.provenance(
         year=year, product=code, method=params.parameters(), warnings=warnings
     )

@@ -120,13 +120,16 @@ def shock(
             "sells none of its products there"
         )
     order = ["shortfall_value_usd", "lost_value_usd"]
-    frame = describe(ctx, frame, dataset.classification).sort_values(order, ascending=False)
+    # Then by key, so that rows tied on value keep one order whichever engine answered.
+    frame = describe(ctx, frame, dataset.classification).sort_values(
+        [*order, "importer", "product"], ascending=[False, False, True, True]
+    )
     by_importer = (
         frame.groupby("importer")[
             ["lost_value_usd", "redirectable_value_usd", "shortfall_value_usd"]
         ]
         .sum()
-        .sort_values("shortfall_value_usd", ascending=False)
+        .sort_values("shortfall_value_usd", ascending=False, kind="stable")
     )
     provenance = dataset.provenance(
         year=year,
@@ -158,7 +161,11 @@ def shock(
             if by == "sector"
             else scenarios.impact_by_country(impact)
         )
-        frame = summed.to_pandas().sort_values(order, ascending=False)
+        summed_frame = summed.to_pandas()
+        keys = [k for k in ("importer", "sector") if k in summed_frame.columns]
+        frame = summed_frame.sort_values(
+            [*order, *keys], ascending=[False] * len(order) + [True] * len(keys)
+        )
     return finish(frame, SHOCK_COLUMNS, provenance)
 
 
@@ -247,7 +254,10 @@ def downstream(
     frame = pd.concat(frames, ignore_index=True)
     if countries:
         frame = frame[frame["country"].isin(ctx.members(list(countries)))]
-    frame = frame.sort_values(["chain", "depth", "exports_usd"], ascending=[True, True, False])
+    frame = frame.sort_values(
+        ["chain", "depth", "exports_usd", "product", "country", "path"],
+        ascending=[True, True, False, True, True, True],
+    )
     provenance = dataset.provenance(
         year=year,
         method={"name": "value_chain_propagation", "min_export_share": min_export_share},
@@ -435,7 +445,8 @@ def stress(
     if top is not None:
         result = result.filter(result["rank"] <= top)
     frame = result.to_pandas().sort_values(
-        ["shortfall_value_usd", "importer", "sector"], ascending=[False, True, True]
+        ["shortfall_value_usd", "importer", "sector", "supplier"],
+        ascending=[False, True, True, True],
     )
     provenance = dataset.provenance(
         year=year,

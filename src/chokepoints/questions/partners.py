@@ -396,7 +396,7 @@ def diversify_all(
         max_change=max_change,
     )
     summary = describe(ctx, summary, dataset.classification).sort_values(
-        "imports_usd", ascending=False
+        ["imports_usd", "product"], ascending=[False, True]
     )
     provenance = dataset.provenance(
         year=year,

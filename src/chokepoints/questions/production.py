@@ -129,7 +129,7 @@ def _world_export_concentration(
     flows = flows_of(ctx, dataset, [year])
     mine = flows.filter(flows["product"].isin(list(codes)))
     exports = mine.group_by("exporter").aggregate(x=mine.value_usd.sum()).to_pandas()
-    exports = exports[exports["x"] > 0].sort_values("x", ascending=False)
+    exports = exports[exports["x"] > 0].sort_values(["x", "exporter"], ascending=[False, True])
     found: dict[str, object] = {"codes": list(codes), "dataset": dataset.label, "year": year}
     if exports.empty:
         return {**found, "world_export_hhi": None}
