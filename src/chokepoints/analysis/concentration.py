@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 FLOW_KEY = ("year", "exporter", "importer", "product")
@@ -30,21 +31,30 @@ EXPORT_KEY = ("year", "exporter", "product")
 NO_EXPORTS_RATIO = 9999.0
 
 
-@ibis.udf.agg.builtin(name="arg_max")
-def _duckdb_arg_max(arg: str, key: float) -> str:
-    """DuckDB's native ``arg_max(arg, key)``."""
+#: The key of :func:`top_by`: the largest value first, then the smallest code.
+TOP_KEY = dt.Struct({"neg_value": "float64", "code": "string"})
+
+
+@ibis.udf.agg.builtin(name="arg_min")
+def _duckdb_arg_min(arg: str, key: TOP_KEY) -> str:  # type: ignore[valid-type]
+    """DuckDB's native ``arg_min(arg, key)``."""
 
 
 def top_by(arg: ir.StringColumn, key: ir.FloatingColumn) -> ir.StringScalar:
-    """The ``arg`` of the row with the largest ``key`` (the top supplier, exporter, market).
+    """The ``arg`` of the row with the largest ``key`` (the top supplier, exporter, market);
+    among rows tied on ``key``, the smallest ``arg`` (code), as every ranking here does.
 
-    On DuckDB this calls its native ``arg_max``: Ibis 12 compiles ``argmax`` to an ordered
-    ``FIRST(arg ORDER BY key DESC)``, which made GeoDep at BACI scale 15% slower. Other
-    backends (Spark) use Ibis's portable ``argmax``.
+    Without the tie rule each engine (and DuckDB from one run to the next, its threads
+    combining partial results in any order) could name another of the tied codes. The key is
+    ``(-key, arg)``, the smallest of which wins. On DuckDB this calls its native ``arg_min``:
+    Ibis 12 compiles ``argmin`` to an ordered ``FIRST(arg ORDER BY key)``, which made GeoDep
+    at BACI scale 15% slower. Other backends (Spark: ``min_by``) use Ibis's portable
+    ``argmin``.
     """
+    ranked = ibis.struct({"neg_value": (-key).cast("float64"), "code": arg.cast("string")})
     if ibis.get_backend(arg).name == "duckdb":
-        return _duckdb_arg_max(arg, key)
-    return arg.argmax(key)
+        return _duckdb_arg_min(arg, ranked)
+    return arg.argmin(ranked)
 
 
 def hhi_of_shares(shares: Iterable[float]) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from chokepoints.analysis.concentration import attach, export_rca, positive
+from chokepoints.analysis.concentration import attach, export_rca, positive, top_by
 
 
 def alternative_suppliers(
@@ -140,7 +140,7 @@ def alternative_markets(
         import_value_usd=total,
         n_suppliers=now.count(),
         hhi=(value * value).sum() / (total * total),
-        top_supplier=now.exporter.argmax(value),
+        top_supplier=top_by(now.exporter, value),
         exporter_sales_usd=value.sum(where=now.exporter == exporter),
     )
     joined = attach(current, base, ["importer"])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from chokepoints.analysis.concentration import top_by
 from chokepoints.analysis.dependency import GeoDep, dependency_metrics
 
 
@@ -108,7 +109,7 @@ def supplier_exposure_by_sector(
     per_product = mine.group_by("product").aggregate(
         imports_usd=mine.value_usd.sum(),
         from_supplier_usd=mine.value_usd.sum(where=from_supplier),
-        top=mine.exporter.argmax(mine.value_usd),
+        top=top_by(mine.exporter, mine.value_usd),
     )
     joined = per_product.join(sectors.select("product", "sector"), "product")
     by_sector = joined.group_by("sector").aggregate(
