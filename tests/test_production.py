@@ -163,7 +163,10 @@ def test_global_supply_uses_production_shares(home: Path, tmp_path: Path) -> Non
             "world_share": [0.5, 0.5, 1.0],
         }
     )
-    supply, notes = production_supply(ws.context, world, 2022)
+    # Links are chosen per HS revision: in HS12 no code is linked, trade shares stay.
+    older, none = production_supply(ws.context, world, 2022, "HS12")
+    assert none == [] and set(older["basis"]) == {"trade_shares"}
+    supply, notes = production_supply(ws.context, world, 2022, "HS17")
     cobalt = supply[supply["product"] == "260500"].set_index("exporter")
     # No 2022 figure: the latest year, 2024, of a world total of 290,000 t.
     assert notes == ["global supply of 260500: cobalt mine production 2024"]
@@ -246,3 +249,26 @@ def test_any_production_table_with_a_mapping(
                        "--source", "bgs", "--home", str(home))  # fmt: skip
     assert code == 1 and "no stage: map a stage column or give one for the whole file" in err
     assert snapshot(home) == before
+
+
+def test_commodity_links_hold_for_their_revisions_only(shared_data: Path) -> None:
+    import csv
+
+    from chokepoints.reference.commodities import commodities_of, commodity_codes, link_revisions
+
+    assert link_revisions() == ("HS17", "HS22")
+    assert commodity_codes("cobalt", "mine", "HS17") == ("260500",)
+    assert commodity_codes("cobalt", "mine", "hs22") == ("260500",)
+    assert commodity_codes("cobalt", "mine", "HS12") == ()
+    assert commodities_of("811292", "HS22") == [("gallium", "primary"), ("germanium", "refinery")]
+    assert commodities_of("811292", "HS92") == []
+    # Every linked code exists in CEPII's product list of each revision it is linked for.
+    folder = shared_data / "baci/V202401_tradalyze"
+    for revision in link_revisions():
+        with (folder / f"product_codes_{revision}_V202401.csv").open(encoding="utf-8") as file:
+            known = {row["code"].zfill(6) for row in csv.DictReader(file)}
+        from chokepoints.reference.commodities import _links
+
+        linked = {c for stages in _links().values() for codes in stages.values()
+                  for c in codes.get(revision, ())}  # fmt: skip
+        assert linked and linked <= known, sorted(linked - known)

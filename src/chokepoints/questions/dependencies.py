@@ -301,7 +301,7 @@ def supply_risk(
         "year", "importer", "product", "import_value_usd", "hhi"
     )
     world = concentration.exporter_shares(flows)
-    world, production_notes = _with_production(ctx, world, year)
+    world, production_notes = _with_production(ctx, world, year, dataset.classification)
     result = risk.supply_risk_trade(
         concentration.supplier_shares(mine),
         world,
@@ -336,13 +336,16 @@ def supply_risk(
     return finish(frame, RISK_COLUMNS, provenance)
 
 
-def _with_production(ctx: Context, world: ibis.Table, year: int) -> tuple[ibis.Table, list[str]]:
-    """World supply shares, production shares where the store holds them (EU CRM's GS)."""
+def _with_production(
+    ctx: Context, world: ibis.Table, year: int, classification: str
+) -> tuple[ibis.Table, list[str]]:
+    """World supply shares, production shares where the store holds them for products of
+    ``classification`` (EU CRM's GS)."""
     from chokepoints.questions.production import production_supply
 
     if ctx.rows("production") == 0:
         return world, []
-    frame, notes = production_supply(ctx, world.to_pandas(), year)
+    frame, notes = production_supply(ctx, world.to_pandas(), year, classification)
     return ibis.memtable(frame), notes
 
 

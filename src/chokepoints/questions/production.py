@@ -122,10 +122,12 @@ def _world_export_concentration(
     from chokepoints.questions.common import dataset_and_year, flows_of
     from chokepoints.reference.commodities import commodity_codes
 
-    codes = commodity_codes(commodity, stage)
-    if not codes or not any(p["table"] == "trade" for p in ctx.parts):
+    if not any(p["table"] == "trade" for p in ctx.parts):
         return None
     dataset, year = dataset_and_year(ctx, level=6)
+    codes = commodity_codes(commodity, stage, dataset.classification)
+    if not codes:
+        return None
     flows = flows_of(ctx, dataset, [year])
     mine = flows.filter(flows["product"].isin(list(codes)))
     exports = mine.group_by("exporter").aggregate(x=mine.value_usd.sum()).to_pandas()
@@ -159,12 +161,13 @@ def with_disagreement(trade: dict[str, object] | None, production_hhi: float | N
 
 
 def production_supply(
-    ctx: Context, world: pd.DataFrame, year: int
+    ctx: Context, world: pd.DataFrame, year: int, classification: str
 ) -> tuple[pd.DataFrame, list[str]]:
     """World supply shares with production shares in place of trade shares where known.
 
     ``world`` holds the trade shares (year, product, exporter, world_share). A product that
-    carries exactly one commodity at one stage (``reference/data/commodities.toml``) whose
+    carries exactly one commodity at one stage in ``classification``
+    (``reference/data/commodities.toml``) whose
     production the store holds gets the countries' production shares of the latest year up to
     ``year`` (else the latest); the ``basis`` column says which. Returns the frame and one note
     per product switched.
@@ -178,7 +181,7 @@ def production_supply(
         return world, []
     frames, notes, switched = [], [], []
     for product in sorted(set(world["product"])):
-        links = commodities_of(product)
+        links = commodities_of(product, classification)
         if len(links) != 1:
             continue
         commodity, stage = links[0]

@@ -45,12 +45,18 @@ DOMESTIC_RULE = "exports of the input (a lower bound of production)"
 
 
 def domestic_supply(
-    ctx: Context, frame: pd.DataFrame, code: str, year: int, economies: Sequence[Economy]
+    ctx: Context,
+    frame: pd.DataFrame,
+    code: str,
+    year: int,
+    economies: Sequence[Economy],
+    classification: str,
 ) -> tuple[pd.Series | None, str]:
     """Countries' own supply of the input ``code`` in USD, from production data, and the rule
     used; (None, ``DOMESTIC_RULE``) when it cannot be: the code carries not exactly one
-    commodity (``reference/data/commodities.toml``), the store holds no production of it, its
-    unit is not a mass, or the input's trade gives no quantity to value it with.
+    commodity in ``classification`` (``reference/data/commodities.toml``), the store holds no
+    production of it, its unit is not a mass, or the input's trade gives no quantity to value
+    it with.
 
     Production (latest year up to ``year``, else the latest) is valued at the world unit value
     of the input's trade; countries the source does not list supply nothing of their own.
@@ -58,7 +64,7 @@ def domestic_supply(
     """
     from chokepoints.questions.production import production
 
-    links = commodities_of(code)
+    links = commodities_of(code, classification)
     if len(links) != 1 or not any(p["table"] == "production" for p in ctx.parts):
         return None, DOMESTIC_RULE
     commodity, stage = links[0]
@@ -152,7 +158,7 @@ def upstream(
         )
     domestic, rules = {}, {}
     for code in sorted({code for path in paths for code in path} & held):
-        own, rules[code] = domestic_supply(ctx, frame, code, year, [who])
+        own, rules[code] = domestic_supply(ctx, frame, code, year, [who], dataset.classification)
         if own is not None:
             domestic[code] = own
     rows = [
@@ -203,7 +209,7 @@ def effective_top(
     held = set(frame["product"])
     domestic = {}
     for code in sorted({c for found in paths.values() for path in found for c in path} & held):
-        own, _ = domestic_supply(ctx, frame, code, year, [who])
+        own, _ = domestic_supply(ctx, frame, code, year, [who], dataset.classification)
         if own is not None:
             domestic[code] = own
     rows = []
