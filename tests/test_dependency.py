@@ -602,3 +602,25 @@ def test_dependency_flags_are_invariant_to_scaling(world: pd.DataFrame, factor: 
                 result.drop(columns=decided, errors="ignore"),
             )
         pd.testing.assert_frame_equal(result, expected, check_exact=exact, rtol=1e-9)
+
+
+def test_trend_counts_a_product_the_importer_exports_more_of_as_not_dependent() -> None:
+    from chokepoints.analysis.trend import supplier_trend
+
+    # JPN buys p1 and p2 from CHN 90 / USA 10 (import and world HHI .82). It also sells 1,000
+    # of p1 to KOR: imports/exports 100/1,000 = 0.1 < 1, so only p2 is a dependency on CHN.
+    flows = flows_frame(
+        each_year(
+            [2022],
+            [*concentrated("JPN", "p1"), *concentrated("JPN", "p2"), ("JPN", "KOR", "p1", 1000.0)],
+        )
+    )
+    rows = run(
+        supplier_trend(
+            ibis.memtable(flows), importer="JPN", supplier="CHN", supplier_members=["CHN"]
+        )
+    )
+    row = rows.iloc[0]
+    assert (row["n_dependent"], row["n_dependent_on_supplier"]) == (1, 1)
+    assert row["imports_usd"] == pytest.approx(200.0)  # its exports are not imports
+    assert row["n_products"] == 2

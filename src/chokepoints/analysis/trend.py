@@ -44,7 +44,11 @@ def supplier_trend(
         from_supplier_usd=mine.value_usd.sum(where=from_supplier),
         n_products=mine["product"].nunique(),
     )
-    metrics = dependency_metrics(flows, importer_flows=mine, top3=False)
+    # Its exports too: the import/export ratio needs them (with its imports alone every
+    # product would look like one it does not export).
+    own = local.filter((local.importer == importer) | (local.exporter == importer))
+    metrics = dependency_metrics(flows, importer_flows=own, top3=False)
+    metrics = metrics.filter(metrics.importer == importer)
     top_is_supplier = metrics.top_supplier.isin(list(supplier_members))
     dependent = (
         (metrics.hhi > params.import_hhi)
