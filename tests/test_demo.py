@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import duckdb
@@ -83,12 +82,6 @@ def test_a_year_does_not_depend_on_the_other_years_asked(table: pa.Table) -> Non
     alone = demo_trade((2021,), DEFAULT_SEED).to_pandas()
     within = table.to_pandas().query("year == 2021").reset_index(drop=True)
     pd.testing.assert_frame_equal(alone, within)
-
-
-def test_generation_is_fast() -> None:
-    start = time.perf_counter()
-    demo_extract()
-    assert time.perf_counter() - start < 2.0
 
 
 # --- schema and integrity --------------------------------------------------------------------
