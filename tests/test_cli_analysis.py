@@ -133,7 +133,7 @@ def test_deps_parquet_and_csv_outputs(
 
 
 def test_deps_table_and_errors(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
-    code, out, _ = run(capsys, "deps", "DEU", "--top", "3", "--home", str(demo_home))
+    code, out, _ = run(capsys, "deps", "DEU", "--limit", "3", "--home", str(demo_home))
     assert code == 0 and "geodep" in out and "demo data (synthetic)" in out
     code, _, err = run(capsys, "deps", "XYZ", "--home", str(demo_home))
     assert_one_sentence_error(code, err)

@@ -439,8 +439,8 @@ FLAG_CASES = {
         "--limit is -3",
     ),
     "stress-negative-top": (["stress", "--top", "-1"], "--top is -1"),
-    "deps-negative-top": (["deps", "JPN", "--top", "-2"], "--top is -2"),
-    "product-negative-top": (["product", "850511", "--top", "-2"], "--top is -2"),
+    "deps-negative-limit": (["deps", "JPN", "--limit", "-2"], "--limit is -2"),
+    "product-negative-limit": (["product", "850511", "--limit", "-2"], "--limit is -2"),
     "output-folder": (["sql", "SELECT 1", "-o", "{tmp}"], "is a folder; give a file"),
 }
 

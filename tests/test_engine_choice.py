@@ -173,7 +173,7 @@ def test_flag_and_environment_forgotten_after_the_command(
 
 def test_duckdb_provenance_names_the_engine(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     Workspace.open(home).load_demo()
-    code, out, _ = run(capsys, "deps", "JPN", "--top", "2", "--home", str(home))
+    code, out, _ = run(capsys, "deps", "JPN", "--limit", "2", "--home", str(home))
     assert code == 0 and "engine: duckdb" in out
 
 

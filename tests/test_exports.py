@@ -606,7 +606,7 @@ def _on_terminal(args: list[str], env: dict[str, str]) -> str:
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_no_color_and_dumb_terminals_get_plain_text(demo_home: Path) -> None:
-    args = [*CLI, "deps", "JPN", "--top", "3", "--home", str(demo_home)]
+    args = [*CLI, "deps", "JPN", "--limit", "3", "--home", str(demo_home)]
     styled = _on_terminal(args, _environment())
     assert ANSI.search(styled), "a colour terminal should get styles (else this test is moot)"
     for extra in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):

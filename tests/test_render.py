@@ -99,3 +99,14 @@ def test_shock_says_how_many_importers_it_cut(capsys, demo_home) -> None:
     lost = [float(row[1].replace(",", "")) for row in rows]
     assert len(rows) == 5 and lost == sorted(lost, reverse=True)  # the largest losses first
     assert re.search(r"5 of \d+ rows shown", by_importer)
+
+
+def test_an_excluded_supplier_is_no_alternative(demo_home) -> None:
+    from chokepoints.workspace import Workspace
+
+    result = Workspace.open(demo_home).diversify("JPN", "850511", exclude=["CHN"])
+    alternatives = result["alternatives"]
+    assert "CHN" not in set(alternatives["exporter"])
+    assert list(alternatives["rank"]) == list(range(1, len(alternatives) + 1))
+    mix = result["mix"].set_index("supplier")
+    assert "CHN" in mix.index  # still in the mix, which says what it supplies now

@@ -138,6 +138,17 @@ def _at_least_zero(value: int | None, param: typer.CallbackParam) -> int | None:
     return value
 
 
+#: Rows of a terminal table, the same flag on every command that lists rows.
+LimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        help="Rows to show in the table (files and JSON get every row).",
+        callback=_at_least_zero,
+    ),
+]
+
+
 #: Environment variables read as numbers, checked before any command runs.
 NUMBER_VARIABLES = {
     "CHOKEPOINTS_LOCK_TIMEOUT": "the number of seconds to wait for another writer (e.g. 30)"

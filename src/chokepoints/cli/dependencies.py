@@ -14,17 +14,18 @@ from rich.markup import escape
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
+    LimitOption,
     OutputOption,
     PartialOption,
     SectorOption,
     SourceOption,
     YearOption,
-    _at_least_zero,
     _emit,
     _emit_tables,
     _format_for,
     _print_provenance,
     _split,
+    _table_rows,
     app,
     console,
     errors,
@@ -60,9 +61,7 @@ def deps(
         list[str] | None,
         typer.Option("--rule", help="Custom rule, repeatable: 'hhi>0.5', 'top_supplier=CHN'."),
     ] = None,
-    top: Annotated[
-        int | None, typer.Option(help="Show the first N rows.", callback=_at_least_zero)
-    ] = None,
+    limit: LimitOption = 25,
     all_: Annotated[
         bool, typer.Option("--all", help="List every product, not only dependent ones.")
     ] = False,
@@ -102,13 +101,13 @@ def deps(
         "source": source,
         "look_through": look_through,
     }
-    frame = ws.dependencies(country, top=top, include_all=all_, **options)
+    frame = ws.dependencies(country, include_all=all_, **options)
     what = "products" if all_ else "dependent products"
     near_misses = frame.empty and fmt is OutputFormat.table and not all_
     if near_misses:
         # Nothing flagged: show the largest products, whose metrics say why they do not count.
         what = "no dependent products"
-        frame = ws.dependencies(country, top=top or NEAR_MISSES, include_all=True, **options)
+        frame = ws.dependencies(country, top=NEAR_MISSES, include_all=True, **options)
     who = frame.attrs["provenance"]["economy"]
     title = (
         f"{who}: {what}"
@@ -120,7 +119,7 @@ def deps(
     shares = [c for c in frame.columns if c.startswith("share_") and c != "share_of_exports"]
     if look_through:
         shares += ["effective_top_origin", "effective_top_share"]
-    _emit(frame, fmt, output, columns[:-1] + shares + columns[-1:], title)
+    _emit(_table_rows(frame, fmt, limit), fmt, output, columns[:-1] + shares + columns[-1:], title)
 
 
 @app.command("risk")
@@ -134,9 +133,7 @@ def risk(
             help="CSV of export restrictions: country, product (empty = all), factor >= 1."
         ),
     ] = None,
-    top: Annotated[
-        int | None, typer.Option(help="Show the first N rows.", callback=_at_least_zero)
-    ] = None,
+    limit: LimitOption = 25,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -165,23 +162,19 @@ def risk(
         allow_partial=allow_partial,
         source=source,
     )
-    if top is not None:
-        frame = frame.head(top)
     title = (
         f"{frame.attrs['provenance']['economy']}: supply risk"
         + (f" in {sector}" if sector else "")
         + f" ({frame.attrs['provenance']['year']}, trade shares)"
     )
-    _emit(frame, fmt, output, RISK_TABLE, title)
+    _emit(_table_rows(frame, fmt, limit), fmt, output, RISK_TABLE, title)
 
 
 @app.command("product")
 def product(
     code: Annotated[str, typer.Argument(help="HS code, e.g. 850511.")],
     year: YearOption = None,
-    top: Annotated[
-        int, typer.Option(help="Exporters and importers to show.", callback=_at_least_zero)
-    ] = 10,
+    limit: LimitOption = 10,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -204,14 +197,16 @@ def product(
         f"{summary['top_exporter_share']:.1%}"
     )
     render(
-        picture["exporters"].head(top)[["exporter", "export_value_usd", "world_share"]],
+        _table_rows(picture["exporters"], OutputFormat.table, limit)[
+            ["exporter", "export_value_usd", "world_share"]
+        ],
         OutputFormat.table,
         title="Top exporters",
         console=console,
     )
     importers = picture["importers"]
     render(
-        importers.head(top)[
+        _table_rows(importers, OutputFormat.table, limit)[
             [
                 "importer",
                 "import_value_usd",

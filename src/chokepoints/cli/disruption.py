@@ -13,6 +13,7 @@ import typer
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
+    LimitOption,
     OutputOption,
     PartialOption,
     SourceOption,
@@ -112,9 +113,7 @@ def shock(
         float,
         typer.Option(help="Share of other exporters' third-country sales that can be redirected."),
     ] = 0.5,
-    limit: Annotated[
-        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
-    ] = 25,
+    limit: LimitOption = 25,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -249,9 +248,7 @@ def stress(
         str,
         typer.Option(help="importer (a group buys as one) or member (a group's members)."),
     ] = "importer",
-    limit: Annotated[
-        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
-    ] = 30,
+    limit: LimitOption = 30,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -308,9 +305,7 @@ def exposure(
             "--supplier-sectors", help="ICIO: extract only these supplier industries, e.g. C26."
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option(help="Rows to show in the table.", callback=_at_least_zero)
-    ] = 25,
+    limit: LimitOption = 25,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     home: HomeOption = None,

@@ -12,6 +12,7 @@ from rich.markup import escape
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
+    LimitOption,
     OutputOption,
     PartialOption,
     SectorOption,
@@ -22,6 +23,7 @@ from chokepoints.cli.common import (
     _format_for,
     _print_provenance,
     _split,
+    _table_rows,
     app,
     console,
 )
@@ -51,6 +53,7 @@ def diversify(
         float, typer.Option(help="Share of a supplier's third-country sales it could redirect.")
     ] = 0.5,
     objective: Annotated[str, typer.Option(help="hhi or hhi_wgi (needs WGI data).")] = "hhi",
+    limit: LimitOption = 25,
     side: Annotated[
         str, typer.Option(help="imports (where else to buy) or exports (where else to sell).")
     ] = "imports",
@@ -77,7 +80,7 @@ def diversify(
             source=source,
         )
         _emit(
-            frame.head(30) if fmt is OutputFormat.table else frame,
+            _table_rows(frame, fmt, limit),
             fmt,
             output,
             BATCH_TABLE,
@@ -87,7 +90,7 @@ def diversify(
     if side == "exports":
         frame = Workspace.open(home).markets(country, product, year=year, source=source)
         _emit(
-            frame.head(25) if fmt is OutputFormat.table else frame,
+            _table_rows(frame, fmt, limit),
             fmt,
             output,
             [
@@ -124,7 +127,7 @@ def diversify(
         _emit_tables(result, fmt, output, provenance)
         return
     render(
-        result["alternatives"].head(15)[
+        _table_rows(result["alternatives"], fmt, limit)[
             [
                 "rank",
                 "exporter",
@@ -165,6 +168,7 @@ def compare(
         str, typer.Option(help="Trusted suppliers for joint diversification.")
     ] = "like_minded",
     exclude: Annotated[str | None, typer.Option(help="Risky suppliers, e.g. CHN,RUS.")] = None,
+    limit: LimitOption = 15,
     allow_partial: PartialOption = False,
     source: SourceOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -197,5 +201,5 @@ def compare(
         if frame.empty:
             console.print(f"{titles[name]}: none.")
         else:
-            render(frame.head(15), OutputFormat.table, title=titles[name], console=console)
+            render(_table_rows(frame, fmt, limit), fmt, title=titles[name], console=console)
     _print_provenance(provenance)

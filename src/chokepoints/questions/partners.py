@@ -110,11 +110,12 @@ def diversify(
     )
     if scores is not None:
         current["wgi_scaled"] = alternatives["wgi_scaled"]
+    excluded = with_groups(ctx.members(list(exclude)), [who])
     plan = optimise_sourcing(
         current,
         objective=objective,  # type: ignore[arg-type]
         redirect_fraction=redirect_fraction,
-        exclude=with_groups(ctx.members(list(exclude)), [who]),
+        exclude=excluded,
         max_share=max_share,
         max_change=max_change,
     )
@@ -138,6 +139,9 @@ def diversify(
     )
     mix = plan.mix.copy()
     mix.attrs["provenance"] = provenance
+    # An excluded supplier is left, not an alternative: it stays in the mix (at zero), not here.
+    alternatives = alternatives[~alternatives["exporter"].isin(excluded)].reset_index(drop=True)
+    alternatives["rank"] = range(1, len(alternatives) + 1)
     return {
         "alternatives": finish(alternatives, ALTERNATIVE_COLUMNS, provenance),
         "mix": mix,
