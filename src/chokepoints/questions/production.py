@@ -78,6 +78,23 @@ def production(
     return finish(frame, PRODUCTION_COLUMNS, provenance)
 
 
+def year_up_to(rows: pd.DataFrame, year: int) -> int | None:
+    """The latest year of production ``rows`` with figures up to ``year``, else the latest
+    with figures; None when no row has a figure."""
+    years = sorted(set(rows.loc[rows["quantity"].notna(), "year"]))
+    if not years:
+        return None
+    return int(max([y for y in years if y <= year] or years))
+
+
+def production_near(ctx: Context, commodity: str, stage: str, year: int) -> pd.DataFrame | None:
+    """:func:`production` of ``commodity`` at ``stage`` in the latest year up to ``year`` with
+    figures (else the latest), or None when the store holds none of it."""
+    held = ctx.frame("production")
+    chosen = year_up_to(held[(held["commodity"] == commodity) & (held["stage"] == stage)], year)
+    return None if chosen is None else production(ctx, commodity, stage=stage, year=chosen)
+
+
 def _details(rows: pd.DataFrame) -> list[str]:
     """The types of production in ``rows``, the one published for the most countries first."""
     sizes = rows[rows["aggregate"].isna()].groupby("detail").size()
@@ -186,11 +203,9 @@ def production_supply(
             continue
         commodity, stage = links[0]
         rows = held[(held["commodity"] == commodity) & (held["stage"] == stage)]
-        figures = rows[rows["quantity"].notna()]
-        if figures.empty:
+        chosen = year_up_to(rows, year)
+        if chosen is None:
             continue
-        years = sorted(set(figures["year"]))
-        chosen = max([y for y in years if y <= year] or years)
         rows = rows[rows["year"] == chosen]
         shares, _ = production_shares(_of_detail(rows, _details(rows)[0]))
         switched.append(product)

@@ -55,10 +55,11 @@ def chain_stages(
     codes = sorted(
         {code for chain in found for node in chain.nodes.values() for code in node.codes[revision]}
     )
-    world = flows_of(ctx, dataset, [year])
-    world = world.filter(world["product"].isin(codes)).to_pandas()
-    mine = as_economies(flows_of(ctx, dataset, [year]), [who])
-    mine = mine.filter(mine["product"].isin(codes) & (mine["importer"] == who.name)).to_pandas()
+    flows = flows_of(ctx, dataset, [year])
+    flows = flows.filter(flows["product"].isin(codes))
+    world = flows.to_pandas()
+    mine = as_economies(flows, [who])
+    mine = mine.filter(mine["importer"] == who.name).to_pandas()
     effective = effective_top(ctx, dataset, year, who, sorted(set(mine["product"])))
     rows = [
         _step_row(ctx, chain, node, revision, year, world, mine, effective)
@@ -146,14 +147,10 @@ def _production_concentration(
 ) -> dict[str, object]:
     """The world's production concentration of a production node (latest year up to
     ``year``, else the latest), or a basis saying the store holds none."""
-    from chokepoints.questions.production import production
+    from chokepoints.questions.production import production_near
 
-    try:
-        try:
-            frame = production(ctx, commodity, stage=stage, year=year)
-        except NoDataError:
-            frame = production(ctx, commodity, stage=stage)
-    except NoDataError:
+    frame = production_near(ctx, commodity, stage, year)
+    if frame is None:
         return {"basis": "production not in the store"}
     record = frame.attrs["provenance"]
     method = record["method"]

@@ -62,18 +62,14 @@ def domestic_supply(
     of the input's trade; countries the source does not list supply nothing of their own.
     Members of the group ``economies`` add up under the group's name.
     """
-    from chokepoints.questions.production import production
+    from chokepoints.questions.production import production_near
 
     links = commodities_of(code, classification)
     if len(links) != 1 or not any(p["table"] == "production" for p in ctx.parts):
         return None, DOMESTIC_RULE
     commodity, stage = links[0]
-    try:
-        try:
-            made = production(ctx, commodity, stage=stage, year=year)
-        except NoDataError:
-            made = production(ctx, commodity, stage=stage)
-    except NoDataError:
+    made = production_near(ctx, commodity, stage, year)
+    if made is None:
         return None, DOMESTIC_RULE
     factors = made["unit"].map(analysis.tonnes_per)
     price = analysis.unit_value(frame[frame["product"] == code])
@@ -89,6 +85,24 @@ def domestic_supply(
         f"(${price:,.0f}/t)"
     )
     return value, rule
+
+
+def _domestic_supplies(
+    ctx: Context,
+    frame: pd.DataFrame,
+    codes: set[str],
+    year: int,
+    who: Economy,
+    dataset: Dataset,
+) -> tuple[dict[str, pd.Series], dict[str, str]]:
+    """:func:`domestic_supply` of each input of ``codes``: the supplies measured from
+    production, and the rule used for every input."""
+    domestic, rules = {}, {}
+    for code in sorted(codes):
+        own, rules[code] = domestic_supply(ctx, frame, code, year, [who], dataset.classification)
+        if own is not None:
+            domestic[code] = own
+    return domestic, rules
 
 
 def input_paths(graphs: Sequence[Any], product: str, depth: int) -> list[list[str]]:
@@ -156,11 +170,8 @@ def upstream(
             "that step the suppliers are taken as the origins, so the effective shares there "
             "are not a finding"
         )
-    domestic, rules = {}, {}
-    for code in sorted({code for path in paths for code in path} & held):
-        own, rules[code] = domestic_supply(ctx, frame, code, year, [who], dataset.classification)
-        if own is not None:
-            domestic[code] = own
+    looked = {code for path in paths for code in path} & held
+    domestic, rules = _domestic_supplies(ctx, frame, looked, year, who, dataset)
     rows = [
         analysis.effective_origins(
             frame, product, path, importers=[who.name], domestic=domestic
@@ -207,11 +218,8 @@ def effective_top(
     flows = as_economies(flows_of(ctx, dataset, [year]), [who])
     frame = flows.filter(flows["product"].isin(codes)).to_pandas()
     held = set(frame["product"])
-    domestic = {}
-    for code in sorted({c for found in paths.values() for path in found for c in path} & held):
-        own, _ = domestic_supply(ctx, frame, code, year, [who], dataset.classification)
-        if own is not None:
-            domestic[code] = own
+    looked = {c for found in paths.values() for path in found for c in path} & held
+    domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
     rows = []
     for product, found in paths.items():
         inputs = sorted({code for path in found for code in path})
