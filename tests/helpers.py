@@ -66,3 +66,22 @@ def assert_one_sentence_error(code: int, err: str) -> None:
     assert "Traceback" not in err
     assert err.startswith("error: ")
     assert len(err.strip().splitlines()) == 1, err
+
+
+def require_spark(what: str = "the Spark tests") -> None:
+    """Skip when PySpark or Java is missing; under ``CI=true`` fail instead, naming ``what``."""
+    import os
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        reason: str | None = "PySpark is not installed (pip install '.[spark]')"
+    else:
+        java = shutil.which("java") is not None or os.environ.get("JAVA_HOME")
+        reason = None if java else "no Java runtime (Spark needs Java 17)"
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} must run in CI: {reason}")
+    pytest.skip(reason)

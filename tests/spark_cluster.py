@@ -9,7 +9,6 @@ import contextlib
 import ctypes
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,23 +22,14 @@ from typing import Any
 
 import pytest
 
+from helpers import require_spark
+
 #: JVM options of the daemons and of the test's driver and executors: the C1 compiler only and
 #: the serial collector start a JVM about twice as fast on a small machine, which is what a
 #: test of a few small queries needs (a real deployment keeps Java's defaults).
 QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 #: Everything the cluster's processes talk on.
 LOOPBACK = "127.0.0.1"
-
-
-def missing_reason() -> str | None:
-    """Why a Spark cluster cannot run here (no PySpark, no Java), or None when it can."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "PySpark is not installed (pip install '.[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (Spark needs Java 17)"
-    return None
 
 
 def spark_home() -> Path:
@@ -238,10 +228,6 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
     Skips without PySpark or Java, except under ``CI=true``, where that fails. A module uses it
     by importing it: ``from spark_cluster import spark_cluster``.
     """
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the Spark cluster tests must run in CI: {reason}")
-        pytest.skip(reason)
+    require_spark("the Spark cluster tests")
     with running_cluster(tmp_path_factory.mktemp("spark-cluster")) as cluster:
         yield cluster

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import shutil
 from pathlib import Path
 
 import ibis
@@ -21,6 +19,7 @@ from chokepoints.reference.chains import (
     load_chain,
     load_chain_file,
 )
+from helpers import require_spark
 
 BUILTIN = ("li_ion_batteries", "permanent_magnets", "semiconductors", "solar_pv")
 
@@ -420,17 +419,7 @@ def test_exposed_producers_same_on_duckdb_and_spark(tmp_path: Path) -> None:
     from chokepoints.store import Store
     from chokepoints.workspace import Workspace
 
-    reason = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        reason = "PySpark is not installed (pip install '.[spark]')"
-    if reason is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        reason = "no Java runtime (Spark needs Java 17)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_spark("the chain's Spark parity test")
     Workspace.open(tmp_path).load_demo()
     store = Store(tmp_path)
     graph = load_chain("permanent_magnets").graph("HS17")

@@ -5,8 +5,6 @@ Expected values come from the arithmetic below, never from running the code.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from chokepoints import engine
 from chokepoints.analysis import cooperation as coop
 from chokepoints.errors import InputError
 from chokepoints.store import Store
+from helpers import require_spark
 from oracle import flows_frame
 
 M, R, W = "850511", "847950", "100190"  # magnets, robots, wheat
@@ -274,17 +273,7 @@ CASES: dict[str, Callable[[ibis.Table], ibis.Table]] = {
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ibis.BaseBackend]:
     """A PySpark backend (over an empty store); skipped without PySpark or Java, unless in CI."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        reason = "PySpark is not installed (pip install '.[spark]')"
-    else:
-        has_java = shutil.which("java") is not None or os.environ.get("JAVA_HOME")
-        reason = None if has_java else "no Java runtime (Spark needs Java 17)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Spark parity tests must run in CI: {reason}")
-        pytest.skip(reason)
+    require_spark("Spark parity tests")
     home: Path = tmp_path_factory.mktemp("cooperation_spark")
     backend = engine.connect(Store(home), "pyspark")
     yield backend

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import ibis
 import pandas as pd
 import pytest
@@ -13,19 +10,9 @@ from chokepoints import engine
 from chokepoints.analysis import concentration, dependency, scenario, stress, trend
 from chokepoints.store import Store
 from chokepoints.workspace import Workspace
+from helpers import require_spark
 
 pytestmark = pytest.mark.spark
-
-
-def _spark_available() -> str | None:
-    """Why Spark cannot run here, or None when it can."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "PySpark is not installed (pip install '.[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (Spark needs Java 17)"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +26,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 @pytest.fixture(scope="module")
 def engines(demo_store: Store):
     """(DuckDB backend, Spark backend) over the same store."""
-    reason = _spark_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Spark parity tests must run in CI: {reason}")
-        pytest.skip(reason)
+    require_spark("Spark parity tests")
     spark = engine.connect(demo_store, "pyspark")
     yield engine.connect(demo_store, "duckdb"), spark
     spark.disconnect()

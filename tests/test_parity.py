@@ -28,6 +28,7 @@ from filelock import FileLock
 
 from chokepoints.workspace import Workspace
 from conftest import ingest_atlas
+from helpers import require_spark
 
 pytestmark = pytest.mark.spark
 
@@ -142,17 +143,6 @@ def _shared_home(factory: pytest.TempPathFactory, name: str, build: Callable[[Pa
 
 
 # -- the engines -----------------------------------------------------------------------------
-def _spark_missing() -> str | None:
-    """Why Spark cannot run here, or None when it can."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "PySpark is not installed (pip install '.[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (Spark needs Java 17)"
-    return None
-
-
 class Engines:
     """One DuckDB and one Spark workspace per store, opened once per worker.
 
@@ -206,11 +196,7 @@ class Engines:
 @pytest.fixture(scope="session")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     """The workspaces of this worker; skips without PySpark or Java, fails so under CI."""
-    reason = _spark_missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Spark parity tests must run in CI: {reason}")
-        pytest.skip(reason)
+    require_spark("Spark parity tests")
     found = Engines(tmp_path_factory.mktemp("spark-warehouses"))
     yield found
     found.stop()
