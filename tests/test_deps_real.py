@@ -77,12 +77,12 @@ def test_custom_rules_on_real_data(atlas: Workspace) -> None:
 
 def test_product_picture(atlas: Workspace) -> None:
     picture = atlas.product("850511")
-    summary = picture["summary"].iloc[0]
+    summary = picture.summary.iloc[0]
     assert summary["world_export_value_usd"] == pytest.approx(6_863_962_510.0)
     assert summary["n_exporters"] == 143
     assert summary["world_export_hhi"] == pytest.approx(0.399545, abs=1e-6)
-    assert picture["exporters"].iloc[0]["exporter"] == "CHN"
-    assert set(picture["importers"]["importer"]) >= {"JPN", "DEU"}
+    assert picture.exporters.iloc[0]["exporter"] == "CHN"
+    assert set(picture.importers["importer"]) >= {"JPN", "DEU"}
 
 
 def test_algeria_imports_are_partial(shared_data: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ DEU_CAPACITY = {"CHN": 3_470_925_871.0, "JPN": 620_025_846.0, "PHL": 525_167_706
 
 def test_alternative_suppliers_of_magnets_for_germany(atlas: Workspace) -> None:
     result = atlas.diversify("DEU", "850511", exclude=["CHN"], trusted=["G7"])
-    alternatives = result["alternatives"].set_index("exporter")
+    alternatives = result.alternatives.set_index("exporter")
     # China, excluded, is no alternative; it stays in the mix with what it supplies today.
     assert "CHN" not in alternatives.index
     for code, value in DEU_CURRENT.items():
@@ -35,7 +35,7 @@ def test_alternative_suppliers_of_magnets_for_germany(atlas: Workspace) -> None:
             continue
         assert alternatives.loc[code, "current_imports_usd"] == pytest.approx(value)
         assert alternatives.loc[code, "capacity_usd"] == pytest.approx(DEU_CAPACITY[code])
-    mix = result["mix"].set_index("supplier")
+    mix = result.mix.set_index("supplier")
     assert mix["current_usd"].sum() == pytest.approx(907_734_023.0)
     if "CHN" in DEU_CURRENT:
         assert mix.loc["CHN", "current_usd"] == pytest.approx(DEU_CURRENT["CHN"])
@@ -64,7 +64,7 @@ def test_optimised_mix_matches_highs_on_the_raw_file(atlas: Workspace, shared_da
     upper[suppliers.index("CHN")] = 0.0
 
     result = atlas.diversify("DEU", "850511", exclude=["CHN"], max_share=0.4)
-    plan = result["plan"]
+    plan = result.plan
     assert plan.feasible
     mix = plan.mix.set_index("supplier").reindex(suppliers)
     shares = mix["new_share"].to_numpy()
@@ -90,12 +90,12 @@ def test_optimised_mix_matches_highs_on_the_raw_file(atlas: Workspace, shared_da
 
 def test_compare_japan_and_germany(atlas: Workspace) -> None:
     result = atlas.compare(["JPN", "DEU"])
-    best = result["best_practice"].set_index(["product", "partner"])
+    best = result.best_practice.set_index(["product", "partner"])
     # 850511: JPN HHI .312262 beats DEU .685087, so JPN is the best practice.
     assert best.loc[("850511", "JPN"), "is_best"]
     assert best.loc[("850511", "DEU"), "best_partner"] == "JPN"
     assert best.loc[("850511", "DEU"), "hhi_gap"] == pytest.approx(0.685087 - 0.312262, abs=2e-6)
     # A shared chokepoint needs both HHIs above .4 with the same top supplier: 850511 has
     # different top suppliers (PHL, CHN) and 250490 a DEU HHI of .34, so neither is shared.
-    assert not {"850511", "250490"} & set(result["shared"]["product"])
-    assert set(result["by_sector"].columns) >= {"sector", "shared_products", "compared_products"}
+    assert not {"850511", "250490"} & set(result.shared["product"])
+    assert set(result.by_sector.columns) >= {"sector", "shared_products", "compared_products"}

@@ -107,14 +107,14 @@ def test_compare_xlsx_has_every_table_and_provenance(
     book = load_workbook(target)
     assert book.sheetnames == [*COMPARE_TABLES, "provenance"]
     for name in COMPARE_TABLES:
-        assert not expected[name].empty, name
-        _assert_sheet_matches(book[name], expected[name])
-    _assert_provenance_sheet(book["provenance"], expected["by_sector"].attrs["provenance"])
+        assert not expected.frames()[name].empty, name
+        _assert_sheet_matches(book[name], expected.frames()[name])
+    _assert_provenance_sheet(book["provenance"], expected.by_sector.attrs["provenance"])
     # HS codes stay text with their leading zeros; the provenance says demo.
     codes = [row[0] for row in book["best_practice"].iter_rows(min_row=2, values_only=True)]
-    assert codes == expected["best_practice"]["product"].tolist()
+    assert codes == expected.best_practice["product"].tolist()
     assert any(c.startswith("0") for c in codes)
-    assert f"wrote {sum(len(f) for f in expected.values()):,} rows to" in err
+    assert f"wrote {sum(len(f) for f in expected.frames().values()):,} rows to" in err
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -141,12 +141,12 @@ def test_diversify_and_product_xlsx_match_the_api(
     result = ws.diversify("JPN", "850511", max_share=0.4)
     book = load_workbook(target)
     assert book.sheetnames == ["alternatives", "mix", "provenance"]
-    _assert_sheet_matches(book["alternatives"], result["alternatives"])
-    _assert_sheet_matches(book["mix"], result["mix"])
-    provenance = result["alternatives"].attrs["provenance"]
+    _assert_sheet_matches(book["alternatives"], result.alternatives)
+    _assert_sheet_matches(book["mix"], result.mix)
+    provenance = result.alternatives.attrs["provenance"]
     _assert_provenance_sheet(book["provenance"], provenance)
     found = dict(book["provenance"].iter_rows(min_row=2, values_only=True))
-    assert json.loads(found["result"])["hhi_after"] == pytest.approx(result["plan"].hhi_after)
+    assert json.loads(found["result"])["hhi_after"] == pytest.approx(result.plan.hhi_after)
     assert found["demo"] is True and found["notice"] == "demo data (synthetic)"
 
     target = tmp_path / "product.xlsx"
@@ -166,8 +166,8 @@ def test_diversify_and_product_xlsx_match_the_api(
     book = load_workbook(target)
     assert book.sheetnames == ["summary", "exporters", "importers", "provenance"]
     for name in ("summary", "exporters", "importers"):
-        _assert_sheet_matches(book[name], picture[name])
-    _assert_provenance_sheet(book["provenance"], picture["summary"].attrs["provenance"])
+        _assert_sheet_matches(book[name], picture.frames()[name])
+    _assert_provenance_sheet(book["provenance"], picture.summary.attrs["provenance"])
 
 
 def test_single_table_xlsx_keeps_raw_numbers_with_formats(
@@ -256,8 +256,9 @@ def test_xlsx_needs_an_output_file(capsys: pytest.CaptureFixture[str], demo_home
 def test_multi_table_csv_and_parquet_write_one_file_per_table(
     capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
 ) -> None:
-    expected = Workspace.open(demo_home).compare(["JPN", "DEU"])
-    provenance = expected["by_sector"].attrs["provenance"]
+    compared = Workspace.open(demo_home).compare(["JPN", "DEU"])
+    provenance = compared.by_sector.attrs["provenance"]
+    expected = compared.frames()
     code, _, err = run(
         capsys,
         "compare",
@@ -334,11 +335,11 @@ def test_multi_table_json_to_a_file(
     result = Workspace.open(demo_home).diversify("JPN", "850511")
     payload = json.loads(target.read_text(encoding="utf-8"))
     assert set(payload) == {"alternatives", "mix", "provenance"}
-    assert [r["exporter"] for r in payload["alternatives"]] == result["alternatives"][
+    assert [r["exporter"] for r in payload["alternatives"]] == result.alternatives[
         "exporter"
     ].tolist()
-    assert [r["new_usd"] for r in payload["mix"]] == pytest.approx(result["mix"]["new_usd"])
-    assert payload["provenance"]["result"]["hhi_after"] == pytest.approx(result["plan"].hhi_after)
+    assert [r["new_usd"] for r in payload["mix"]] == pytest.approx(result.mix["new_usd"])
+    assert payload["provenance"]["result"]["hhi_after"] == pytest.approx(result.plan.hhi_after)
 
 
 # -- one table as CSV, JSON, Parquet ----------------------------------------------------------

@@ -119,7 +119,7 @@ def test_questions_about_germany_use_the_year_that_covers_germany(
     assert set(risk["product"]) == set(raw.loc[raw["j"] == "DEU", "cmd"])
     picture = mixed.product(MAGNETS)
     world = raw[raw["cmd"] == MAGNETS].groupby("i")["value"].sum()
-    assert picture["summary"]["world_export_hhi"].iloc[0] == pytest.approx(hhi(world))
+    assert picture.summary["world_export_hhi"].iloc[0] == pytest.approx(hhi(world))
     # A code of a level the store does not hold: one sentence listing what is held.
     with pytest.raises(NoDataError, match=r"no 4-digit data; the store holds"):
         mixed.product("8542")
@@ -172,10 +172,10 @@ def test_diversify_a_group_as_one_buyer(mixed: Workspace, raw: pd.DataFrame) -> 
     eu = as_one(raw, "EU27", EU27)
     lithium = import_mix(eu, "EU27", "283691")
     result = mixed.diversify("EU27", "283691")
-    alternatives = result["alternatives"].set_index("exporter")
+    alternatives = result.alternatives.set_index("exporter")
     assert alternatives["current_imports_usd"].sum() == pytest.approx(lithium.sum())
     assert alternatives.loc["CHL", "current_share"] == pytest.approx(lithium["CHL"] / lithium.sum())
-    assert result["plan"].hhi_before == pytest.approx(hhi(lithium))
+    assert result.plan.hhi_before == pytest.approx(hhi(lithium))
     assert not set(alternatives.index) & EU27  # members are inside the buyer
     batch = mixed.diversify_all("EU27", sector="batteries")
     from chokepoints.reference.sectors import sector_products

@@ -105,8 +105,8 @@ def test_an_excluded_supplier_is_no_alternative(demo_home) -> None:
     from chokepoints.workspace import Workspace
 
     result = Workspace.open(demo_home).diversify("JPN", "850511", exclude=["CHN"])
-    alternatives = result["alternatives"]
+    alternatives = result.alternatives
     assert "CHN" not in set(alternatives["exporter"])
     assert list(alternatives["rank"]) == list(range(1, len(alternatives) + 1))
-    mix = result["mix"].set_index("supplier")
+    mix = result.mix.set_index("supplier")
     assert "CHN" in mix.index  # still in the mix, which says what it supplies now

@@ -242,7 +242,7 @@ def test_compare_says_whether_diversification_is_real_upstream(home: Path, tmp_p
     rows = [*WORKED, f"2022,156,276,{MAGNETS},50,1", f"2022,392,276,{MAGNETS},10,1"]
     ws = Workspace.open(home)
     ws.ingest_baci(write_baci(tmp_path, rows, name="BACI_HS17_Y2022_V202501.csv"))
-    best = ws.compare(["JPN", "DEU"], allow_partial=True)["best_practice"]
+    best = ws.compare(["JPN", "DEU"], allow_partial=True).best_practice
     best = best.set_index("partner")
     assert bool(best.loc["JPN", "is_best"]) and best.loc["JPN", "hhi"] == pytest.approx(0.34)
     assert best.loc["JPN", "effective_top_origin"] == "CHN"

@@ -174,7 +174,9 @@ def engine_settings(
     flags = _chosen.get() or {}
     path = home / CONFIG_FILE
 
-    def first(argument: str | None, name: str, variable: str, key: str, table: str | None):
+    def first(
+        argument: str | None, name: str, variable: str, key: str, table: str | None
+    ) -> tuple[str, str] | None:
         """(value, where it came from) of the first place that gives one, or None."""
         if argument is not None:
             return argument, name

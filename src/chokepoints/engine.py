@@ -93,7 +93,7 @@ def countries_arrow() -> pa.Table:
 
 def _duckdb(
     files_of: dict[str, list[Path]], threads: int | None = None, memory_limit: str | None = None
-):
+) -> ibis.BaseBackend:
     """In-memory DuckDB whose views read the store's Parquet files in place."""
     settings = {"threads": threads, "memory_limit": memory_limit}
     con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
@@ -125,7 +125,7 @@ def _pyspark(
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     store_url: str | None = None,
-):
+) -> ibis.BaseBackend:
     """A PySpark backend with the same views, each reading the store's Parquet files directly.
 
     The views live in a Spark SQL session of their own (``spark_session``), so two workspaces

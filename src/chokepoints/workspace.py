@@ -10,23 +10,37 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import ibis
 import pandas as pd
 import platformdirs
 
 from chokepoints import __version__, engine, questions
+from chokepoints.answers import Comparison, Diversification, ProductPicture
 from chokepoints.config import EngineSettings, check_backend, engine_settings
 from chokepoints.datasets import Dataset
-from chokepoints.errors import ChokepointsError
+from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.extract import Extract
 from chokepoints.inputs import check_input
 from chokepoints.questions.context import Context
+from chokepoints.questions.partners import DEFAULT_TRUSTED
 from chokepoints.reference.economies import Economies
 from chokepoints.store import Progress, Store
+
+if TYPE_CHECKING:
+    from chokepoints.analysis.scenario import Scenario
+
+#: The vocabulary of the questions' parameters (checked again by the questions at run time).
+Method: TypeAlias = Literal["geodep", "ec2021", "custom"]
+Side: TypeAlias = Literal["imports", "exports"]
+Allocation: TypeAlias = Literal["pro_rata", "per_importer"]
+ShockBy: TypeAlias = Literal["product", "sector", "country", "member"]
+StressBy: TypeAlias = Literal["importer", "member"]
+Objective: TypeAlias = Literal["hhi", "hhi_wgi"]
+Via: TypeAlias = Literal["trade", "icio"]
 
 
 def resolve_home(home: Path | str | None = None) -> Path:
@@ -413,94 +427,778 @@ class Workspace:
         return [path] if path.is_dir() else []
 
     # -- analysis ------------------------------------------------------------------------
-    def dependencies(self, country: str, **options: Any) -> pd.DataFrame:
-        """Products on which ``country`` (ISO3 or group) depends; see ``questions.dependencies``.
+    # Every question takes explicit keyword parameters; the shared ones mean the same thing
+    # everywhere: ``year`` (default: the latest the data covers for the economy asked about),
+    # ``source`` (a source of the store, e.g. ``baci``; default: chosen as ``dataset_for``
+    # says), ``allow_partial`` (answer on a year the data covers only in part, with a warning).
+    def dependencies(
+        self,
+        country: str,
+        *,
+        year: int | None = None,
+        sector: str | None = None,
+        products: Sequence[str] | None = None,
+        method: Method = "geodep",
+        side: Side = "imports",
+        rules: Sequence[str] = (),
+        top: int | None = None,
+        include_all: bool = False,
+        share_from: Sequence[str] = (),
+        look_through: bool = False,
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Products on which ``country`` depends: one row per product, most imported first.
 
-        Options: ``year``, ``sector``, ``method`` (geodep, ec2021, custom), ``side`` (imports,
-        exports), ``rules`` (for custom, e.g. ``["hhi>0.5"]``), ``top``, ``include_all``,
-        ``allow_partial``, ``source``. The frame's ``attrs["provenance"]`` says how it was made.
+        Parameters
+        ----------
+        country
+            ISO3 code or group (``EU27``, ``G7``, a group of ``groups.toml``).
+        year
+            Year of the question; default the latest the data covers for ``country``.
+        sector
+            A strategic sector (``semiconductors``...) restricting the products.
+        products
+            HS codes restricting the products (6, 4 or 2 digits).
+        method
+            ``geodep`` (CEPII), ``ec2021`` (European Commission) or ``custom`` (``rules``).
+        side
+            ``imports``, or ``exports`` for exports whose sales hang on one market.
+        rules
+            For ``method="custom"``: conditions all met, e.g. ``["hhi>0.5"]``.
+        top
+            Keep the first ``top`` rows.
+        include_all
+            List every imported product with its metrics and flag, not only dependent ones.
+        share_from
+            Countries or groups (``["CHN", "RUS"]``): a ``share_<name>`` column each.
+        look_through
+            Add the top effective origin through value-chain inputs (``upstream``).
+        allow_partial
+            Answer on a year the data covers only in part, with a warning.
+        source
+            The store's source to use (``baci``, ``comtrade``...); default chosen per country.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per product; ``attrs["provenance"]`` (see ``answers.provenance``) says
+            the data, method and parameters used.
         """
-        return questions.dependencies(self.context, country, **options)
+        return self._answered(
+            questions.dependencies(
+                self.context,
+                country,
+                year=year,
+                sector=sector,
+                products=products,
+                method=method,
+                side=side,
+                rules=rules,
+                top=top,
+                include_all=include_all,
+                share_from=share_from,
+                look_through=look_through,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
 
-    def risk(self, country: str, **options: Any) -> pd.DataFrame:
-        """Governance-weighted concentration and EU CRM supply risk (``questions.supply_risk``).
+    def dependencies_all(
+        self,
+        *,
+        year: int | None = None,
+        sector: str | None = None,
+        products: Sequence[str] | None = None,
+        include_all: bool = False,
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """GeoDep for every importer and product of one year: the world screen,
+        like CEPII's published database.
 
-        Options: ``year``, ``sector``, ``restrictions`` (DataFrame: country, product, factor),
-        ``allow_partial``, ``source``. Needs governance indicators (``ingest_wgi``).
+        Parameters
+        ----------
+        year
+            Year of the screen; default the latest year of the chosen dataset.
+        sector
+            A strategic sector restricting the products.
+        products
+            HS codes restricting the products.
+        include_all
+            List every (importer, product) imported, not only the dependent ones.
+        allow_partial
+            Screen a year the data covers only in part, with a warning.
+        source
+            The store's source to use; default the largest world dataset.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (importer, product) with its metrics and ``dependent`` flag, by
+            importer then import value.
         """
-        return questions.supply_risk(self.context, country, **options)
+        return self._answered(
+            questions.dependencies_all(
+                self.context,
+                year=year,
+                sector=sector,
+                products=products,
+                include_all=include_all,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
 
-    def shock(self, **options: Any) -> pd.DataFrame:
-        """Direct impact of a disruption scenario (``questions.shock``).
+    def risk(
+        self,
+        country: str,
+        *,
+        year: int | None = None,
+        sector: str | None = None,
+        restrictions: pd.DataFrame | None = None,
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk of a country's
+        imports; needs governance indicators (``ingest_wgi``).
 
-        Options: ``scenario`` (object), ``preset``, ``scenario_file``, or ``supplier`` with
-        ``sectors``/``products``, ``importers`` and ``fraction``; then ``year``,
-        ``redirect_fraction``, ``allow_partial``, ``source``.
+        Parameters
+        ----------
+        country
+            ISO3 code or group.
+        year
+            Year of the question; default the latest covered.
+        sector
+            A strategic sector restricting the products.
+        restrictions
+            Export restrictions: columns ``country``, ``product`` (empty for all) and
+            ``factor`` (>= 1) raising the weight of suppliers that restrict.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per product; ``basis`` says whether shares are trade or production shares.
         """
-        return questions.shock(self.context, **options)
+        return self._answered(
+            questions.supply_risk(
+                self.context,
+                country,
+                year=year,
+                sector=sector,
+                restrictions=restrictions,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
 
-    def downstream(self, **options: Any) -> pd.DataFrame:
-        """Value-chain products at risk from a scenario and their producers
-        (``questions.downstream``; the scenario options of ``shock``, plus ``chains``,
-        ``countries``, ``min_export_share``)."""
-        return questions.downstream(self.context, **options)
+    def shock(
+        self,
+        *,
+        scenario: Scenario | None = None,
+        preset: str | None = None,
+        scenario_file: Path | str | None = None,
+        supplier: str | None = None,
+        sectors: Sequence[str] = (),
+        products: Sequence[str] = (),
+        importers: Sequence[str] = (),
+        fraction: float = 1.0,
+        year: int | None = None,
+        redirect_fraction: float = 0.5,
+        allocation: Allocation = "pro_rata",
+        by: ShockBy = "product",
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Direct impact of a disruption: per importer and product, the trade lost, what
+        other suppliers' spare capacity can replace (shared by everyone hit) and the shortfall.
+
+        Parameters
+        ----------
+        scenario
+            A ``Scenario`` object (``analysis.scenario``).
+        preset
+            The name of a shipped scenario (``chokepoints shock --help`` lists them).
+        scenario_file
+            A scenario TOML file.
+        supplier
+            For a generic scenario: the country or group that stops exporting.
+        sectors
+            For a generic scenario: the strategic sectors stopped.
+        products
+            For a generic scenario: the HS6 codes stopped.
+        importers
+            For a generic scenario: the importers cut off (default all).
+        fraction
+            For a generic scenario: the share of exports stopped, in (0, 1].
+        year
+            Year of the trade hit; default the latest covered.
+        redirect_fraction
+            Share of other suppliers' exports that could be redirected to those hit.
+        allocation
+            ``pro_rata`` (spare capacity shared among all importers hit) or the optimistic
+            ``per_importer``.
+        by
+            ``product``, ``sector``, ``country`` (sums), or ``member`` (a group's members one
+            by one).
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows sorted by shortfall; the provenance holds the scenario, the allocation rule
+            and totals per importer (``by_importer``) and for the world (``world``).
+        """
+        return self._answered(
+            questions.shock(
+                self.context,
+                scenario=scenario,
+                preset=preset,
+                scenario_file=None if scenario_file is None else str(scenario_file),
+                supplier=supplier,
+                sectors=sectors,
+                products=products,
+                importers=importers,
+                fraction=fraction,
+                year=year,
+                redirect_fraction=redirect_fraction,
+                allocation=allocation,
+                by=by,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
+
+    def downstream(
+        self,
+        *,
+        scenario: Scenario | None = None,
+        preset: str | None = None,
+        scenario_file: Path | str | None = None,
+        supplier: str | None = None,
+        sectors: Sequence[str] = (),
+        products: Sequence[str] = (),
+        importers: Sequence[str] = (),
+        fraction: float = 1.0,
+        chains: Sequence[str] = (),
+        countries: Sequence[str] = (),
+        min_export_share: float = 0.0,
+        year: int | None = None,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Value-chain products at risk from a disruption, and the countries producing them.
+
+        Parameters
+        ----------
+        scenario
+            A ``Scenario`` object.
+        preset
+            The name of a shipped scenario.
+        scenario_file
+            A scenario TOML file.
+        supplier
+            For a generic scenario: the country or group that stops exporting.
+        sectors
+            For a generic scenario: the strategic sectors stopped.
+        products
+            For a generic scenario: the HS6 codes stopped.
+        importers
+            For a generic scenario: the importers cut off (default all).
+        fraction
+            For a generic scenario: the share of exports stopped.
+        chains
+            Value chains to follow; default every chain holding a shocked product.
+        countries
+            Restrict the producers shown to these countries or groups.
+        min_export_share
+            Show producers with at least this share of the product's world exports.
+        year
+            Year of the trade; default the latest covered.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (downstream product, producer), with the path back to the shock.
+        """
+        return self._answered(
+            questions.downstream(
+                self.context,
+                chains=chains,
+                year=year,
+                countries=countries,
+                min_export_share=min_export_share,
+                source=source,
+                scenario=scenario,
+                preset=preset,
+                scenario_file=None if scenario_file is None else str(scenario_file),
+                supplier=supplier,
+                sectors=sectors,
+                products=products,
+                importers=importers,
+                fraction=fraction,
+            )
+        )
 
     def exposure(
-        self, country: str, supplier: str, *, via: str = "trade", **options: Any
+        self,
+        country: str,
+        supplier: str,
+        *,
+        via: Via = "trade",
+        year: int | None = None,
+        source: str | None = None,
+        icio: Path | str | None = None,
+        theta: float = 1.0,
+        supplier_sectors: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Reliance of ``country`` on ``supplier``: per strategic sector from trade
-        (``via="trade"``: ``year``, ``source``), or per industry from input-output tables with
-        the output lost by extraction (``via="icio"``: ``icio``, ``year``, ``theta``)."""
+        """Reliance of ``country`` on ``supplier``: per strategic sector from trade, or per
+        industry from input-output tables with the output lost if the supplier stops.
+
+        Parameters
+        ----------
+        country
+            ISO3 code or group (``via="trade"``); the table's region code (``via="icio"``).
+        supplier
+            ISO3 code or group; the table's region code for ``via="icio"``.
+        via
+            ``trade`` (per strategic sector) or ``icio`` (OECD input-output tables).
+        year
+            Year of the data; default the latest covered (trade) or held (icio).
+        source
+            For ``via="trade"``: the store's source to use.
+        icio
+            For ``via="icio"``: an OECD ICIO file or folder; default ``HOME/icio``.
+        theta
+            For ``via="icio"``: the share of the supplier's intermediate inputs stopped.
+        supplier_sectors
+            For ``via="icio"``: stop only these industries of the supplier (``["C26"]``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per sector (trade) or industry (icio).
+        """
         if via == "icio":
-            options["icio"] = options.get("icio") or self.home / "icio"
-            return questions.io_exposure(self.context, country, supplier, **options)
+            return self._answered(
+                questions.io_exposure(
+                    self.context,
+                    country,
+                    supplier,
+                    icio=icio or self.home / "icio",
+                    year=year,
+                    theta=theta,
+                    supplier_sectors=supplier_sectors,
+                )
+            )
         if via == "trade":
-            return questions.trade_exposure(self.context, country, supplier, **options)
-        raise ChokepointsError(f"unknown --via {via!r}; use trade or icio")
+            return self._answered(
+                questions.trade_exposure(self.context, country, supplier, year=year, source=source)
+            )
+        raise InputError(f"unknown via {via!r}", field="via", hint="use trade or icio")
 
-    def diversify(self, country: str, product: str, **options: Any) -> dict[str, Any]:
-        """Alternative suppliers and an optimised sourcing mix (``questions.diversify``).
+    def diversify(
+        self,
+        country: str,
+        product: str,
+        *,
+        year: int | None = None,
+        exclude: Sequence[str] = (),
+        trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+        max_share: float | None = None,
+        max_change: float | None = None,
+        redirect_fraction: float = 0.5,
+        objective: Objective = "hhi",
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> Diversification:
+        """Alternative suppliers of ``product`` for ``country`` and an optimised sourcing mix.
 
-        Options: ``year``, ``exclude``, ``trusted``, ``max_share``, ``max_change``,
-        ``redirect_fraction``, ``objective`` (hhi, hhi_wgi), ``allow_partial``, ``source``.
+        Parameters
+        ----------
+        country
+            ISO3 code or group.
+        product
+            HS code (6, 4 or 2 digits, as the data holds).
+        year
+            Year of the trade; default the latest covered.
+        exclude
+            Countries or groups that may not supply (their share goes to zero).
+        trusted
+            Countries or groups counted as trusted partners (default the built-in
+            ``like_minded`` group).
+        max_share
+            Largest share any one supplier may have in the new mix, in (0, 1].
+        max_change
+            Largest change of the import value the mix may ask, as a share of today's.
+        redirect_fraction
+            Share of a supplier's exports elsewhere that could be redirected.
+        objective
+            Minimise ``hhi`` or the governance-weighted ``hhi_wgi``.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        Diversification
+            ``alternatives``, ``mix`` and the optimiser's ``plan``.
         """
-        return questions.diversify(self.context, country, product, **options)
+        found = questions.diversify(
+            self.context,
+            country,
+            product,
+            year=year,
+            exclude=exclude,
+            trusted=trusted,
+            max_share=max_share,
+            max_change=max_change,
+            redirect_fraction=redirect_fraction,
+            objective=objective,
+            allow_partial=allow_partial,
+            source=source,
+        )
+        return Diversification(
+            alternatives=self._answered(found["alternatives"]),
+            mix=self._answered(found["mix"]),
+            plan=found["plan"],
+        )
 
-    def diversify_all(self, country: str, **options: Any) -> pd.DataFrame:
-        """Optimised sourcing of every concentrated import (``questions.diversify_all``)."""
-        return questions.diversify_all(self.context, country, **options)
+    def diversify_all(
+        self,
+        country: str,
+        *,
+        year: int | None = None,
+        sector: str | None = None,
+        products: Sequence[str] | None = None,
+        min_hhi: float = 0.4,
+        exclude: Sequence[str] = (),
+        trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+        max_share: float | None = None,
+        max_change: float | None = None,
+        redirect_fraction: float = 0.5,
+        objective: Objective = "hhi",
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """The optimised sourcing of every concentrated import of ``country`` in one call.
 
-    def markets(self, country: str, product: str, **options: Any) -> pd.DataFrame:
-        """Alternative markets for an exporter's product (``questions.markets``)."""
-        return questions.markets(self.context, country, product, **options)
+        Parameters
+        ----------
+        country
+            ISO3 code or group.
+        year
+            Year of the trade; default the latest covered.
+        sector
+            A strategic sector restricting the products.
+        products
+            HS codes restricting the products.
+        min_hhi
+            Products whose import HHI exceeds this are optimised.
+        exclude
+            Countries or groups that may not supply.
+        trusted
+            Countries or groups counted as trusted partners.
+        max_share
+            Largest share any one supplier may have in a new mix.
+        max_change
+            Largest change of a product's import value, as a share of today's.
+        redirect_fraction
+            Share of a supplier's exports elsewhere that could be redirected.
+        objective
+            Minimise ``hhi`` or ``hhi_wgi``.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
 
-    def compare(self, partners: list[str], **options: Any) -> dict[str, pd.DataFrame]:
-        """Partners side by side (``questions.compare``): shared chokepoints,
-        complementarity, best practice and joint diversification."""
-        return questions.compare(self.context, partners, **options)
-
-    def stress(self, **options: Any) -> pd.DataFrame:
-        """Every supplier x strategic sector x importer, ranked by shortfall (``questions.stress``).
-
-        Options: ``year``, ``sectors``, ``importers``, ``top``, ``redirect_fraction``,
-        ``allow_partial``, ``source``.
+        Returns
+        -------
+        pandas.DataFrame
+            One row per product: feasibility, HHI before and after, the share of risky supply
+            replaced, and the reason when no mix meets the constraints.
         """
-        return questions.stress(self.context, **options)
+        return self._answered(
+            questions.diversify_all(
+                self.context,
+                country,
+                year=year,
+                sector=sector,
+                products=products,
+                min_hhi=min_hhi,
+                exclude=exclude,
+                trusted=trusted,
+                max_share=max_share,
+                max_change=max_change,
+                redirect_fraction=redirect_fraction,
+                objective=objective,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
 
-    def product(self, code: str, **options: Any) -> dict[str, pd.DataFrame]:
-        """World picture of one product: ``summary``, ``exporters`` and ``importers`` frames."""
-        return questions.product_picture(self.context, code, **options)
+    def markets(
+        self,
+        country: str,
+        product: str,
+        *,
+        year: int | None = None,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Other importers of a product ``country`` exports, ranked by demand, with growth
+        (over up to the last five years) and room to sell more.
 
-    def import_sources(self, country: str, **options: Any) -> pd.DataFrame:
-        """Where a country's imports come from, per exporter (``questions.import_sources``).
+        Parameters
+        ----------
+        country
+            The exporter: ISO3 code or group.
+        product
+            HS code.
+        year
+            Year of the trade; default the latest covered.
+        source
+            The store's source to use.
 
-        Options: ``products``, ``year``, ``source``.
+        Returns
+        -------
+        pandas.DataFrame
+            One row per importer, by demand.
         """
-        return questions.import_sources(self.context, country, **options)
+        return self._answered(
+            questions.markets(self.context, country, product, year=year, source=source)
+        )
 
-    def trend(self, country: str, supplier: str, **options: Any) -> pd.DataFrame:
-        """A country's dependency on one supplier over the years (``sector``, ``source``)."""
-        return questions.trend(self.context, country, supplier, **options)
+    def compare(
+        self,
+        partners: Sequence[str],
+        *,
+        year: int | None = None,
+        sector: str | None = None,
+        products: Sequence[str] | None = None,
+        trusted: Sequence[str] = (DEFAULT_TRUSTED,),
+        exclude: Sequence[str] = (),
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> Comparison:
+        """Partners side by side: shared chokepoints, complementarity, best practice and what
+        trusted suppliers could replace together.
+
+        Parameters
+        ----------
+        partners
+            Two or more countries or groups (``["JPN", "DEU"]``).
+        year
+            Year of the trade; default the latest year covering every partner.
+        sector
+            A strategic sector restricting the products.
+        products
+            HS codes restricting the products.
+        trusted
+            Countries or groups counted as trusted suppliers (joint diversification).
+        exclude
+            Countries or groups counted as risky suppliers.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        Comparison
+            ``by_sector``, ``shared``, ``complementarity``, ``best_practice`` and ``joint``.
+        """
+        found = questions.compare(
+            self.context,
+            list(partners),
+            year=year,
+            sector=sector,
+            products=products,
+            trusted=trusted,
+            exclude=exclude,
+            allow_partial=allow_partial,
+            source=source,
+        )
+        return Comparison(**{name: self._answered(frame) for name, frame in found.items()})
+
+    def stress(
+        self,
+        *,
+        year: int | None = None,
+        sectors: Sequence[str] = (),
+        importers: Sequence[str] = (),
+        top: int | None = None,
+        redirect_fraction: float | None = None,
+        allocation: Allocation = "pro_rata",
+        by: StressBy = "importer",
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Every supplier x strategic sector cut off world-wide, ranked by the importers'
+        shortfall after the world's spare capacity is shared among all those hit.
+
+        Parameters
+        ----------
+        year
+            Year of the trade; default the latest covered.
+        sectors
+            Strategic sectors to test; default all.
+        importers
+            Countries or groups whose rows are shown (the computation is world-wide).
+        top
+            Keep the ``top`` worst suppliers per importer and sector.
+        redirect_fraction
+            Share of other suppliers' exports that could be redirected; default the
+            scenario default (0.5).
+        allocation
+            ``pro_rata`` or the optimistic ``per_importer``.
+        by
+            ``importer`` (a group buys as one) or ``member`` (a group's members one by one).
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (supplier, sector, importer), worst shortfall first.
+        """
+        return self._answered(
+            questions.stress(
+                self.context,
+                year=year,
+                sectors=sectors,
+                importers=importers,
+                top=top,
+                redirect_fraction=redirect_fraction,
+                allocation=allocation,
+                by=by,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
+
+    def product(
+        self,
+        code: str,
+        *,
+        year: int | None = None,
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> ProductPicture:
+        """The world picture of one product: who exports it, who imports it and who depends.
+
+        Parameters
+        ----------
+        code
+            HS code (6, 4 or 2 digits, as the data holds).
+        year
+            Year of the trade; default the latest of the chosen dataset.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        ProductPicture
+            ``summary``, ``exporters`` and ``importers``.
+        """
+        found = questions.product_picture(
+            self.context, code, year=year, allow_partial=allow_partial, source=source
+        )
+        return ProductPicture(**{name: self._answered(frame) for name, frame in found.items()})
+
+    def import_sources(
+        self,
+        country: str,
+        *,
+        products: Sequence[str] | None = None,
+        year: int | None = None,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Where ``country``'s imports come from, per exporter, largest first.
+
+        Parameters
+        ----------
+        country
+            ISO3 code or group (a group's imports are its members' purchases from outside).
+        products
+            HS codes restricting the imports; default all.
+        year
+            Year of the trade; default the latest covered.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per exporter: imports_usd, share and n_products.
+        """
+        return self._answered(
+            questions.import_sources(
+                self.context, country, products=products, year=year, source=source
+            )
+        )
+
+    def trend(
+        self,
+        country: str,
+        supplier: str,
+        *,
+        sector: str | None = None,
+        products: Sequence[str] | None = None,
+        year: int | None = None,
+        allow_partial: bool = False,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """A country's dependence on one supplier over the years, with the verdict
+        (de-risking, deepening or stable) and the threshold it uses.
+
+        Parameters
+        ----------
+        country
+            ISO3 code or group.
+        supplier
+            ISO3 code or group.
+        sector
+            A strategic sector restricting the products.
+        products
+            HS codes restricting the products.
+        year
+            Last year of the series; default the latest covered.
+        allow_partial
+            Include partly covered years, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per year: the supplier's share of imports and the products depending on
+            it; the provenance holds the change and the verdict.
+        """
+        return self._answered(
+            questions.trend(
+                self.context,
+                country,
+                supplier,
+                sector=sector,
+                products=products,
+                year=year,
+                allow_partial=allow_partial,
+                source=source,
+            )
+        )
 
     def production(
         self,
@@ -511,10 +1209,29 @@ class Workspace:
         detail: str | None = None,
     ) -> pd.DataFrame:
         """Countries' production shares of a commodity at one stage, with HHI, top producer
-        and the world total used (``questions.production``)."""
+        and the world total used.
+
+        Parameters
+        ----------
+        commodity
+            ``rare_earths``, ``"Rare earths"``, ``cobalt``...
+        stage
+            ``mine``, ``refinery``, ``smelter``...; default mine if published, else the first.
+        year
+            Year; default the latest with figures.
+        detail
+            One type of production (as published); default the one with the most countries.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per producing country, largest first.
+        """
         from chokepoints.questions.production import production
 
-        return production(self.context, commodity, stage=stage, year=year, detail=detail)
+        return self._answered(
+            production(self.context, commodity, stage=stage, year=year, detail=detail)
+        )
 
     def upstream(
         self,
@@ -523,21 +1240,44 @@ class Workspace:
         *,
         year: int | None = None,
         depth: int = 1,
-        source: str | None = None,
         allow_partial: bool = False,
+        source: str | None = None,
     ) -> pd.DataFrame:
-        """Direct and look-through origin shares of an importer's supply of a chain product
-        (``questions.upstream``)."""
+        """Direct and look-through origin shares of an importer's supply of a value-chain
+        product: who really supplies it once its inputs are traced upstream.
+
+        Parameters
+        ----------
+        importer
+            ISO3 code or group.
+        product
+            HS6 code of a value-chain product.
+        year
+            Year of the trade; default the latest covered.
+        depth
+            How many steps of inputs to look through (0: direct shares only).
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (path of inputs, origin), with direct and effective shares.
+        """
         from chokepoints.questions.upstream import upstream
 
-        return upstream(
-            self.context,
-            importer,
-            product,
-            year=year,
-            depth=depth,
-            source=source,
-            allow_partial=allow_partial,
+        return self._answered(
+            upstream(
+                self.context,
+                importer,
+                product,
+                year=year,
+                depth=depth,
+                source=source,
+                allow_partial=allow_partial,
+            )
         )
 
     def origins(
@@ -546,37 +1286,92 @@ class Workspace:
         product: str,
         *,
         year: int | None = None,
-        source: str | None = None,
         allow_partial: bool = False,
+        source: str | None = None,
     ) -> pd.DataFrame:
-        """Reported and transit-corrected import shares (``questions.upstream.origins``)."""
+        """Reported and transit-corrected import shares: what transit hubs re-export is
+        given back to their own origins, with a mirror check when both sides are held.
+
+        Parameters
+        ----------
+        importer
+            ISO3 code or group.
+        product
+            HS code.
+        year
+            Year of the trade; default the latest covered.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per origin: reported and corrected shares (and mirror ratios).
+        """
         from chokepoints.questions.upstream import origins
 
-        return origins(
-            self.context, importer, product, year=year, source=source, allow_partial=allow_partial
+        return self._answered(
+            origins(
+                self.context,
+                importer,
+                product,
+                year=year,
+                source=source,
+                allow_partial=allow_partial,
+            )
         )
 
     def chain_stages(
         self,
         country: str,
         *,
-        chains: list[str] | None = None,
+        chains: Sequence[str] | None = None,
         year: int | None = None,
-        source: str | None = None,
         allow_partial: bool = False,
+        source: str | None = None,
     ) -> pd.DataFrame:
         """Per value chain and step, upstream first: the world's concentration there
-        (production or exports) and the country's imports (``questions.stages``)."""
+        (production or exports) next to the country's import concentration.
+
+        Parameters
+        ----------
+        country
+            ISO3 code or group.
+        chains
+            Value chains to show; default all.
+        year
+            Year of the trade; default the latest covered.
+        allow_partial
+            Answer on a partly covered year, with a warning.
+        source
+            The store's source to use.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (chain, step).
+        """
         from chokepoints.questions.stages import chain_stages
 
-        return chain_stages(
-            self.context,
-            country,
-            chains=chains,
-            year=year,
-            source=source,
-            allow_partial=allow_partial,
+        return self._answered(
+            chain_stages(
+                self.context,
+                country,
+                chains=None if chains is None else list(chains),
+                year=year,
+                source=source,
+                allow_partial=allow_partial,
+            )
         )
+
+    def _answered(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the engine that answered in its provenance."""
+        record = frame.attrs.get("provenance")
+        if isinstance(record, dict):
+            frame.attrs["provenance"] = {**record, "engine": self.engine_label}
+        return frame
 
     def dataset_for(
         self,
@@ -646,7 +1441,7 @@ class Workspace:
             "ingests": manifest["ingests"],
         }
 
-    def _coverage(self) -> dict[tuple[str, str, int], dict[str, int]]:
+    def _coverage(self) -> dict[tuple[str, str, int], dict[str, int | str]]:
         """Reporters, importers and exporters per (source, classification, year), read from
         the pinned generation's files (with DuckDB, whichever engine answers the questions)."""
         query = """

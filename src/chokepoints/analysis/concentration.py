@@ -36,7 +36,7 @@ TOP_KEY = dt.Struct({"neg_value": "float64", "code": "string"})
 
 
 @ibis.udf.agg.builtin(name="arg_min")
-def _duckdb_arg_min(arg: str, key: TOP_KEY) -> str:  # type: ignore[valid-type]
+def _duckdb_arg_min(arg: str, key: TOP_KEY) -> str:  # type: ignore[valid-type, empty-body]
     """DuckDB's native ``arg_min(arg, key)``."""
 
 

@@ -17,7 +17,6 @@ docs/methods/cooperation.md:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import overload
 
 import ibis
 import ibis.expr.types as ir
@@ -307,18 +306,6 @@ def joint_diversification(
         covered=capacity_value >= risky_value,
         coverage_ratio=(risky_value > 0).ifelse(capacity_value / risky_value, ibis.null("float64")),
     ).order_by("product")
-
-
-@overload
-def roll_up_by_sector(
-    table: ir.Table, sector_map: ir.Table | pd.DataFrame | Mapping[str, str]
-) -> ir.Table: ...
-
-
-@overload
-def roll_up_by_sector(
-    table: pd.DataFrame, sector_map: ir.Table | pd.DataFrame | Mapping[str, str]
-) -> pd.DataFrame: ...
 
 
 def roll_up_by_sector(

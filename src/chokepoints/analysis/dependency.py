@@ -272,7 +272,7 @@ class Rule:
         """The rule applied to ``column`` (false where the column is null)."""
         from chokepoints.errors import InputError
 
-        value: object = self.value
+        value: str | float | bool = self.value
         if column.type().is_numeric():
             try:
                 value = float(self.value)

@@ -161,7 +161,8 @@ def _at_risk_tables(
     shocked = _checked_products(shocked_products)
     found = downstream_at_risk(chain_graph, shocked)
     hit = shocked | {product for product, _ in found}
-    rows, links = [], []
+    rows: list[tuple[str, str, str, int, str, str, str]] = []
+    links: list[tuple[str, str, bool, bool]] = []
     for product, path in found:
         upstream = shocked & nx.ancestors(chain_graph, product)
         direct = hit & set(chain_graph.predecessors(product))

@@ -17,7 +17,7 @@ returns Ibis tables built from portable operations only, so that it runs on Duck
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -36,8 +36,8 @@ NEUTRAL_SCORE = 5.0
 #: Marks results computed from trade shares instead of production shares.
 TRADE_BASIS = "trade_shares"
 
-MissingScore = float | Literal["worst"]
-Parameter = float | ir.Table
+MissingScore: TypeAlias = float | Literal["worst"]
+Parameter: TypeAlias = "float | ir.Table"
 
 
 def eu_crm_rescale(mean: ir.NumericValue) -> ir.FloatingValue:
@@ -167,10 +167,15 @@ def supply_risk_trade(
     product, hhi_wgi_global, hhi_wgi_importer, import_reliance, eol_rir, substitution_index,
     supply_risk, scored_share_global, scored_share_importer, basis ('trade_shares').
     """
-    options = {"restrictions": restrictions, "missing_score": missing_score}
-    importer = hhi_wgi(shares, scores, **options)
+    importer = hhi_wgi(shares, scores, restrictions=restrictions, missing_score=missing_score)
     world = world_shares.select("year", "product", "exporter", share=world_shares.world_share)
-    global_ = weighted_concentration(world, keys=("year", "product"), scores=scores, **options)
+    global_ = weighted_concentration(
+        world,
+        keys=("year", "product"),
+        scores=scores,
+        restrictions=restrictions,
+        missing_score=missing_score,
+    )
     global_ = global_.select(
         _g_year=global_.year,
         _g_product=global_["product"],

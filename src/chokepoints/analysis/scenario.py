@@ -205,9 +205,11 @@ def build_scenario(
     as the TOML loader does.
     """
     shock: dict[str, Any] = {"supplier": supplier, "fraction": fraction}
-    for key, value in (("sectors", sectors), ("importers", importers), ("start_year", start_year)):
-        if value is not None:
-            shock[key] = list(value) if key != "start_year" else value
+    for key, codes in (("sectors", sectors), ("importers", importers)):
+        if codes is not None:
+            shock[key] = list(codes)
+    if start_year is not None:
+        shock["start_year"] = start_year
     if products is not None:
         shock["products"] = (
             {key: list(codes) for key, codes in products.items()}

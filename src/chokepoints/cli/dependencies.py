@@ -5,7 +5,7 @@ risky that supply is, one product's world picture, and whether a dependency is s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import pandas as pd
 import typer
@@ -32,7 +32,7 @@ from chokepoints.cli.common import (
 )
 from chokepoints.errors import ChokepointsError
 from chokepoints.render import DEPS_TABLE, EXPORTS_TABLE, OutputFormat, render
-from chokepoints.workspace import Workspace
+from chokepoints.workspace import Method, Side, Workspace
 
 RISK_TABLE = [
     "product",
@@ -52,9 +52,19 @@ NEAR_MISSES = 10
 
 @app.command("deps")
 def deps(
-    country: Annotated[str, typer.Argument(help="ISO3 code (DEU) or group (EU27, G7...).")],
+    country: Annotated[
+        str | None, typer.Argument(help="ISO3 code (DEU) or group (EU27, G7...).")
+    ] = None,
     year: YearOption = None,
     sector: SectorOption = None,
+    all_importers: Annotated[
+        bool,
+        typer.Option(
+            "--all-importers",
+            help="GeoDep for every importer (the world screen, like CEPII's database) instead "
+            "of one COUNTRY; best written with --format json or parquet and --output.",
+        ),
+    ] = False,
     method: Annotated[str, typer.Option(help="geodep, ec2021 or custom.")] = "geodep",
     side: Annotated[str, typer.Option(help="imports, or exports (one-market sales).")] = "imports",
     rule: Annotated[
@@ -90,24 +100,45 @@ def deps(
     """Where is COUNTRY dependent? Products imported from few suppliers, by method."""
     fmt = _format_for(fmt, output)
     ws = Workspace.open(home)
-    options = {
-        "share_from": _split(share_from),
-        "year": year,
-        "sector": sector,
-        "method": method,
-        "side": side,
-        "rules": rule or [],
-        "allow_partial": allow_partial,
-        "source": source,
-        "look_through": look_through,
-    }
-    frame = ws.dependencies(country, include_all=all_, **options)
+    if all_importers:
+        _refuse_with_all_importers(country, method, side, rule, share_from, look_through)
+        frame = ws.dependencies_all(
+            year=year, sector=sector, include_all=all_, allow_partial=allow_partial, source=source
+        )
+        title = (
+            f"Every importer: {'products' if all_ else 'dependent products'}"
+            + (f" in {sector}" if sector else "")
+            + f" (GeoDep, {frame.attrs['provenance']['year']})"
+        )
+        _emit(_table_rows(frame, fmt, limit), fmt, output, ["importer", *DEPS_TABLE], title)
+        return
+    if country is None:
+        raise ChokepointsError("name a COUNTRY (ISO3 code or group), or use --all-importers")
+
+    def ask(*, top: int | None, include_all: bool) -> pd.DataFrame:
+        """``deps`` with this command's options."""
+        return ws.dependencies(
+            country,
+            year=year,
+            sector=sector,
+            method=cast(Method, method),
+            side=cast(Side, side),
+            rules=rule or [],
+            top=top,
+            include_all=include_all,
+            share_from=_split(share_from),
+            look_through=look_through,
+            allow_partial=allow_partial,
+            source=source,
+        )
+
+    frame = ask(top=None, include_all=all_)
     what = "products" if all_ else "dependent products"
     near_misses = frame.empty and fmt is OutputFormat.table and not all_
     if near_misses:
         # Nothing flagged: show the largest products, whose metrics say why they do not count.
         what = "no dependent products"
-        frame = ws.dependencies(country, top=NEAR_MISSES, include_all=True, **options)
+        frame = ask(top=NEAR_MISSES, include_all=True)
     who = frame.attrs["provenance"]["economy"]
     title = (
         f"{who}: {what}"
@@ -120,6 +151,31 @@ def deps(
     if look_through:
         shares += ["effective_top_origin", "effective_top_share"]
     _emit(_table_rows(frame, fmt, limit), fmt, output, columns[:-1] + shares + columns[-1:], title)
+
+
+def _refuse_with_all_importers(
+    country: str | None,
+    method: str,
+    side: str,
+    rule: list[str] | None,
+    share_from: str | None,
+    look_through: bool,
+) -> None:
+    """Refuse, in one sentence, the options the world screen does not take."""
+    given = [
+        (country is not None, f"a COUNTRY ({country})"),
+        (method != "geodep", "--method"),
+        (side != "imports", "--side"),
+        (bool(rule), "--rule"),
+        (share_from is not None, "--share-from"),
+        (look_through, "--look-through"),
+    ]
+    named = [what for found, what in given if found]
+    if named:
+        raise ChokepointsError(
+            f"--all-importers screens every importer with GeoDep and takes no {named[0]}; "
+            "drop it, or drop --all-importers"
+        )
 
 
 @app.command("risk")
@@ -187,9 +243,9 @@ def product(
         code, year=year, source=source, allow_partial=allow_partial
     )
     if fmt is not OutputFormat.table:
-        _emit_tables(picture, fmt, output, picture["summary"].attrs["provenance"])
+        _emit_tables(picture.frames(), fmt, output, picture.summary.attrs["provenance"])
         return
-    summary = picture["summary"].iloc[0]
+    summary = picture.summary.iloc[0]
     console.print(
         f"[bold]{escape(code)}[/bold] {escape(summary.get('description') or '')}: world exports "
         f"{summary['world_export_value_usd'] / 1e9:,.2f} bn USD from {summary['n_exporters']} "
@@ -197,14 +253,14 @@ def product(
         f"{summary['top_exporter_share']:.1%}"
     )
     render(
-        _table_rows(picture["exporters"], OutputFormat.table, limit)[
+        _table_rows(picture.exporters, OutputFormat.table, limit)[
             ["exporter", "export_value_usd", "world_share"]
         ],
         OutputFormat.table,
         title="Top exporters",
         console=console,
     )
-    importers = picture["importers"]
+    importers = picture.importers
     render(
         _table_rows(importers, OutputFormat.table, limit)[
             [
@@ -222,7 +278,7 @@ def product(
         title=f"Top importers ({int(importers['dependent'].sum())} dependent by GeoDep)",
         console=console,
     )
-    _print_provenance(picture["summary"].attrs["provenance"])
+    _print_provenance(picture.summary.attrs["provenance"])
 
 
 @app.command("trend")

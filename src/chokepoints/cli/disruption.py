@@ -5,7 +5,7 @@ world's worst such cuts, and how much a country relies on one supplier, by secto
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import pandas as pd
 import typer
@@ -28,7 +28,7 @@ from chokepoints.cli.common import (
     console,
 )
 from chokepoints.render import STRESS_TABLE, OutputFormat, render
-from chokepoints.workspace import Workspace
+from chokepoints.workspace import Allocation, ShockBy, StressBy, Via, Workspace
 
 #: Columns shown in terminal tables (files get every column).
 SHOCK_TABLE = [
@@ -163,10 +163,10 @@ def shock(
         fraction=fraction,
         year=year,
         redirect_fraction=redirect_fraction,
-        allocation=allocation,
+        allocation=cast(Allocation, allocation),
         allow_partial=allow_partial,
         source=source,
-        by=by,
+        by=cast(ShockBy, by),
     )
     provenance = frame.attrs["provenance"]
     shown = _table_rows(frame, fmt, limit)
@@ -265,8 +265,8 @@ def stress(
         importers=importers,
         top=top,
         redirect_fraction=redirect_fraction,
-        allocation=allocation,
-        by=by,
+        allocation=cast(Allocation, allocation),
+        by=cast(StressBy, by),
         allow_partial=allow_partial,
         source=source,
     )
@@ -325,7 +325,7 @@ def exposure(
         )
         columns = EXPOSURE_TABLE
     else:
-        frame = ws.exposure(country, supplier, via=via, year=year)
+        frame = ws.exposure(country, supplier, via=cast(Via, via), year=year)
         columns = [
             "sector",
             "imports_usd",

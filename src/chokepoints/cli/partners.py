@@ -4,7 +4,7 @@ for one country, and where partners can help each other.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -29,7 +29,7 @@ from chokepoints.cli.common import (
 )
 from chokepoints.errors import ChokepointsError
 from chokepoints.render import BATCH_TABLE, OutputFormat, render
-from chokepoints.workspace import Workspace
+from chokepoints.workspace import Objective, Workspace
 
 
 @app.command("diversify")
@@ -75,7 +75,7 @@ def diversify(
             max_share=max_share,
             max_change=max_change,
             redirect_fraction=redirect_fraction,
-            objective=objective,
+            objective=cast(Objective, objective),
             allow_partial=allow_partial,
             source=source,
         )
@@ -118,16 +118,16 @@ def diversify(
         max_share=max_share,
         max_change=max_change,
         redirect_fraction=redirect_fraction,
-        objective=objective,
+        objective=cast(Objective, objective),
         allow_partial=allow_partial,
         source=source,
     )
-    provenance = result["alternatives"].attrs["provenance"]
+    provenance = result.alternatives.attrs["provenance"]
     if fmt is not OutputFormat.table:
-        _emit_tables(result, fmt, output, provenance)
+        _emit_tables(result.frames(), fmt, output, provenance)
         return
     render(
-        _table_rows(result["alternatives"], fmt, limit)[
+        _table_rows(result.alternatives, fmt, limit)[
             [
                 "rank",
                 "exporter",
@@ -142,7 +142,7 @@ def diversify(
         title=f"Alternative suppliers of {product}",
         console=console,
     )
-    mix = result["mix"]
+    mix = result.mix
     render(
         mix[mix["current_usd"].gt(0) | mix["new_usd"].gt(0)],
         OutputFormat.table,
@@ -186,9 +186,9 @@ def compare(
         allow_partial=allow_partial,
         source=source,
     )
-    provenance = result["by_sector"].attrs["provenance"]
+    provenance = result.by_sector.attrs["provenance"]
     if fmt is not OutputFormat.table:
-        _emit_tables(result, fmt, output, provenance)
+        _emit_tables(result.frames(), fmt, output, provenance)
         return
     titles = {
         "by_sector": "By sector (number of products)",
@@ -197,7 +197,7 @@ def compare(
         "best_practice": "Best practice",
         "joint": "Joint diversification",
     }
-    for name, frame in result.items():
+    for name, frame in result.frames().items():
         if frame.empty:
             console.print(f"{titles[name]}: none.")
         else:

@@ -3,6 +3,7 @@
 from chokepoints.questions.common import PartialCoverageError
 from chokepoints.questions.dependencies import (
     dependencies,
+    dependencies_all,
     import_sources,
     product_picture,
     supply_risk,
@@ -16,6 +17,7 @@ __all__ = [
     "PartialCoverageError",
     "compare",
     "dependencies",
+    "dependencies_all",
     "diversify",
     "diversify_all",
     "downstream",

@@ -1,7 +1,8 @@
 """Where are we dependent, on whom, how badly, and is it getting better?
 
-``dependencies`` (deps), ``supply_risk`` (risk), ``product_picture`` (product), ``trend`` and
-``trade_exposure``: DataFrames with descriptions, sectors and provenance.
+``dependencies`` (deps), ``dependencies_all`` (deps --all-importers), ``supply_risk`` (risk),
+``product_picture`` (product), ``trend`` and ``trade_exposure``: DataFrames with descriptions,
+sectors and provenance.
 """
 
 from __future__ import annotations
@@ -166,6 +167,56 @@ def dependencies(
     frame = frame.assign(**{key: who.name})
     columns = DEPENDENCY_COLUMNS if side == "imports" else EXPORT_COLUMNS
     return finish(frame, columns, provenance)
+
+
+def dependencies_all(
+    ctx: Context,
+    *,
+    year: int | None = None,
+    sector: str | None = None,
+    products: Sequence[str] | None = None,
+    include_all: bool = False,
+    allow_partial: bool = False,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """GeoDep for every importer and product of one year: the world screen, like CEPII's
+    published database. Dependent pairs only unless ``include_all``; by importer, then value.
+
+    The world dataset is required (every importer's flows), so a reporter-only extract is
+    refused as for one country's ``deps`` on a partial year.
+    """
+    level = 6 if sector is not None else code_level(products or ())
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=level)
+    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
+    params = dependency.GeoDep()
+    years = list(range(year - params.window + 1, year + 1))
+    warnings = check_coverage(ctx, dataset, years, allow_partial=allow_partial)
+    flows = flows_of(ctx, dataset, years)
+    if codes is not None:
+        flows = flows.filter(flows["product"].isin(codes))
+    missing = sorted(set(years) - set(dataset.years))
+    held = len(years) - len(missing)
+    if missing:
+        warnings.append(dependency.short_history_warning(missing, held, params, year))
+    result = dependency.geodep(flows, year, params=params, years_held=held)
+    result = result.filter(result.import_value_usd > 0)  # imported in the year asked
+    if not include_all:
+        result = result.filter(result.dependent)
+    frame = describe(ctx, result.to_pandas(), dataset.classification)
+    frame = frame.sort_values(
+        ["importer", "import_value_usd", "product"], ascending=[True, False, True]
+    )
+    provenance = dataset.provenance(
+        year=year,
+        method=params.parameters(),
+        side="imports",
+        economy="all importers",
+        sector=sector,
+        warnings=warnings,
+    )
+    if warnings:
+        frame = frame.assign(warning="; ".join(warnings))
+    return finish(frame, DEPENDENCY_COLUMNS, provenance)
 
 
 def _chosen_codes(sector: list[str] | None, products: Sequence[str] | None) -> list[str] | None:

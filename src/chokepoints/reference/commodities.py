@@ -59,7 +59,7 @@ def _links() -> Links:
 
 
 @functools.cache
-def _file() -> tuple[dict[str, dict[str, object]], tuple[str, ...]]:
+def _file() -> tuple[dict[str, dict[str, list[str] | dict[str, list[str]]]], tuple[str, ...]]:
     """The packaged file's commodities and revisions."""
     path = resources.files("chokepoints.reference") / "data" / "commodities.toml"
     data = parse_toml(path.read_text(encoding="utf-8"), file="data/commodities.toml")

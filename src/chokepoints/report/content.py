@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ from chokepoints.questions.disruption import STRESS_EXCLUDED_SECTORS
 from chokepoints.reference.countries import labelled
 
 if TYPE_CHECKING:
-    from chokepoints.workspace import Workspace
+    from chokepoints.workspace import Method, Workspace
 
 #: Dependencies shown in the diversification section, and alternatives listed for each.
 TOP_DEPENDENCIES = 10
@@ -191,7 +191,12 @@ def gather(
     products = set(table["product"])
     codes = sorted(products)
     deps = ws.dependencies(
-        country, year=year, products=codes, method=method, include_all=True, **options
+        country,
+        year=year,
+        products=codes,
+        method=cast("Method", method),
+        include_all=True,
+        **options,
     )
     provenance = {"dependencies": deps.attrs["provenance"]}
     who = provenance["dependencies"]["economy"]
@@ -238,8 +243,8 @@ def gather(
     _add_stages(ws, content, options)
     if partners:
         step("cooperation")
-        cooperation = ws.compare([who, *partners], year=year, products=codes, **options)
-        cooperation = _by_chosen_sectors(cooperation, chosen)
+        compared = ws.compare([who, *partners], year=year, products=codes, **options)
+        cooperation = _by_chosen_sectors(compared.frames(), chosen)
         content.cooperation = cooperation
         content.partners = cooperation["by_sector"].attrs["provenance"]["partners"][1:]
         provenance["cooperation"] = cooperation["by_sector"].attrs["provenance"]
@@ -354,7 +359,7 @@ def _add_diversification(ws: Workspace, content: ReportContent, options: dict[st
         except ChokepointsError as exc:
             content.notes.append(f"No alternatives for {product}: {exc}")
             continue
-        content.alternatives[product] = result["alternatives"].head(TOP_ALTERNATIVES)
+        content.alternatives[product] = result.alternatives.head(TOP_ALTERNATIVES)
 
 
 def _add_stages(ws: Workspace, content: ReportContent, options: dict[str, Any]) -> None:
