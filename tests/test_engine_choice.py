@@ -153,6 +153,9 @@ def test_bad_environment_one_sentence(
         ('[spark]\nmaster = "spark://h"\n', "line 2: [spark] master is 'spark://h', not a"),
         ('backend = "polars"\n', "line 1: backend is 'polars', not an engine"),
         ('[sprak]\nmaster = "local"\n', "line 1: sprak is not a setting of the top level"),
+        ('[duckdb]\nmemory_limit = "much"\n', "line 2: [duckdb] memory_limit is 'much'"),
+        ("[duckdb]\nthreads = 0\n", "line 2: [duckdb] threads is 0; write a whole number"),
+        ('[duckdb]\nmemory = "4GB"\n', "line 2: [duckdb] memory is not a setting of [duckdb]"),
     ],
 )
 def test_bad_config_names_file_line_and_field(
@@ -162,6 +165,35 @@ def test_bad_config_names_file_line_and_field(
     code, _, err = run(capsys, "data", "info", "--home", str(home))
     assert_one_sentence_error(code, err)
     assert f"{path}, {expected}" in err.replace("\n", "")
+
+
+def test_duckdb_settings_from_config_and_arguments(demo_home: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for item in demo_home.iterdir():
+        (home / item.name).symlink_to(item)
+    spill = tmp_path / "spill"
+    _config(home, f'[duckdb]\nmemory_limit = "512MB"\nthreads = 1\ntemp_directory = "{spill}"\n')
+    # What DuckDB itself reports for the same settings, on a connection of its own.
+    reference = duckdb.connect(config={"memory_limit": "512MB", "threads": 1})
+    setting = "SELECT current_setting('{}')"
+    ws = Workspace.open(home)
+    raw = ws.con.con
+    for name in ("memory_limit", "threads"):
+        expected = reference.execute(setting.format(name)).fetchall()[0]
+        assert raw.execute(setting.format(name)).fetchall()[0] == expected, name
+    assert raw.execute(setting.format("temp_directory")).fetchall()[0] == (str(spill),)
+    assert not ws.dependencies("DEU").empty
+    # An argument wins over the file.
+    raw = Workspace.open(home, memory_limit="256MB", threads=2).con.con
+    reference = duckdb.connect(config={"memory_limit": "256MB"})
+    assert (
+        raw.execute(setting.format("memory_limit")).fetchall()[0]
+        == reference.execute(setting.format("memory_limit")).fetchall()[0]
+    )
+    assert raw.execute(setting.format("threads")).fetchall()[0] == (2,)
 
 
 def test_flag_and_environment_forgotten_after_the_command(

@@ -16,6 +16,11 @@ the default (DuckDB; Spark on ``local[*]``). ``config.toml`` reads::
     [spark.conf]                             # any Spark setting
     "spark.executor.cores" = 4
 
+    [duckdb]
+    memory_limit = "6GB"                     # beyond it DuckDB spills to temp_directory
+    threads = 4
+    temp_directory = "/scratch/duckdb"       # where it spills (default: DuckDB's own)
+
 A bad value is refused in one sentence naming the flag, variable or file (with its line) that
 set it and what to write instead. Nothing here imports PySpark.
 """
@@ -46,8 +51,9 @@ MASTER_VARIABLE = "CHOKEPOINTS_SPARK_MASTER"
 CONFIG_FILE = "config.toml"
 
 #: Keys of ``config.toml``: top level, and its ``[spark]`` table.
-TOP_KEYS = ("backend", "spark")
+TOP_KEYS = ("backend", "spark", "duckdb")
 SPARK_KEYS = ("master", "driver_memory", "executor_memory", "store_url", "conf")
+DUCKDB_KEYS = ("memory_limit", "threads", "temp_directory")
 #: ``[spark]`` keys that stand for one Spark setting.
 SPARK_SHORTHANDS = {
     "driver_memory": "spark.driver.memory",
@@ -85,6 +91,10 @@ class EngineSettings:
     spark_master: str | None = None
     spark_conf: Mapping[str, str] = field(default_factory=dict)
     spark_store_url: str | None = None
+    #: DuckDB's ``memory_limit`` ("6GB"), ``threads`` and spill folder; None keeps its default.
+    duckdb_memory_limit: str | None = None
+    duckdb_threads: int | None = None
+    duckdb_temp_directory: str | None = None
 
     @property
     def is_spark(self) -> bool:
@@ -94,7 +104,11 @@ class EngineSettings:
     def connect_options(self) -> dict[str, Any]:
         """Keyword options of ``engine.connect`` for this engine."""
         if not self.is_spark:
-            return {}
+            return {
+                "memory_limit": self.duckdb_memory_limit,
+                "threads": self.duckdb_threads,
+                "temp_directory": self.duckdb_temp_directory,
+            }
         return {
             "master": self.spark_master,
             "conf": dict(self.spark_conf),
@@ -163,12 +177,16 @@ def engine_settings(
     spark_master: str | None = None,
     spark_conf: Mapping[str, Any] | None = None,
     spark_store_url: str | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: Path | str | None = None,
 ) -> EngineSettings:
     """The engine a workspace at ``home`` answers on: each choice from the arguments, else
     the command line's flags, else the environment, else ``HOME/config.toml``, else the
     default (DuckDB; Spark on ``local[*]``, or on the master of ``spark-submit``).
 
-    ``spark_conf`` is merged over ``config.toml``'s Spark settings, key by key.
+    ``spark_conf`` is merged over ``config.toml``'s Spark settings, key by key; DuckDB's
+    ``memory_limit``, ``threads`` and ``temp_directory`` over its ``[duckdb]`` table.
     """
     file = read_config(home)
     flags = _chosen.get() or {}
@@ -208,11 +226,21 @@ def engine_settings(
     conf |= spark.get("conf", {})
     conf |= {str(k): _setting(v, f"spark_conf[{k!r}]") for k, v in (spark_conf or {}).items()}
     store_url = spark_store_url if spark_store_url is not None else spark.get("store_url")
+    duck = file.get("duckdb", {})
+    memory = memory_limit if memory_limit is not None else duck.get("memory_limit")
+    if memory_limit is not None and not _MEMORY.match(memory_limit.strip()):
+        raise ChokepointsError(f"memory_limit is {memory_limit!r}; write an amount such as '6GB'")
+    folder = temp_directory if temp_directory is not None else duck.get("temp_directory")
+    if threads is not None and (isinstance(threads, bool) or threads < 1):
+        raise ChokepointsError(f"threads is {threads!r}; give a whole number of at least 1")
     return EngineSettings(
         backend=name,
         spark_master=master,
         spark_conf=conf,
         spark_store_url=str(store_url).rstrip("/") if store_url else None,
+        duckdb_memory_limit=memory,
+        duckdb_threads=threads if threads is not None else duck.get("threads"),
+        duckdb_temp_directory=str(Path(folder).expanduser()) if folder else None,
     )
 
 
@@ -277,8 +305,29 @@ def read_config(home: Path) -> dict[str, Any]:
         checked[key] = _setting(value, f"{path}: [spark.conf] {key}")
     if conf:
         spark["conf"] = checked
+    _check_duckdb(data.get("duckdb", {}), path, text)
     data["_text"] = text
     return data
+
+
+def _check_duckdb(duck: Any, path: Path, text: str) -> None:
+    """Refuse a ``[duckdb]`` table whose keys or values DuckDB would not take."""
+    if not isinstance(duck, dict):
+        _refuse(path, text, None, "duckdb", "must be a table: write [duckdb] on its own line")
+    _check_keys(duck, DUCKDB_KEYS, path, text, "duckdb")
+    limit = duck.get("memory_limit")
+    if limit is not None and not (isinstance(limit, str) and _MEMORY.match(limit.strip())):
+        _refuse(
+            path, text, "duckdb", "memory_limit", f'is {limit!r}; write an amount such as "6GB"'
+        )
+    threads = duck.get("threads")
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
+        _refuse(path, text, "duckdb", "threads", f"is {threads!r}; write a whole number such as 4")
+    folder = duck.get("temp_directory")
+    if folder is not None and not isinstance(folder, str):
+        _refuse(path, text, "duckdb", "temp_directory", f"is {folder!r}; write a folder in quotes")
 
 
 def _check_keys(

@@ -50,9 +50,9 @@ def connect(
     of ``manifest`` (default: the one committed now), refused in one sentence if one is missing
     or damaged.
 
-    ``backend`` is ``duckdb`` or ``pyspark`` (``spark``). DuckDB takes ``threads`` and
-    ``memory_limit``; Spark takes ``master``, ``conf``, ``store_url`` or a ``session`` (see
-    ``spark_session``).
+    ``backend`` is ``duckdb`` or ``pyspark`` (``spark``). DuckDB takes ``threads``,
+    ``memory_limit`` and ``temp_directory``; Spark takes ``master``, ``conf``, ``store_url`` or
+    a ``session`` (see ``spark_session``).
     """
     name = check_backend(backend, given_as="backend")
     manifest = store.manifest() if manifest is None else manifest
@@ -92,10 +92,14 @@ def countries_arrow() -> pa.Table:
 
 
 def _duckdb(
-    files_of: dict[str, list[Path]], threads: int | None = None, memory_limit: str | None = None
+    files_of: dict[str, list[Path]],
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
 ) -> ibis.BaseBackend:
-    """In-memory DuckDB whose views read the store's Parquet files in place."""
-    settings = {"threads": threads, "memory_limit": memory_limit}
+    """In-memory DuckDB whose views read the store's Parquet files in place; beyond
+    ``memory_limit`` it spills to ``temp_directory``."""
+    settings = {"threads": threads, "memory_limit": memory_limit, "temp_directory": temp_directory}
     con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
     raw = con.con
     for name, table_schema in TABLES.items():

@@ -83,6 +83,9 @@ class Workspace:
         spark_master: str | None = None,
         spark_conf: Mapping[str, Any] | None = None,
         spark_store_url: str | None = None,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: Path | str | None = None,
     ) -> Workspace:
         """Open (without creating anything yet, nor starting an engine) the workspace at
         ``home``.
@@ -105,6 +108,13 @@ class Workspace:
         spark_store_url
             Where Spark reads the home folder when its workers do not see the local path
             (``hdfs://...``, ``s3a://...``); default ``[spark] store_url``, else the local path.
+        memory_limit
+            DuckDB's memory limit (``"6GB"``); beyond it, it spills to disk. Default
+            ``[duckdb] memory_limit`` in ``config.toml``, else DuckDB's (80% of RAM).
+        threads
+            DuckDB's threads; default ``[duckdb] threads``, else every core.
+        temp_directory
+            Where DuckDB spills; default ``[duckdb] temp_directory``, else DuckDB's own.
         """
         path = resolve_home(home)
         settings = engine_settings(
@@ -113,6 +123,9 @@ class Workspace:
             spark_master=spark_master,
             spark_conf=spark_conf,
             spark_store_url=spark_store_url,
+            memory_limit=memory_limit,
+            threads=threads,
+            temp_directory=temp_directory,
         )
         return cls(Store(path), settings=settings)
 
