@@ -248,3 +248,19 @@ def test_compare_says_whether_diversification_is_real_upstream(home: Path, tmp_p
     assert best.loc["JPN", "effective_top_origin"] == "CHN"
     assert best.loc["JPN", "effective_top_share"] == pytest.approx(0.85)
     assert best.loc["DEU", "effective_top_share"] == pytest.approx(50 / 60)
+
+
+def test_look_through_fetches_the_chain_flows_once_per_economy(worked: Workspace) -> None:
+    """``deps --look-through``, ``stages`` and ``compare`` of one economy share one fetch: once
+    the context holds it, the same answer comes without the engine."""
+    import dataclasses
+
+    from chokepoints.questions.upstream import effective_top
+
+    context = worked.context
+    dataset, year = worked.dataset_for("JPN")
+    who = context.economy("JPN")
+    first = effective_top(context, dataset, year, who, [MAGNETS])
+    offline = dataclasses.replace(context, con=None)  # any query would now fail
+    pd.testing.assert_frame_equal(first, effective_top(offline, dataset, year, who, [MAGNETS]))
+    assert first.set_index("product").loc[MAGNETS, "effective_top_origin"] == "CHN"

@@ -212,11 +212,9 @@ def effective_top(
     }
     if not paths:
         return pd.DataFrame(columns=["product", *LOOK_THROUGH_COLUMNS])
-    codes = sorted(
-        {p for p in paths} | {c for found in paths.values() for path in found for c in path}
-    )
-    flows = as_economies(flows_of(ctx, dataset, [year]), [who])
-    frame = flows.filter(flows["product"].isin(codes)).to_pandas()
+    codes = {p for p in paths} | {c for found in paths.values() for path in found for c in path}
+    frame = chain_flows(ctx, dataset, year, who)
+    frame = frame[frame["product"].isin(codes)]
     held = set(frame["product"])
     looked = {c for found in paths.values() for path in found for c in path} & held
     domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
@@ -243,6 +241,21 @@ def effective_top(
             }
         )
     return pd.DataFrame(rows, columns=["product", *LOOK_THROUGH_COLUMNS])
+
+
+def chain_flows(ctx: Context, dataset: Dataset, year: int, who: Economy) -> pd.DataFrame:
+    """The year's flows of every value-chain product, ``who`` as one economy: fetched once per
+    context, as ``deps --look-through``, ``stages`` and ``compare`` (and the report, which asks
+    all three) need them for the same economy."""
+
+    def fetch() -> pd.DataFrame:
+        graphs = chain_graphs(dataset.classification).values()
+        codes = sorted({code for graph in graphs for code in graph})
+        flows = as_economies(flows_of(ctx, dataset, [year]), [who])
+        return flows.filter(flows["product"].isin(codes)).to_pandas()
+
+    key = ("chain flows", dataset.label, dataset.releases, year, who.name, who.members)
+    return ctx.memo(key, fetch)
 
 
 #: Columns ``deps --look-through`` adds.
