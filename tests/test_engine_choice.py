@@ -3,6 +3,7 @@ values refused in one sentence that names where they came from. Nothing here sta
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from chokepoints import config
 from chokepoints.config import engine_settings
 from chokepoints.errors import ChokepointsError
 from chokepoints.workspace import Workspace
-from helpers import assert_one_sentence_error, run
+from helpers import assert_one_sentence_error, require_spark, run
 
 
 @pytest.fixture(autouse=True)
@@ -242,6 +243,43 @@ def test_info_and_sql_read_with_duckdb_when_spark_answers(home: Path) -> None:
     assert ws._con is None  # neither started Spark
     with pytest.raises(ChokepointsError, match="unsafe SQL runs on the DuckDB engine"):
         ws.sql("SELECT 1", unsafe=True)
+
+
+def test_spark_refuses_a_home_with_a_colon(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "store:2026"
+    home.mkdir()
+    for item in demo_home.iterdir():
+        (home / item.name).symlink_to(item)
+    code, _, err = run(capsys, "--backend", "spark", "deps", "DEU", "--home", str(home))
+    assert_one_sentence_error(code, err)
+    assert "Hadoop paths may not contain ':'" in err
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_starts_quietly(demo_home: Path) -> None:
+    """Spark's start-up warnings stay off the user's terminal: only the answer, the provenance
+    and the JVM's own notice about incubator modules (printed before any logging starts)."""
+    require_spark()
+    args = ["--backend", "spark", "deps", "DEU", "--limit", "1", "--home", str(demo_home)]
+    script = f"import sys\nfrom chokepoints import cli\nsys.argv = ['x', *{args!r}]\ncli.main()"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    noise = [
+        line
+        for line in done.stderr.splitlines()
+        if re.search(r"\b(WARN|INFO)\b|log4j|log level|FutureWarning|require_minimum", line)
+    ]
+    assert noise == [], noise
+    assert "engine: spark (local[*])" in done.stdout
+    assert "854140" in done.stdout
 
 
 def test_master_nobody_listens_at(capsys: pytest.CaptureFixture[str], home: Path) -> None:
