@@ -407,8 +407,8 @@ def cell_text(value: Any, column: str = "") -> str:
         return f"{value:,.0f}"
     if isinstance(value, float):
         # Trailing zeros kept ("0.7770", "144.0"): a column of 4-digit numbers lines up, and a
-        # ratio of 143.96 does not print as the integer 144.
-        return f"{value:#,.4g}"
+        # ratio of 143.96 does not print as the integer 144; 999.96 rounds to "1,000", no dot.
+        return f"{value:#,.4g}".removesuffix(".")
     return str(value)
 
 
