@@ -144,6 +144,10 @@ LABELS = {
     "reported_share": "reported",
     "corrected_share": "corrected",
     "share": "share",
+    "world_hhi": "world HHI",
+    "world_top": "world top",
+    "world_top_share": "its share",
+    "import_hhi": "import HHI",
 }
 
 
@@ -381,7 +385,8 @@ def column_label(column: str) -> str:
 
 
 def cell_text(value: Any, column: str = "") -> str:
-    """One value for the terminal: shares in %, thousands separators, 4 significant digits."""
+    """One value for the terminal: shares in %, thousands separators, 4 significant digits
+    (trailing zeros kept)."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):
@@ -398,8 +403,12 @@ def cell_text(value: Any, column: str = "") -> str:
         return f"{value:.0f}"
     if isinstance(value, numbers.Integral):
         return f"{int(value):,}"
+    if isinstance(value, float) and (abs(value) >= 1000 or value.is_integer()):
+        return f"{value:,.0f}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
+        # Trailing zeros kept ("0.7770", "144.0"): a column of 4-digit numbers lines up, and a
+        # ratio of 143.96 does not print as the integer 144; 999.96 rounds to "1,000", no dot.
+        return f"{value:#,.4g}".removesuffix(".")
     return str(value)
 
 

@@ -216,7 +216,10 @@ def build_scenario(
             if isinstance(products, Mapping)
             else list(products)
         )
-    scope = ", ".join([*(sectors or ()), *(["selected products"] if products else [])])
+    names = list_sectors(sector_dirs).set_index("id")["name"].map(_in_sentence)
+    scope = ", ".join(
+        [*(names.get(s, s) for s in sectors or ()), *(["selected products"] if products else [])]
+    )
     data = {
         "id": f"{supplier.lower()}-stops",
         "name": f"{supplier} stops {fraction:.0%} of its exports of {scope}",
@@ -227,6 +230,12 @@ def build_scenario(
     return _parse_scenario(
         data, file="<build_scenario>", lines=[], reference=_Reference.of(economies, sector_dirs)
     )
+
+
+def _in_sentence(name: str) -> str:
+    """A sector's name inside a sentence: "Permanent magnets" -> "permanent magnets", while a
+    name opening with an acronym ("EU sensitive ecosystems") keeps its capitals."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
 def load_scenario(

@@ -258,13 +258,17 @@ def _print_provenance(provenance: dict[str, Any], *, stream: Console | None = No
     """One or two lines saying what a result was computed from and how."""
     stream = stream or console
     method = provenance.get("method") or {}
-    thresholds = ", ".join(f"{k}={v}" for k, v in method.items() if k not in ("name",))
+    # Parameters left unset (None, an empty list) say nothing; a method without any shows none.
+    thresholds = ", ".join(
+        f"{k}={v}" for k, v in method.items() if k != "name" and v is not None and v != []
+    )
     text = (
         f"{provenance['source']} {'/'.join(provenance['releases'])} "
         f"{provenance['classification']}"
         + (f" {provenance['level']}-digit" if provenance.get("level", 6) != 6 else "")
         + (f", {provenance['year']}" if "year" in provenance else "")
-        + (f"; method {method.get('name')} ({thresholds})" if method else "")
+        + (f"; method {method.get('name')}" if method else "")
+        + (f" ({thresholds})" if thresholds else "")
         + f"; {provenance['tool']}"
     )
     # Piped, the line stays whole (one record per line for whoever reads the log).

@@ -31,16 +31,29 @@ from chokepoints.render import STRESS_TABLE, OutputFormat, render
 from chokepoints.workspace import Allocation, ShockBy, StressBy, Via, Workspace
 
 #: Columns shown in terminal tables (files get every column).
+#: Lost, redirected and short come first: a narrow terminal leaves columns out from the right,
+#: and the shortfall is what a shock is run for.
 SHOCK_TABLE = [
     "importer",
     "product",
     "description",
-    "import_value_usd",
     "lost_value_usd",
-    "lost_share",
     "redirectable_value_usd",
     "shortfall_value_usd",
+    "lost_share",
+    "import_value_usd",
     "own_exports_usd",
+]
+SHOCK_GROUP_TABLE = [
+    "importer",
+    "sector",
+    "lost_value_usd",
+    "redirectable_value_usd",
+    "shortfall_value_usd",
+    "shortfall_share",
+    "lost_share",
+    "import_value_usd",
+    "n_products",
 ]
 DOWNSTREAM_TABLE = [
     "chain",
@@ -170,7 +183,8 @@ def shock(
     )
     provenance = frame.attrs["provenance"]
     shown = _table_rows(frame, fmt, limit)
-    title = f"{provenance['scenario']['name']} ({provenance['year']})"
+    # A preset's name may carry the year of the measure: the data year is said apart from it.
+    title = f"{provenance['scenario']['name']} on {provenance['year']} trade"
     if fmt is OutputFormat.table:
         totals = pd.DataFrame(provenance["by_importer"])
         totals = totals.sort_values("lost_value_usd", ascending=False, kind="stable")
@@ -181,21 +195,7 @@ def shock(
             console=console,
         )
         console.print(_world_line(provenance), highlight=False)
-    columns = (
-        SHOCK_TABLE
-        if by in ("product", "member")
-        else [
-            "importer",
-            "sector",
-            "import_value_usd",
-            "lost_value_usd",
-            "lost_share",
-            "redirectable_value_usd",
-            "shortfall_value_usd",
-            "shortfall_share",
-            "n_products",
-        ]
-    )
+    columns = SHOCK_TABLE if by in ("product", "member") else SHOCK_GROUP_TABLE
     _emit(shown, fmt, output, columns, f"{title}: by {by}")
 
 
