@@ -269,3 +269,22 @@ def test_hhi_wgi_choice_is_within_its_bound() -> None:
         if single.feasible:
             assert row["hhi_wgi_after"] == pytest.approx(single.hhi_wgi_after, rel=1e-12)
             assert row["suppliers_after"] == single.suppliers_after
+
+
+def test_batch_explains_an_infeasible_choice_in_any_product() -> None:
+    # P1 is SEVEN (feasible); P2 is its first four rows with max_share .3 and no entrant:
+    # A, B, C offer 90 of 100, as in test_infeasible_choices_are_explained.
+    batch = pd.concat(
+        [SEVEN.assign(product="P1"), SEVEN.iloc[:4].assign(product="P2")], ignore_index=True
+    ).rename(columns={"supplier": "exporter"})
+    summary, _ = optimise_many(batch, max_share=0.3, max_new_suppliers=0)
+    p1, p2 = summary.to_dict("records")
+    assert not p1["feasible"]  # the same three suppliers, the same 90 of 100
+    assert not p2["feasible"]
+    assert "3 suppliers (0 new) offer 90 USD of capacity for 100 USD" in p2["explanation"]
+    summary, _ = optimise_many(batch, max_share=0.3, max_new_suppliers=1)
+    # P1 with one entrant: D (.2) joins A, B, C at .8 / 3 each (under .3); P2 the same.
+    assert summary["feasible"].tolist() == [True, True]
+    assert summary["suppliers_after"].tolist() == [4, 4]
+    assert summary["new_suppliers"].tolist() == [1, 1]
+    assert summary["hhi_after"].tolist() == pytest.approx([3 * (0.8 / 3) ** 2 + 0.04] * 2)

@@ -20,8 +20,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.optimize import linprog
 
 from chokepoints.analysis.risk import NEUTRAL_SCORE
 from chokepoints.errors import ChokepointsError, InputError
@@ -544,6 +542,9 @@ def _shortfall(
     ``sum_{c in g} s_c + u_g = 1``, ``lo_c <= s_c <= hi_c``, ``u_g >= 0``. A product is
     feasible iff its ``u_g`` is zero; non-candidates get 0.
     """
+    from scipy import sparse  # imported here: the CLI imports this module for its defaults
+    from scipy.optimize import linprog
+
     shortfall = np.zeros(len(starts))
     rows = np.repeat(candidates, counts)
     if not rows.any():
@@ -638,7 +639,7 @@ def _choice_explanation(
     room = choice.upper[part].sum() * total
     return (
         f"with {' and '.join(terms)}, {int(chosen.sum())} suppliers "
-        f"({int((chosen & ~current[part]).sum())} new) offer {_usd(room)} of capacity for "
+        f"({int((chosen & ~current).sum())} new) offer {_usd(room)} of capacity for "
         f"{_usd(total)} of imports{limits}"
     )
 
