@@ -166,7 +166,7 @@ def diversify(
             f"({mix.loc[small, 'current_share'].sum():.1%} of imports together), dropped."
         )
     if outcome["feasible"]:
-        console.print(_mix_line(outcome, min_share))
+        console.print(_mix_line(outcome, min_share), soft_wrap=True)  # one line, as tested
         if outcome["replaced_share"] == outcome["replaced_share"]:  # NaN: no risky supplier
             console.print(
                 f"Risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
