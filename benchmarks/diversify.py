@@ -7,6 +7,9 @@ Generates three synthetic years of about 11 million flows each (the generator of
   ``diversify.supplier_capacities`` + ``optimise_many`` (exact water-filling);
 * ``slsqp``: the baseline, the same optimisation with ``scipy.optimize.minimize(SLSQP)`` on the
   first 200 of those products, extrapolated to all of them (labelled as such);
+* ``choice``: the optimiser alone on those products, continuous (``min_share=0``) against the
+  default ``min_share=0.01`` and against ``min_share=0.01, max_new_suppliers=3`` (best of
+  three runs each, in the same process), with the ratios;
 * ``compare``: the four cooperation analyses for the two largest importers over all products.
 
 Targets: batch and compare under 10 s each on 2 cores.
@@ -70,6 +73,33 @@ def run_batch(files: list[Path]) -> dict[str, float]:
     return {"products": len(summary), "feasible": int(summary["feasible"].sum())}
 
 
+#: Optimiser settings timed by ``choice``; the first is the baseline of the ratios.
+CHOICES = {
+    "continuous": {"min_share": 0.0},
+    "min_share": {"min_share": 0.01},
+    "capped": {"min_share": 0.01, "max_new_suppliers": 3},
+}
+
+
+def run_choice(files: list[Path]) -> dict[str, float]:
+    """The optimiser alone, continuous against min_share and max_new_suppliers."""
+    from chokepoints.analysis.sourcing import optimise_many
+
+    capacities = _concentrated_capacities(files)
+    figures: dict[str, float] = {"rows": len(capacities)}
+    for name, options in CHOICES.items():
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            summary, _ = optimise_many(capacities, max_share=0.4, **options)
+            runs.append(time.perf_counter() - started)
+        figures[f"{name}_seconds"] = min(runs)
+        figures[f"{name}_mean_suppliers"] = float(summary["suppliers_after"].mean())
+    for name in list(CHOICES)[1:]:
+        figures[f"{name}_ratio"] = figures[f"{name}_seconds"] / figures["continuous_seconds"]
+    return figures
+
+
 def run_slsqp(files: list[Path]) -> dict[str, float]:
     """The baseline: SLSQP on a sample of the same problems, extrapolated."""
     import numpy as np
@@ -119,7 +149,7 @@ def run_compare(files: list[Path]) -> dict[str, float]:
     return {"rows": rows}
 
 
-METHODS = {"batch": run_batch, "slsqp": run_slsqp, "compare": run_compare}
+METHODS = {"batch": run_batch, "slsqp": run_slsqp, "choice": run_choice, "compare": run_compare}
 
 
 def measure(method: str, files: list[Path]) -> dict[str, float]:

@@ -205,6 +205,7 @@ def test_matches_brute_force_on_random_instances(objective: str) -> None:
             exclude=excluded,
             max_share=max_share,
             max_change=max_change,
+            min_share=0.0,  # the continuous problem the grid solves
         )
         s0 = current / 100
         upper = s0 + 0.5 * capacity / 100

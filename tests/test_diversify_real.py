@@ -63,7 +63,8 @@ def test_optimised_mix_matches_highs_on_the_raw_file(atlas: Workspace, shared_da
     upper = np.minimum(before + 0.5 * capacity / total, 0.4)
     upper[suppliers.index("CHN")] = 0.0
 
-    result = atlas.diversify("DEU", "850511", exclude=["CHN"], max_share=0.4)
+    # The continuous problem (min_share 0); test_diversify_choice checks the 1% default.
+    result = atlas.diversify("DEU", "850511", exclude=["CHN"], max_share=0.4, min_share=0)
     plan = result.plan
     assert plan.feasible
     mix = plan.mix.set_index("supplier").reindex(suppliers)

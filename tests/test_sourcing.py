@@ -53,7 +53,9 @@ def random_batch(rng: np.random.Generator, products: int) -> pd.DataFrame:
 def test_batch_matches_highs_qp_per_product(objective: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
     batch = random_batch(rng, 120)
+    # The continuous problem: min_share 0 lets every supplier take a sliver.
     options = {
+        "min_share": 0.0,
         "objective": objective,
         "max_share": [None, 0.4, 0.6][seed - 1],
         "max_change": [0.3, None, 0.5][seed - 1],
@@ -99,12 +101,13 @@ def test_batch_matches_highs_qp_per_product(objective: str, seed: int) -> None:
 def test_batch_equals_one_product_at_a_time() -> None:
     rng = np.random.default_rng(7)
     batch = random_batch(rng, 40)
-    summary, mixes = optimise_many(batch, max_share=0.5, exclude=["S1"])
+    summary, mixes = optimise_many(batch, max_share=0.5, exclude=["S1"], max_new_suppliers=2)
     for product, group in batch.groupby("product"):
         single = optimise_sourcing(
             group.rename(columns={"exporter": "supplier"}).drop(columns="product"),
             max_share=0.5,
             exclude=["S1"],
+            max_new_suppliers=2,
         )
         row = summary.set_index("product").loc[product]
         assert row["feasible"] == single.feasible
@@ -114,6 +117,8 @@ def test_batch_equals_one_product_at_a_time() -> None:
             single.mix["new_share"].to_numpy(), nan_ok=True
         )
         assert mine["binding"].tolist() == single.mix["binding"].tolist()
+        assert row["suppliers_before"] == single.suppliers_before
+        assert (row["suppliers_after"] if row["feasible"] else None) == single.suppliers_after
 
 
 def test_free_suppliers_fill_first() -> None:

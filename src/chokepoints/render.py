@@ -116,6 +116,8 @@ LABELS = {
     "hhi_wgi_before": "HHI-WGI before",
     "hhi_wgi_after": "HHI-WGI after",
     "replaced_share": "replaced",
+    "suppliers_after": "suppliers after",
+    "new_suppliers": "new suppliers",
     "exporter_share": "our share",
     "wgi_scaled": "WGI risk",
     "rca": "RCA",
@@ -387,7 +389,7 @@ def column_label(column: str) -> str:
 def cell_text(value: Any, column: str = "") -> str:
     """One value for the terminal: shares in %, thousands separators, 4 significant digits
     (trailing zeros kept)."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"

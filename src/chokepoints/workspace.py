@@ -19,6 +19,7 @@ import pandas as pd
 import platformdirs
 
 from chokepoints import __version__, engine, questions
+from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
 from chokepoints.answers import Comparison, Diversification, ProductPicture
 from chokepoints.config import EngineSettings, check_backend, engine_settings
 from chokepoints.datasets import Dataset
@@ -828,6 +829,8 @@ class Workspace:
         trusted: Sequence[str] = (DEFAULT_TRUSTED,),
         max_share: float | None = None,
         max_change: float | None = None,
+        min_share: float = DEFAULT_MIN_SHARE,
+        max_new_suppliers: int | None = None,
         redirect_fraction: float = 0.5,
         objective: Objective = "hhi",
         allow_partial: bool = False,
@@ -852,6 +855,11 @@ class Workspace:
             Largest share any one supplier may have in the new mix, in (0, 1].
         max_change
             Largest change of the import value the mix may ask, as a share of today's.
+        min_share
+            Smallest share a supplier may have in the new mix (others get none); 0 turns
+            it off. Default 1%, so that no mix spreads imports over slivers.
+        max_new_suppliers
+            At most this many suppliers that sell nothing today may enter; None: no cap.
         redirect_fraction
             Share of a supplier's exports elsewhere that could be redirected.
         objective
@@ -875,6 +883,8 @@ class Workspace:
             trusted=trusted,
             max_share=max_share,
             max_change=max_change,
+            min_share=min_share,
+            max_new_suppliers=max_new_suppliers,
             redirect_fraction=redirect_fraction,
             objective=objective,
             allow_partial=allow_partial,
@@ -898,6 +908,8 @@ class Workspace:
         trusted: Sequence[str] = (DEFAULT_TRUSTED,),
         max_share: float | None = None,
         max_change: float | None = None,
+        min_share: float = DEFAULT_MIN_SHARE,
+        max_new_suppliers: int | None = None,
         redirect_fraction: float = 0.5,
         objective: Objective = "hhi",
         allow_partial: bool = False,
@@ -925,6 +937,10 @@ class Workspace:
             Largest share any one supplier may have in a new mix.
         max_change
             Largest change of a product's import value, as a share of today's.
+        min_share
+            Smallest share a supplier may have in a new mix; 0 turns it off.
+        max_new_suppliers
+            At most this many new suppliers per product; None: no cap.
         redirect_fraction
             Share of a supplier's exports elsewhere that could be redirected.
         objective
@@ -952,6 +968,8 @@ class Workspace:
                 trusted=trusted,
                 max_share=max_share,
                 max_change=max_change,
+                min_share=min_share,
+                max_new_suppliers=max_new_suppliers,
                 redirect_fraction=redirect_fraction,
                 objective=objective,
                 allow_partial=allow_partial,

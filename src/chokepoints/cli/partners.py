@@ -4,11 +4,12 @@ for one country, and where partners can help each other.
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 
+from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
@@ -49,6 +50,13 @@ def diversify(
     max_change: Annotated[
         float | None, typer.Option(help="Largest change of a supplier's share from today.")
     ] = None,
+    min_share: Annotated[
+        float,
+        typer.Option(help="Smallest share proposed for a supplier, e.g. 0.01 (1%); 0: any."),
+    ] = DEFAULT_MIN_SHARE,
+    max_new_suppliers: Annotated[
+        int | None, typer.Option(help="Most suppliers the mix may add to today's.")
+    ] = None,
     redirect_fraction: Annotated[
         float, typer.Option(help="Share of a supplier's third-country sales it could redirect.")
     ] = 0.5,
@@ -74,6 +82,8 @@ def diversify(
             trusted=_split(trusted),
             max_share=max_share,
             max_change=max_change,
+            min_share=min_share,
+            max_new_suppliers=max_new_suppliers,
             redirect_fraction=redirect_fraction,
             objective=cast(Objective, objective),
             allow_partial=allow_partial,
@@ -83,7 +93,7 @@ def diversify(
             _table_rows(frame, fmt, limit),
             fmt,
             output,
-            BATCH_TABLE,
+            [*BATCH_TABLE, "suppliers_after", "new_suppliers"],
             f"{frame.attrs['provenance']['economy']}: optimised sourcing of concentrated imports",
         )
         return
@@ -117,6 +127,8 @@ def diversify(
         trusted=_split(trusted),
         max_share=max_share,
         max_change=max_change,
+        min_share=min_share,
+        max_new_suppliers=max_new_suppliers,
         redirect_fraction=redirect_fraction,
         objective=cast(Objective, objective),
         allow_partial=allow_partial,
@@ -142,21 +154,41 @@ def diversify(
         title=f"Alternative suppliers of {product}",
         console=console,
     )
-    mix = result.mix
-    render(
-        mix[mix["current_usd"].gt(0) | mix["new_usd"].gt(0)],
-        OutputFormat.table,
-        title="Optimised sourcing mix",
-        console=console,
-    )
     outcome = provenance["result"]
-    console.print(
-        f"HHI {outcome['hhi_before']:.3f} -> {outcome['hhi_after']:.3f}; "
-        f"risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
-        if outcome["feasible"]
-        else f"[yellow]infeasible:[/yellow] {escape(outcome['explanation'])}"
-    )
+    min_share = provenance["method"]["min_share"]
+    mix = result.mix
+    # Suppliers dropped for holding less than min_share today are counted, not listed.
+    small = mix["new_usd"].eq(0) & mix["current_share"].lt(min_share)
+    render(mix[~small], OutputFormat.table, title="Optimised sourcing mix", console=console)
+    if small.any():
+        console.print(
+            f"Not listed: {int(small.sum())} suppliers under {min_share * 100:g}% today "
+            f"({mix.loc[small, 'current_share'].sum():.1%} of imports together), dropped."
+        )
+    if outcome["feasible"]:
+        console.print(_mix_line(outcome, min_share))
+        if outcome["replaced_share"] == outcome["replaced_share"]:  # NaN: no risky supplier
+            console.print(
+                f"Risky supply replaced by trusted partners: {outcome['replaced_share']:.0%}"
+            )
+    else:
+        console.print(f"[yellow]infeasible:[/yellow] {escape(outcome['explanation'])}")
     _print_provenance(provenance)
+
+
+def _mix_line(outcome: dict[str, Any], min_share: float) -> str:
+    """'New mix: 7 suppliers (3 new, 1 dropped), HHI 0.685 -> 0.212; shares under 1% not
+    proposed': the size of the proposed mix beside today's."""
+    after, new = outcome["suppliers_after"], outcome["new_suppliers"]
+    dropped = outcome["suppliers_before"] + new - after
+    changes = f"{new} new" + (f", {dropped} dropped" if dropped else "")
+    line = (
+        f"New mix: {after} suppliers ({changes}), "
+        f"HHI {outcome['hhi_before']:.3f} -> {outcome['hhi_after']:.3f}"
+    )
+    if min_share > 0:
+        line += f"; shares under {min_share * 100:g}% not proposed"
+    return line
 
 
 @app.command("compare")

@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
 from chokepoints.errors import NoDataError
 from chokepoints.questions.common import (
     as_economies,
@@ -72,6 +73,8 @@ def diversify(
     trusted: Sequence[str] = (DEFAULT_TRUSTED,),
     max_share: float | None = None,
     max_change: float | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
+    max_new_suppliers: int | None = None,
     redirect_fraction: float = 0.5,
     objective: str = "hhi",
     allow_partial: bool = False,
@@ -79,8 +82,12 @@ def diversify(
 ) -> dict[str, Any]:
     """Alternative suppliers of ``product`` for ``country`` and the optimised sourcing mix.
 
+    Every supplier of the new mix gets 0 or at least ``min_share`` of the imports (0
+    disables), and at most ``max_new_suppliers`` of them supply nothing today (None: no cap).
     Returns ``{"alternatives": DataFrame, "mix": DataFrame, "plan": SourcingPlan}``; both
-    frames carry the provenance (objective, constraints, HHI before and after, feasibility).
+    frames carry the provenance (objective, constraints, HHI before and after, feasibility,
+    supplier counts). ``mix`` lists the suppliers of today or of the new mix; ``plan.mix``
+    every candidate.
     """
     from chokepoints.analysis.diversify import alternative_suppliers
     from chokepoints.analysis.sourcing import optimise_sourcing
@@ -118,6 +125,8 @@ def diversify(
         exclude=excluded,
         max_share=max_share,
         max_change=max_change,
+        min_share=min_share,
+        max_new_suppliers=max_new_suppliers,
     )
     provenance = dataset.provenance(
         year=year,
@@ -133,13 +142,21 @@ def diversify(
             "hhi_wgi_before": plan.hhi_wgi_before,
             "hhi_wgi_after": plan.hhi_wgi_after,
             "replaced_share": plan.replaced_share,
+            "suppliers_before": plan.suppliers_before,
+            "suppliers_after": plan.suppliers_after,
+            "new_suppliers": plan.new_suppliers,
             "explanation": plan.explanation,
         },
         trusted=trusted_codes,
     )
-    mix = plan.mix.copy()
+    # Candidates left at zero are no part of the mix; a supplier of today left at zero is (the
+    # buyer drops it), an excluded one included, at a new share of zero.
+    # Largest new amount first, then today's largest (the only order when infeasible).
+    mix = plan.mix[plan.mix["current_usd"].gt(0) | plan.mix["new_usd"].gt(0)]
+    mix = mix.sort_values(["new_usd", "current_usd"], ascending=False, kind="stable")
+    mix = mix.reset_index(drop=True)
     mix.attrs["provenance"] = provenance
-    # An excluded supplier is left, not an alternative: it stays in the mix (at zero), not here.
+    # An excluded supplier is left, not an alternative.
     alternatives = alternatives[~alternatives["exporter"].isin(excluded)].reset_index(drop=True)
     alternatives["rank"] = range(1, len(alternatives) + 1)
     return {
@@ -353,6 +370,8 @@ def diversify_all(
     trusted: Sequence[str] = (DEFAULT_TRUSTED,),
     max_share: float | None = None,
     max_change: float | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
+    max_new_suppliers: int | None = None,
     redirect_fraction: float = 0.5,
     objective: str = "hhi",
     allow_partial: bool = False,
@@ -361,8 +380,10 @@ def diversify_all(
     """The optimised sourcing of every concentrated import (HHI > ``min_hhi``) in one call.
 
     One row per product: imports, feasibility, HHI (and HHI_WGI with governance data) before
-    and after, the share of risky supply replaced by trusted partners, and the reason when no
-    mix meets the constraints. ``products`` restricts the batch to those HS codes.
+    and after, the share of risky supply replaced by trusted partners, the number of suppliers
+    before and after and of new ones, and the reason when no mix meets the constraints
+    (``min_share`` and ``max_new_suppliers`` as in :func:`diversify`). ``products`` restricts
+    the batch to those HS codes.
     """
     from chokepoints.analysis.concentration import import_concentration
     from chokepoints.analysis.diversify import supplier_capacities
@@ -398,6 +419,8 @@ def diversify_all(
         exclude=with_groups(ctx.members(list(exclude)), [who]),
         max_share=max_share,
         max_change=max_change,
+        min_share=min_share,
+        max_new_suppliers=max_new_suppliers,
     )
     summary = describe(ctx, summary, dataset.classification).sort_values(
         ["imports_usd", "product"], ascending=[False, True]
@@ -414,6 +437,8 @@ def diversify_all(
             "exclude": list(exclude),
             "max_share": max_share,
             "max_change": max_change,
+            "min_share": min_share,
+            "max_new_suppliers": max_new_suppliers,
             "redirect_fraction": redirect_fraction,
         },
     )
