@@ -19,20 +19,28 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import pyarrow as pa
-
-from chokepoints import schema
 from chokepoints.config import DEFAULT_SPARK_MASTER, check_backend, public_master
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import sql_path
-from chokepoints.reference.countries import countries
-from chokepoints.store import Store
+
+if TYPE_CHECKING:
+    import ibis
+    import pyarrow as pa
+
+    from chokepoints.store import Store
 
 BACKENDS = ("duckdb", "pyspark")
-TABLES = {"trade": schema.TRADE, **schema.COMPANION_TABLES}
+
+
+def tables() -> dict[str, pa.Schema]:
+    """The canonical tables by name (``trade`` and the companion tables), with their schemas:
+    read here rather than at import, which would cost pyarrow to commands that open no engine."""
+    from chokepoints import schema
+
+    return {"trade": schema.TRADE, **schema.COMPANION_TABLES}
+
 
 #: What the engine opened last in this context answered on (``duckdb``, ``spark (local[*])``),
 #: for the command line's provenance; see ``answered_by``.
@@ -56,7 +64,7 @@ def connect(
     """
     name = check_backend(backend, given_as="backend")
     manifest = store.manifest() if manifest is None else manifest
-    files = {table: store.files(table, manifest) for table in TABLES}
+    files = {table: store.files(table, manifest) for table in tables()}
     if name == "duckdb":
         con = _duckdb(files, **options)
         _opened.set("duckdb")
@@ -84,6 +92,11 @@ def answering() -> Iterator[None]:
 
 def countries_arrow() -> pa.Table:
     """The reference countries table as Arrow, in the canonical ``COUNTRIES`` schema."""
+    import pyarrow as pa
+
+    from chokepoints import schema
+    from chokepoints.reference.countries import countries
+
     return schema.conform(
         pa.Table.from_pandas(countries(), preserve_index=False),
         schema.COUNTRIES,
@@ -95,10 +108,12 @@ def _duckdb(
     files_of: dict[str, list[Path]], threads: int | None = None, memory_limit: str | None = None
 ):
     """In-memory DuckDB whose views read the store's Parquet files in place."""
+    import ibis
+
     settings = {"threads": threads, "memory_limit": memory_limit}
     con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
     raw = con.con
-    for name, table_schema in TABLES.items():
+    for name, table_schema in tables().items():
         files = files_of[name]
         if files:
             listing = ", ".join(f"'{sql_path(f)}'" for f in files)
@@ -134,7 +149,7 @@ def _pyspark(
     """
     if session is None:
         session = spark_session(master, conf)
-    for name, table_schema in TABLES.items():
+    for name, table_schema in tables().items():
         paths = [_spark_path(f, home, store_url) for f in files_of[name]]
         ddl = _spark_ddl(table_schema)
         # The canonical schema is given rather than inferred: inferring it runs a Spark job
@@ -146,6 +161,8 @@ def _pyspark(
         )
         frame.createOrReplaceTempView(name)
     session.createDataFrame(countries_arrow()).createOrReplaceTempView("countries")
+    import ibis
+
     return ibis.pyspark.connect(session)
 
 

@@ -14,9 +14,8 @@ import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
@@ -32,6 +31,9 @@ from chokepoints.export import (
     write_text,
     write_xlsx,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class OutputFormat(StrEnum):
@@ -297,6 +299,8 @@ def rich_table(
     Titles, headers and cells are plain Text, never markup: a value such as ``[/x]`` in a
     product description or an SQL result prints as it is instead of breaking the table.
     """
+    import pandas as pd
+
     cells = [
         [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)

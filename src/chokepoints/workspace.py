@@ -12,11 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import ibis
-import pandas as pd
-import platformdirs
+from typing import TYPE_CHECKING, Any
 
 from chokepoints import __version__, engine, questions
 from chokepoints.config import EngineSettings, check_backend, engine_settings
@@ -28,6 +24,14 @@ from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economies
 from chokepoints.store import Progress, Store
 
+if TYPE_CHECKING:
+    import ibis
+    import pandas as pd
+
+# pandas, Ibis and the query engine are imported where a question or a query needs them
+# (``questions`` is a lazy package), so that opening a workspace and reading what its store
+# holds (``data info``) stays fast.
+
 
 def resolve_home(home: Path | str | None = None) -> Path:
     """The workspace home: ``home``, else ``CHOKEPOINTS_HOME``, else the user data folder."""
@@ -36,6 +40,8 @@ def resolve_home(home: Path | str | None = None) -> Path:
     configured = os.environ.get("CHOKEPOINTS_HOME")
     if configured:
         return Path(configured).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("chokepoints", appauthor=False))
 
 
@@ -394,6 +400,8 @@ class Workspace:
 
     def groups(self) -> pd.DataFrame:
         """Every country group (built-in and the user's), with description and ISO3 members."""
+        import pandas as pd
+
         from chokepoints.reference.groups import group_members, list_groups
 
         rows = [

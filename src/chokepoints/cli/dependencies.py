@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 
@@ -141,6 +140,8 @@ def risk(
     home: HomeOption = None,
 ) -> None:
     """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk on trade shares."""
+    import pandas as pd
+
     fmt = _format_for(fmt, output)
     table = None
     if restrictions is not None:

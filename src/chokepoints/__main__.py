@@ -1,0 +1,7 @@
+"""``python -m chokepoints``: the command line, as the ``chokepoints`` script runs it."""
+
+import sys
+
+from chokepoints.cli import main
+
+sys.exit(main())
