@@ -13,7 +13,13 @@ Prints the best and median seconds, the median's ratio to ``python -c pass`` and
 command's peak RSS (``os.wait4``, as ``harness.run_child`` measures it). Target: ``help`` and
 ``info`` under 0.5 s.
 
-    python benchmarks/startup.py [--repeat 10] [--home HOME]
+Compiled bytecode is kept, as an installed package has it, in a temporary
+``PYTHONPYCACHEPREFIX`` (even under ``PYTHONDONTWRITEBYTECODE``, which would otherwise compile
+every module at each run), warmed by one untimed run of each command; ``--no-bytecode``
+sets ``PYTHONDONTWRITEBYTECODE`` instead, so that modules without bytecode beside them (a
+source checkout's) are compiled at each run.
+
+    python benchmarks/startup.py [--repeat 10] [--home HOME] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -51,7 +57,10 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def measure(repeat: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Per command: best and median seconds over ``repeat`` interleaved rounds, and peak RSS."""
+    """Per command: best and median seconds over ``repeat`` interleaved rounds (after one
+    untimed run of each, which writes the bytecode), and peak RSS."""
+    for command in COMMANDS.values():
+        run_once(command, env)
     seconds: dict[str, list[float]] = {name: [] for name in COMMANDS}
     peaks: dict[str, float] = dict.fromkeys(COMMANDS, 0.0)
     for _ in range(repeat):
@@ -84,13 +93,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10, help="Runs of each command.")
     parser.add_argument("--home", type=Path, help="A demo store to use (default: a new one).")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="Write no bytecode (compile at each run)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chokepoints-startup-") as folder:
         home = args.home or Path(folder) / "home"
         env = {**os.environ, "CHOKEPOINTS_HOME": str(home), "NO_COLOR": "1"}
+        if args.no_bytecode:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env.pop("PYTHONPYCACHEPREFIX", None)
+        else:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "bytecode")
         if args.home is None:
             run_once([*CLI, "data", "demo"], env)
-        print(f"{args.repeat} runs of each command on the demo store {home}")
+        cached = "no cached bytecode" if args.no_bytecode else "bytecode cached"
+        print(f"{args.repeat} runs of each command on the demo store {home} ({cached})")
         print_results(measure(args.repeat, env))
 
 

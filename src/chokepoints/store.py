@@ -469,6 +469,7 @@ class Store:
             _validate_trade(con, scan, part)
         if part.verify is not None:
             part.verify(con, scan)
+        coverage = _coverage(con, scan)
         records = []
         for group in groups:
             classification, year = group["classification"], group["year"]
@@ -486,6 +487,7 @@ class Store:
                 "rows": group["rows"],
                 "reporter_sides": sorted(group["sides"]),
                 "value_usd": group["value_usd"],
+                **coverage[(classification, int(year))],
             }
             target = staging / relative
             if len(groups) == 1:
@@ -929,6 +931,7 @@ def _record(
 def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(manifest record, file metadata) of a data file written by an ingest; None when the file
     is not Parquet, carries no part record, or does not hold the rows its record says."""
+    import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -945,7 +948,7 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
             "ingest": ingest_id,
             "bytes": path.stat().st_size,
         }
-    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException, duckdb.Error):
         return None
     if _field_problem(record, _PART_FIELDS) or record["table"] != relative.split("/")[0]:
         return None
@@ -955,8 +958,9 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
 
 
 def _trade_fields(path: Path) -> dict[str, Any]:
-    """What a trade part's rows say of themselves: classification, year, rows, value and
-    reporter sides (ValueError when the file holds more than one classification or year)."""
+    """What a trade part's rows say of themselves: classification, year, rows, value, reporter
+    sides and coverage (ValueError when the file holds more than one classification or year)."""
+    import duckdb
     import pyarrow.parquet as pq
 
     table = pq.read_table(path, columns=["classification", "year", "reporter_side", "value_usd"])
@@ -965,12 +969,16 @@ def _trade_fields(path: Path) -> dict[str, Any]:
     if len(classifications) != 1 or len(years) != 1:
         raise ValueError("a trade part holds one classification and one year")
     values = table.column("value_usd").to_numpy()
+    classification, year = classifications.pop(), int(years.pop())
+    with duckdb.connect() as con:
+        coverage = _coverage(con, f"read_parquet('{sql_path(path)}')")
     return {
-        "classification": classifications.pop(),
-        "year": int(years.pop()),
+        "classification": classification,
+        "year": year,
         "rows": table.num_rows,
         "reporter_sides": sorted(set(table.column("reporter_side").to_pylist())),
         "value_usd": float(math.fsum(values)),
+        **coverage[(classification, year)],
     }
 
 
@@ -1223,6 +1231,65 @@ def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
     )
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, scan: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per (classification, year) of the rows of ``scan``: who reports and who trades, kept in
+    the part's record so that ``data info`` and the choice of a dataset read no data file.
+
+    ``reporters``, ``importers`` and ``exporters`` count distinct countries (the reporter of a
+    row is its exporter on exporter-side rows, else its importer); ``reconciled`` tells whether
+    any row is reconciled (world) data. ``country_coverage`` holds, per product level (``"6"``),
+    each country's reported ``[imports, exports]`` in USD as
+    ``analysis.concentration.country_coverage`` counts them: positive flows between two
+    countries, imports on importer-side or reconciled rows, exports on exporter-side or
+    reconciled rows. Sums add up over parts; distinct counts do not.
+    """
+    counts = con.execute(
+        f"""
+        SELECT classification, year,
+               count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
+                                   ELSE importer END) AS reporters,
+               count(DISTINCT importer) AS importers,
+               count(DISTINCT exporter) AS exporters,
+               bool_or(reporter_side = 'reconciled') AS reconciled
+        FROM {scan} GROUP BY ALL
+        """
+    ).fetchall()
+    found: dict[tuple[str, int], dict[str, Any]] = {
+        (classification, int(year)): {
+            "reporters": int(reporters),
+            "importers": int(importers),
+            "exporters": int(exporters),
+            "reconciled": bool(reconciled),
+            "country_coverage": {},
+        }
+        for classification, year, reporters, importers, exporters, reconciled in counts
+    }
+    countries = con.execute(
+        f"""
+        WITH flows AS (
+            SELECT * FROM {scan} WHERE value_usd > 0 AND exporter <> importer
+        ), sides AS (
+            SELECT classification, year, level, importer AS country,
+                   CASE WHEN reporter_side IN ('importer', 'reconciled') THEN value_usd
+                        ELSE 0.0 END AS imports_usd,
+                   0.0 AS exports_usd
+            FROM flows
+            UNION ALL
+            SELECT classification, year, level, exporter AS country, 0.0 AS imports_usd,
+                   CASE WHEN reporter_side IN ('exporter', 'reconciled') THEN value_usd
+                        ELSE 0.0 END AS exports_usd
+            FROM flows
+        )
+        SELECT classification, year, level, country, fsum(imports_usd), fsum(exports_usd)
+        FROM sides GROUP BY ALL ORDER BY ALL
+        """
+    ).fetchall()
+    for classification, year, level, country, imports, exports in countries:
+        levels = found[(classification, int(year))]["country_coverage"]
+        levels.setdefault(str(level), {})[country] = [float(imports), float(exports)]
+    return found
 
 
 def _distinct_codes(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, Any]:

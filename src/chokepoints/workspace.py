@@ -617,7 +617,7 @@ class Workspace:
         """What the store holds: per source and year, rows, value and reporter coverage."""
         with self._pinned() as manifest:
             trade = [p for p in manifest["parts"] if p["table"] == "trade"]
-            coverage = self._coverage() if trade else {}
+            coverage = self._coverage(trade)
         datasets: dict[tuple[str, str, str], dict[str, Any]] = {}
         for part in trade:
             key = (part["source"], part["release"], part["classification"])
@@ -654,9 +654,33 @@ class Workspace:
             "ingests": manifest["ingests"],
         }
 
-    def _coverage(self) -> dict[tuple[str, str, int], dict[str, int]]:
-        """Reporters, importers and exporters per (source, classification, year), read from
-        the pinned generation's files (with DuckDB, whichever engine answers the questions)."""
+    def _coverage(self, trade: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """Reporters, importers and exporters per (source, classification, year) of the ``trade``
+        parts: as recorded at ingest when one part holds the year (distinct counts of several
+        slices do not add up), else read from the pinned generation's files with DuckDB
+        (whichever engine answers the questions), as for stores ingested before they were
+        recorded."""
+        fields = {"reporters": int, "importers": int, "exporters": int, "reconciled": bool}
+        by_year: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        for part in trade:
+            key = (part["source"], part["classification"], part["year"])
+            by_year.setdefault(key, []).append(part)
+
+        def recorded(parts: list[dict[str, Any]]) -> bool:
+            return len(parts) == 1 and all(
+                isinstance(parts[0].get(f), t) for f, t in fields.items()
+            )
+
+        if all(recorded(parts) for parts in by_year.values()):
+            return {
+                key: {
+                    "reporters": part["reporters"],
+                    "importers": part["importers"],
+                    "exporters": part["exporters"],
+                    "coverage": "reconciled (world)" if part["reconciled"] else "reporters only",
+                }
+                for key, [part] in by_year.items()
+            }
         query = """
             SELECT source, classification, year,
                    count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
@@ -667,20 +691,20 @@ class Workspace:
             FROM trade GROUP BY ALL
         """
         if self.backend == "duckdb":
-            rows = self._engine().con.execute(query).df()
+            rows = self._engine().con.execute(query).fetchall()
         else:
             from chokepoints import sql_sandbox
 
             with sql_sandbox.connect(self.store, self._manifest) as con:
-                rows = con.execute(query).df()
+                rows = con.execute(query).fetchall()
         return {
-            (r.source, r.classification, int(r.year)): {
-                "reporters": int(r.reporters),
-                "importers": int(r.importers),
-                "exporters": int(r.exporters),
-                "coverage": "reconciled (world)" if r.reconciled else "reporters only",
+            (source, classification, int(year)): {
+                "reporters": int(reporters),
+                "importers": int(importers),
+                "exporters": int(exporters),
+                "coverage": "reconciled (world)" if reconciled else "reporters only",
             }
-            for r in rows.itertuples()
+            for source, classification, year, reporters, importers, exporters, reconciled in rows
         }
 
     def sql(self, query: str, *, unsafe: bool = False) -> pd.DataFrame:
