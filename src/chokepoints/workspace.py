@@ -22,7 +22,7 @@ from chokepoints.extract import Extract
 from chokepoints.inputs import check_input
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economies
-from chokepoints.store import Progress, Store
+from chokepoints.store import DATA_FOLDERS, Progress, Store
 
 if TYPE_CHECKING:
     import ibis
@@ -614,8 +614,14 @@ class Workspace:
 
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """What the store holds: per source and year, rows, value and reporter coverage."""
+        """What the store holds: per source and year, rows, value and reporter coverage.
+
+        Read from the manifest, each listed file checked to be whole (as an engine opening the
+        store checks it), so that a damaged store says so here.
+        """
         with self._pinned() as manifest:
+            for table in DATA_FOLDERS:
+                self.store.files(table, manifest)
             trade = [p for p in manifest["parts"] if p["table"] == "trade"]
             coverage = self._coverage(trade)
         datasets: dict[tuple[str, str, str], dict[str, Any]] = {}
