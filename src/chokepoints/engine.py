@@ -147,6 +147,8 @@ def _pyspark(
     of one process never see each other's tables. With ``store_url`` Spark reads the files at
     that URL (the store's home folder as the cluster sees it) instead of the local paths.
     """
+    import ibis
+
     if session is None:
         session = spark_session(master, conf)
     for name, table_schema in tables().items():
@@ -161,8 +163,6 @@ def _pyspark(
         )
         frame.createOrReplaceTempView(name)
     session.createDataFrame(countries_arrow()).createOrReplaceTempView("countries")
-    import ibis
-
     return ibis.pyspark.connect(session)
 
 
