@@ -127,3 +127,22 @@ def test_workspace_is_importable_from_the_package() -> None:
     assert Workspace is Defined
     with pytest.raises(AttributeError):
         chokepoints.Nothing  # noqa: B018
+
+
+def test_question_functions_stay_over_their_submodules() -> None:
+    """``questions.dependencies`` is the function, even once its module of the same name was
+    imported on its own (which sets the submodule as the package's attribute)."""
+    check = (
+        "import chokepoints.questions.dependencies\n"
+        "from chokepoints import questions\n"
+        "print(questions.dependencies.__module__, questions.dependencies.__name__)\n"
+    )
+    source = str(Path(chokepoints.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": source},
+        check=True,
+    )
+    assert done.stdout.split() == ["chokepoints.questions.dependencies", "dependencies"]
