@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from chokepoints import __version__
 from chokepoints.errors import NoDataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Notice printed with, and stored in, every result computed on the synthetic demo world.
 DEMO_NOTE = "demo data (synthetic)"

@@ -20,20 +20,28 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import pyarrow as pa
-
-from chokepoints import schema
 from chokepoints.config import DEFAULT_SPARK_MASTER, check_backend, public_master
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import sql_path
-from chokepoints.reference.countries import countries
-from chokepoints.store import Store
+
+if TYPE_CHECKING:
+    import ibis
+    import pyarrow as pa
+
+    from chokepoints.store import Store
 
 BACKENDS = ("duckdb", "pyspark")
-TABLES = {"trade": schema.TRADE, **schema.COMPANION_TABLES}
+
+
+def tables() -> dict[str, pa.Schema]:
+    """The canonical tables by name (``trade`` and the companion tables), with their schemas:
+    read here rather than at import, which would cost pyarrow to commands that open no engine."""
+    from chokepoints import schema
+
+    return {"trade": schema.TRADE, **schema.COMPANION_TABLES}
+
 
 #: What the engine opened last in this context answered on (``duckdb``, ``spark (local[*])``),
 #: for the command line's provenance; see ``answered_by``.
@@ -57,7 +65,7 @@ def connect(
     """
     name = check_backend(backend, given_as="backend")
     manifest = store.manifest() if manifest is None else manifest
-    files = {table: store.files(table, manifest) for table in TABLES}
+    files = {table: store.files(table, manifest) for table in tables()}
     if name == "duckdb":
         con = _duckdb(files, **options)
         _opened.set("duckdb")
@@ -85,6 +93,11 @@ def answering() -> Iterator[None]:
 
 def countries_arrow() -> pa.Table:
     """The reference countries table as Arrow, in the canonical ``COUNTRIES`` schema."""
+    import pyarrow as pa
+
+    from chokepoints import schema
+    from chokepoints.reference.countries import countries
+
     return schema.conform(
         pa.Table.from_pandas(countries(), preserve_index=False),
         schema.COUNTRIES,
@@ -101,9 +114,11 @@ def _duckdb(
     """In-memory DuckDB whose views read the store's Parquet files in place; beyond
     ``memory_limit`` it spills to ``temp_directory``."""
     settings = {"threads": threads, "memory_limit": memory_limit, "temp_directory": temp_directory}
+    import ibis
+
     con = ibis.duckdb.connect(**{k: v for k, v in settings.items() if v})
     raw = con.con
-    for name, table_schema in TABLES.items():
+    for name, table_schema in tables().items():
         files = files_of[name]
         if files:
             listing = ", ".join(f"'{sql_path(f)}'" for f in files)
@@ -143,9 +158,12 @@ def _pyspark(
             f"Spark cannot read the store at {home}: Hadoop paths may not contain ':'; move "
             "the home to a path without ':' or use the engine duckdb"
         )
+
+    import ibis
+
     if session is None:
         session = spark_session(master, conf)
-    for name, table_schema in TABLES.items():
+    for name, table_schema in tables().items():
         paths = [_spark_path(f, home, store_url) for f in files_of[name]]
         ddl = _spark_ddl(table_schema)
         # The canonical schema is given rather than inferred: inferring it runs a Spark job

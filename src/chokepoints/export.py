@@ -25,15 +25,13 @@ import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from chokepoints.errors import ChokepointsError
 from chokepoints.inputs import node_kind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Excel's limits: 1,048,576 rows (one is the header), 16,384 columns, 31-character sheet names.
 EXCEL_MAX_ROWS = 1_048_576
@@ -156,6 +154,8 @@ def sheet_names(names: list[str]) -> list[str]:
 
 def provenance_frame(provenance: Mapping[str, Any]) -> pd.DataFrame:
     """Provenance as key/value rows; lists and dicts become JSON text."""
+    import pandas as pd
+
     rows = [
         (
             str(key),
@@ -237,6 +237,8 @@ def _write_atomically(writers: list[tuple[Path, Callable[[Path], Any]]]) -> None
 
 def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with list-like cells as JSON text, as in the workbooks (not Python's repr)."""
+    import numpy as np
+
     listed = [
         c
         for c in frame.columns
@@ -256,6 +258,9 @@ def _csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
 
 
 def _parquet_writer(frame: pd.DataFrame, provenance: Mapping[str, Any]) -> Callable[[Path], None]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     text = json.dumps(dict(provenance), default=str)
     table = table.replace_schema_metadata(
@@ -325,6 +330,8 @@ def _fill_workbook(book: Any, sheets: Mapping[str, pd.DataFrame]) -> None:
 
 def _excel_value(value: Any) -> Any:
     """A value Excel can hold: None for missing, plain Python numbers, JSON text for lists."""
+    import numpy as np
+    import pandas as pd
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if value is None or value is pd.NA or value is pd.NaT:
@@ -352,6 +359,8 @@ def _excel_value(value: Any) -> Any:
 
 def _number_format(column: Any, values: pd.Series) -> str | None:
     """Excel number format of a column: money with separators, shares in percent."""
+    import pandas as pd
+
     name = str(column)
     if not pd.api.types.is_float_dtype(values):
         return None

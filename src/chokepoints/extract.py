@@ -17,17 +17,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from chokepoints.errors import InputError
 
+if TYPE_CHECKING:
+    import duckdb
+
 #: Builds a relation on the store's DuckDB connection.
-RelationBuilder = Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
+RelationBuilder = Callable[["duckdb.DuckDBPyConnection"], "duckdb.DuckDBPyRelation"]
 
 #: Checks a source's own rules on the staged rows: (connection, SQL scan expression) -> None.
-Verifier = Callable[[duckdb.DuckDBPyConnection, str], None]
+Verifier = Callable[["duckdb.DuckDBPyConnection", str], None]
 
 #: Yields (line number, row in canonical columns) of the raw file, in file order. Used only on
 #: the error path, to point the user at the first offending line.

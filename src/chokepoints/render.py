@@ -14,9 +14,8 @@ import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
@@ -32,6 +31,9 @@ from chokepoints.export import (
     write_text,
     write_xlsx,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class OutputFormat(StrEnum):
@@ -303,6 +305,8 @@ def rich_table(
     Titles, headers and cells are plain Text, never markup: a value such as ``[/x]`` in a
     product description or an SQL result prints as it is instead of breaking the table.
     """
+    import pandas as pd
+
     cells = [
         [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
@@ -388,8 +392,12 @@ def column_label(column: str) -> str:
 
 def cell_text(value: Any, column: str = "") -> str:
     """One value for the terminal: shares in %, thousands separators, 4 significant digits
-    (trailing zeros kept)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    (trailing zeros kept); missing values (None, NaN, pandas' NA) print empty."""
+    if (
+        value is None
+        or type(value).__name__ == "NAType"
+        or (isinstance(value, float) and value != value)
+    ):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
 
-from chokepoints.engine import TABLES, countries_arrow
+from chokepoints.engine import countries_arrow, tables
 from chokepoints.errors import ChokepointsError
 from chokepoints.store import Store
 
@@ -48,7 +48,7 @@ def connect(store: Store, manifest: dict[str, Any] | None = None) -> duckdb.Duck
     try:
         for setting in SANDBOX_SETTINGS:
             con.execute(setting)
-        for name, table_schema in TABLES.items():
+        for name, table_schema in tables().items():
             files = [str(path) for path in store.files(name, manifest)]
             data = (
                 ds.dataset(files, schema=table_schema, format="parquet")

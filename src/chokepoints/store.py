@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -34,14 +35,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import filelock
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from chokepoints import schema
 from chokepoints.errors import (
     ChokepointsError,
     InputError,
@@ -51,8 +46,16 @@ from chokepoints.errors import (
 )
 from chokepoints.extract import Extract, RelationBuilder, TradePart, sql_path
 
+if TYPE_CHECKING:
+    import duckdb
+
+# DuckDB, pyarrow and the schemas (pyarrow too) are imported where data is written or read:
+# reading the manifest (``data info``, every question's first step) needs none of them.
+
 MANIFEST = "manifest.json"
-DATA_FOLDERS = ("trade", *schema.COMPANION_TABLES)
+#: Folders of the store's tables: ``trade`` and ``schema.COMPANION_TABLES``, spelled out so
+#: that checking a manifest's paths needs no pyarrow (tests/test_startup.py keeps them equal).
+DATA_FOLDERS = ("trade", "products", "governance", "production")
 MANIFEST_FORMAT = 1
 STAGING = ".staging"
 PENDING = ".pending"
@@ -91,8 +94,11 @@ def _quoted(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+@functools.cache
 def _trade_checks() -> list[Check]:
     """The validation rules every trade ingest must pass, in the order they are reported."""
+    from chokepoints import schema
+
     checks = [
         Check(
             f.name,
@@ -153,9 +159,6 @@ def _trade_checks() -> list[Check]:
             "use importer, exporter or reconciled",
         ),
     ]
-
-
-TRADE_CHECKS = _trade_checks()
 
 
 class Store:
@@ -272,6 +275,8 @@ class Store:
 
         The default wait comes from ``CHOKEPOINTS_LOCK_TIMEOUT`` (seconds, default 30).
         """
+        import filelock
+
         if timeout is None:
             timeout = _lock_timeout()
         try:
@@ -349,6 +354,8 @@ class Store:
         them, unless that would lose more than 1% of a part's rows or value and ``replace`` is
         not set; everything else in the store stays. On any error the store is left as it was.
         """
+        import duckdb
+
         progress = progress or _no_progress
         ingest_id = _new_ingest_id()
         started = dt.datetime.now(dt.UTC)
@@ -381,6 +388,8 @@ class Store:
         self, extract: Extract, ingest_id: str, staging: Path, progress: Progress
     ) -> list[dict[str, Any]]:
         """Write every part of ``extract`` to ``staging``, validated; return new part records."""
+        import duckdb
+
         con = duckdb.connect()
         try:
             con.execute("SET preserve_insertion_order = true")
@@ -424,6 +433,10 @@ class Store:
         same input gives the same bytes and ``repair`` can rebuild the manifest from the files,
         reading classification, year, rows and value from the rows.
         """
+        import duckdb
+
+        from chokepoints import schema
+
         whole = staging / f"part-{number}.parquet"
         relation = part.build(con)
         _check_columns(relation, part.origin)
@@ -456,6 +469,7 @@ class Store:
             _validate_trade(con, scan, part)
         if part.verify is not None:
             part.verify(con, scan)
+        coverage = _coverage(con, scan)
         records = []
         for group in groups:
             classification, year = group["classification"], group["year"]
@@ -473,6 +487,7 @@ class Store:
                 "rows": group["rows"],
                 "reporter_sides": sorted(group["sides"]),
                 "value_usd": group["value_usd"],
+                **coverage[(classification, int(year))],
             }
             target = staging / relative
             if len(groups) == 1:
@@ -495,6 +510,8 @@ class Store:
         staging: Path,
     ) -> list[dict[str, Any]]:
         """Stage a companion table (products, governance...), split by classification if any."""
+        from chokepoints import schema
+
         table_schema = schema.COMPANION_TABLES[name]
         build(con).create_view("_table_in", replace=True)
         columns = ", ".join(
@@ -914,6 +931,10 @@ def _record(
 def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(manifest record, file metadata) of a data file written by an ingest; None when the file
     is not Parquet, carries no part record, or does not hold the rows its record says."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     ingest_id = _ingest_id(path)
     if path.suffix != ".parquet" or ingest_id is None:
         return None
@@ -927,7 +948,7 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
             "ingest": ingest_id,
             "bytes": path.stat().st_size,
         }
-    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException, duckdb.Error):
         return None
     if _field_problem(record, _PART_FIELDS) or record["table"] != relative.split("/")[0]:
         return None
@@ -937,20 +958,27 @@ def _part_from_file(path: Path, relative: str) -> tuple[dict[str, Any], dict[str
 
 
 def _trade_fields(path: Path) -> dict[str, Any]:
-    """What a trade part's rows say of themselves: classification, year, rows, value and
-    reporter sides (ValueError when the file holds more than one classification or year)."""
+    """What a trade part's rows say of themselves: classification, year, rows, value, reporter
+    sides and coverage (ValueError when the file holds more than one classification or year)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path, columns=["classification", "year", "reporter_side", "value_usd"])
     classifications = set(table.column("classification").to_pylist())
     years = set(table.column("year").to_pylist())
     if len(classifications) != 1 or len(years) != 1:
         raise ValueError("a trade part holds one classification and one year")
     values = table.column("value_usd").to_numpy()
+    classification, year = classifications.pop(), int(years.pop())
+    with duckdb.connect() as con:
+        coverage = _coverage(con, f"read_parquet('{sql_path(path)}')")
     return {
-        "classification": classifications.pop(),
-        "year": int(years.pop()),
+        "classification": classification,
+        "year": year,
         "rows": table.num_rows,
         "reporter_sides": sorted(set(table.column("reporter_side").to_pylist())),
         "value_usd": float(math.fsum(values)),
+        **coverage[(classification, year)],
     }
 
 
@@ -1101,6 +1129,8 @@ def _check_duplicates_across_parts(
     con: duckdb.DuckDBPyConnection, staging: Path, staged: list[dict[str, Any]]
 ) -> None:
     """Refuse flows that two input files of one ingest both contain (same key and slice)."""
+    from chokepoints import schema
+
     by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for record in staged:
         by_key.setdefault(_part_key(record), []).append(record)
@@ -1171,6 +1201,8 @@ def _reader_error(exc: duckdb.Error, part: TradePart) -> InputError:
 
 def _check_columns(relation: duckdb.DuckDBPyRelation, origin: str) -> None:
     """Fail clearly when a source built a relation without the canonical columns."""
+    from chokepoints import schema
+
     missing = [f.name for f in schema.TRADE if f.name not in relation.columns]
     if missing:
         raise ChokepointsError(f"{origin}: source produced no column(s) {', '.join(missing)}")
@@ -1182,6 +1214,8 @@ def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
     Together with ``_distinct_codes`` this lets valid data pass with two cheap scans; the
     detailed per-rule queries of ``_validate_trade`` run only when they find a problem.
     """
+    from chokepoints import schema
+
     required = [f.name for f in schema.TRADE if not f.nullable]
     result = con.execute(
         f"""
@@ -1197,6 +1231,65 @@ def _profile(con: duckdb.DuckDBPyConnection, scan: str) -> list[dict[str, Any]]:
     )
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, scan: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per (classification, year) of the rows of ``scan``: who reports and who trades, kept in
+    the part's record so that ``data info`` and the choice of a dataset read no data file.
+
+    ``reporters``, ``importers`` and ``exporters`` count distinct countries (the reporter of a
+    row is its exporter on exporter-side rows, else its importer); ``reconciled`` tells whether
+    any row is reconciled (world) data. ``country_coverage`` holds, per product level (``"6"``),
+    each country's reported ``[imports, exports]`` in USD as
+    ``analysis.concentration.country_coverage`` counts them: positive flows between two
+    countries, imports on importer-side or reconciled rows, exports on exporter-side or
+    reconciled rows. Sums add up over parts; distinct counts do not.
+    """
+    counts = con.execute(
+        f"""
+        SELECT classification, year,
+               count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
+                                   ELSE importer END) AS reporters,
+               count(DISTINCT importer) AS importers,
+               count(DISTINCT exporter) AS exporters,
+               bool_or(reporter_side = 'reconciled') AS reconciled
+        FROM {scan} GROUP BY ALL
+        """
+    ).fetchall()
+    found: dict[tuple[str, int], dict[str, Any]] = {
+        (classification, int(year)): {
+            "reporters": int(reporters),
+            "importers": int(importers),
+            "exporters": int(exporters),
+            "reconciled": bool(reconciled),
+            "country_coverage": {},
+        }
+        for classification, year, reporters, importers, exporters, reconciled in counts
+    }
+    countries = con.execute(
+        f"""
+        WITH flows AS (
+            SELECT * FROM {scan} WHERE value_usd > 0 AND exporter <> importer
+        ), sides AS (
+            SELECT classification, year, level, importer AS country,
+                   CASE WHEN reporter_side IN ('importer', 'reconciled') THEN value_usd
+                        ELSE 0.0 END AS imports_usd,
+                   0.0 AS exports_usd
+            FROM flows
+            UNION ALL
+            SELECT classification, year, level, exporter AS country, 0.0 AS imports_usd,
+                   CASE WHEN reporter_side IN ('exporter', 'reconciled') THEN value_usd
+                        ELSE 0.0 END AS exports_usd
+            FROM flows
+        )
+        SELECT classification, year, level, country, fsum(imports_usd), fsum(exports_usd)
+        FROM sides GROUP BY ALL ORDER BY ALL
+        """
+    ).fetchall()
+    for classification, year, level, country, imports, exports in countries:
+        levels = found[(classification, int(year))]["country_coverage"]
+        levels.setdefault(str(level), {})[country] = [float(imports), float(exports)]
+    return found
 
 
 def _distinct_codes(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, Any]:
@@ -1223,6 +1316,8 @@ def _may_have_duplicates(
     checks of ``_validate_trade`` decide. When the rows share one classification, year and
     reporter side (a yearly file), only exporter, importer and product are hashed.
     """
+    from chokepoints import schema
+
     constant = len(groups) == 1 and len(groups[0]["sides"]) == 1
     key = "exporter, importer, product" if constant else ", ".join(schema.TRADE_KEY)
     hashes = con.sql(f"SELECT hash({key}) AS h FROM {scan}").fetchnumpy()["h"]
@@ -1232,6 +1327,8 @@ def _may_have_duplicates(
 
 def _looks_valid(groups: list[dict[str, Any]], codes: dict[str, Any]) -> bool:
     """True when the profile and the distinct codes show no broken rule."""
+    from chokepoints import schema
+
     if any(g["nulls"] or g["bad_numbers"] for g in groups):
         return False
     if not set(codes["exporters"]) | set(codes["importers"]) <= _known_countries():
@@ -1250,14 +1347,16 @@ def _validate_trade(con: duckdb.DuckDBPyConnection, scan: str, part: TradePart) 
 
     Runs only when ``_profile`` saw a problem, so its extra scans cost nothing on valid data.
     """
+    from chokepoints import schema
+
     counts = _one(
         con.execute(
             "SELECT "
-            + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in TRADE_CHECKS)
+            + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in _trade_checks())
             + f" FROM {scan}"
         ).fetchone()
     )
-    for check, count in zip(TRADE_CHECKS, counts, strict=True):
+    for check, count in zip(_trade_checks(), counts, strict=True):
         if count:
             example = con.execute(f"SELECT * FROM {scan} WHERE {check.condition} LIMIT 1")
             names = [d[0] for d in example.description]

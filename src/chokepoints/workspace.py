@@ -14,22 +14,25 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-import ibis
-import pandas as pd
-import platformdirs
-
 from chokepoints import __version__, engine, questions
-from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
 from chokepoints.answers import Comparison, Diversification, ProductPicture
 from chokepoints.config import EngineSettings, check_backend, engine_settings
 from chokepoints.datasets import Dataset
+from chokepoints.defaults import DEFAULT_MIN_SHARE, DEFAULT_TRUSTED
 from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.extract import Extract
 from chokepoints.inputs import check_input
 from chokepoints.questions.context import Context
-from chokepoints.questions.partners import DEFAULT_TRUSTED
 from chokepoints.reference.economies import Economies
-from chokepoints.store import Progress, Store
+from chokepoints.store import DATA_FOLDERS, Progress, Store
+
+if TYPE_CHECKING:
+    import ibis
+    import pandas as pd
+
+# pandas, Ibis and the query engine are imported where a question or a query needs them
+# (``questions`` is a lazy package), so that opening a workspace and reading what its store
+# holds (``data info``) stays fast.
 
 if TYPE_CHECKING:
     from chokepoints.analysis.scenario import Scenario
@@ -51,6 +54,8 @@ def resolve_home(home: Path | str | None = None) -> Path:
     configured = os.environ.get("CHOKEPOINTS_HOME")
     if configured:
         return Path(configured).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("chokepoints", appauthor=False))
 
 
@@ -422,6 +427,8 @@ class Workspace:
 
     def groups(self) -> pd.DataFrame:
         """Every country group (built-in and the user's), with description and ISO3 members."""
+        import pandas as pd
+
         from chokepoints.reference.groups import group_members, list_groups
 
         rows = [
@@ -1432,10 +1439,16 @@ class Workspace:
 
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """What the store holds: per source and year, rows, value and reporter coverage."""
+        """What the store holds: per source and year, rows, value and reporter coverage.
+
+        Read from the manifest, each listed file checked to be whole (as an engine opening the
+        store checks it), so that a damaged store says so here.
+        """
         with self._pinned() as manifest:
+            for table in DATA_FOLDERS:
+                self.store.files(table, manifest)
             trade = [p for p in manifest["parts"] if p["table"] == "trade"]
-            coverage = self._coverage() if trade else {}
+            coverage = self._coverage(trade)
         datasets: dict[tuple[str, str, str], dict[str, Any]] = {}
         for part in trade:
             key = (part["source"], part["release"], part["classification"])
@@ -1472,9 +1485,33 @@ class Workspace:
             "ingests": manifest["ingests"],
         }
 
-    def _coverage(self) -> dict[tuple[str, str, int], dict[str, int | str]]:
-        """Reporters, importers and exporters per (source, classification, year), read from
-        the pinned generation's files (with DuckDB, whichever engine answers the questions)."""
+    def _coverage(self, trade: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """Reporters, importers and exporters per (source, classification, year) of the ``trade``
+        parts: as recorded at ingest when one part holds the year (distinct counts of several
+        slices do not add up), else read from the pinned generation's files with DuckDB
+        (whichever engine answers the questions), as for stores ingested before they were
+        recorded."""
+        fields = {"reporters": int, "importers": int, "exporters": int, "reconciled": bool}
+        by_year: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        for part in trade:
+            key = (part["source"], part["classification"], part["year"])
+            by_year.setdefault(key, []).append(part)
+
+        def recorded(parts: list[dict[str, Any]]) -> bool:
+            return len(parts) == 1 and all(
+                isinstance(parts[0].get(f), t) for f, t in fields.items()
+            )
+
+        if all(recorded(parts) for parts in by_year.values()):
+            return {
+                key: {
+                    "reporters": part["reporters"],
+                    "importers": part["importers"],
+                    "exporters": part["exporters"],
+                    "coverage": "reconciled (world)" if part["reconciled"] else "reporters only",
+                }
+                for key, [part] in by_year.items()
+            }
         query = """
             SELECT source, classification, year,
                    count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
@@ -1485,20 +1522,20 @@ class Workspace:
             FROM trade GROUP BY ALL
         """
         if self.backend == "duckdb":
-            rows = self._engine().con.execute(query).df()
+            rows = self._engine().con.execute(query).fetchall()
         else:
             from chokepoints import sql_sandbox
 
             with sql_sandbox.connect(self.store, self._manifest) as con:
-                rows = con.execute(query).df()
+                rows = con.execute(query).fetchall()
         return {
-            (r.source, r.classification, int(r.year)): {
-                "reporters": int(r.reporters),
-                "importers": int(r.importers),
-                "exporters": int(r.exporters),
-                "coverage": "reconciled (world)" if r.reconciled else "reporters only",
+            (source, classification, int(year)): {
+                "reporters": int(reporters),
+                "importers": int(importers),
+                "exporters": int(exporters),
+                "coverage": "reconciled (world)" if reconciled else "reporters only",
             }
-            for r in rows.itertuples()
+            for source, classification, year, reporters, importers, exporters, reconciled in rows
         }
 
     def sql(self, query: str, *, unsafe: bool = False) -> pd.DataFrame:

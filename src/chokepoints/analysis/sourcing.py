@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoints.analysis.risk import NEUTRAL_SCORE
+from chokepoints.defaults import DEFAULT_MIN_SHARE
 from chokepoints.errors import ChokepointsError, InputError
 
 Objective = Literal["hhi", "hhi_wgi"]
@@ -32,9 +33,6 @@ BOUND_TOLERANCE = 1e-9
 #: Bisection steps for each product's multiplier; 100 halvings reach adjacent floats.
 BISECTION_STEPS = 100
 
-#: Smallest share of a product's imports proposed for one supplier (1%): a buyer does not open
-#: a supply relationship for a sliver of its purchases.
-DEFAULT_MIN_SHARE = 0.01
 
 #: Columns of :attr:`SourcingPlan.mix` (the batch mix adds ``product`` in front).
 MIX_COLUMNS = (

@@ -10,9 +10,8 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -32,6 +31,9 @@ from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
 from chokepoints.export import check_target
 from chokepoints.render import OutputFormat, render, render_tables, terminal_console
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = terminal_console()  # plain text when piped, on TERM=dumb or with NO_COLOR
 errors = terminal_console(stderr=True)
@@ -357,6 +359,8 @@ def _emit_tables(
     xlsx: one workbook, a sheet per table plus ``provenance``; json: one object keyed by table;
     csv and parquet: ``STEM.<table>.csv`` (``.parquet``) per table beside ``--output``.
     """
+    import pandas as pd
+
     frames = {name: t for name, t in tables.items() if isinstance(t, pd.DataFrame)}
     written = render_tables(frames, fmt, output=output, provenance=provenance)
     _print_provenance(provenance, stream=errors)

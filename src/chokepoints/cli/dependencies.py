@@ -5,9 +5,8 @@ risky that supply is, one product's world picture, and whether a dependency is s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
-import pandas as pd
 import typer
 from rich.markup import escape
 
@@ -33,6 +32,9 @@ from chokepoints.cli.common import (
 from chokepoints.errors import ChokepointsError
 from chokepoints.render import DEPS_TABLE, EXPORTS_TABLE, OutputFormat, render
 from chokepoints.workspace import Method, Side, Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RISK_TABLE = [
     "product",
@@ -197,6 +199,8 @@ def risk(
     home: HomeOption = None,
 ) -> None:
     """Governance-weighted concentration (HHI_WGI) and EU CRM supply risk on trade shares."""
+    import pandas as pd
+
     fmt = _format_for(fmt, output)
     table = None
     if restrictions is not None:

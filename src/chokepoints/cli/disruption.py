@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, cast
 
-import pandas as pd
 import typer
 
 from chokepoints.cli.common import (
@@ -134,6 +133,8 @@ def shock(
     home: HomeOption = None,
 ) -> None:
     """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
+    import pandas as pd
+
     fmt = _format_for(fmt, output)
     if list_:
         from chokepoints.analysis.scenario import list_presets

@@ -9,7 +9,6 @@ from typing import Annotated, Any, cast
 import typer
 from rich.markup import escape
 
-from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
@@ -28,6 +27,7 @@ from chokepoints.cli.common import (
     app,
     console,
 )
+from chokepoints.defaults import DEFAULT_MIN_SHARE
 from chokepoints.errors import ChokepointsError
 from chokepoints.render import BATCH_TABLE, OutputFormat, render
 from chokepoints.workspace import Objective, Workspace

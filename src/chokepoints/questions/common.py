@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from chokepoints.analysis import concentration
-from chokepoints.datasets import Dataset, choose_dataset, datasets, year_coverage
+from chokepoints.datasets import COVERAGE_KEY, Dataset, choose_dataset, datasets, year_coverage
 from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economy, disjoint
@@ -30,11 +30,42 @@ class PartialCoverageError(ChokepointsError):
 def coverage(ctx: Context) -> pd.DataFrame:
     """Reported imports and exports per (source, classification, level, year, country).
 
-    One scan of the trade table, kept for the life of the context: every question reads it to
-    choose its dataset and to check world coverage.
+    Summed from what the manifest's trade parts recorded at ingest (``recorded_coverage``),
+    else (a store ingested before they recorded it) one scan of the trade table; kept for the
+    life of the context: every question reads it to choose its dataset and to check world
+    coverage.
     """
-    return ctx.memo(
-        "country_coverage", lambda: concentration.country_coverage(ctx.trade).to_pandas()
+
+    def compute() -> pd.DataFrame:
+        recorded = recorded_coverage(ctx.parts)
+        if recorded is not None:
+            return recorded
+        return concentration.country_coverage(ctx.trade).to_pandas()
+
+    return ctx.memo("country_coverage", compute)
+
+
+def recorded_coverage(parts: Sequence[dict[str, Any]]) -> pd.DataFrame | None:
+    """The frame of ``concentration.country_coverage`` from the ``country_coverage`` that each
+    trade part's record holds (per level, each country's ``[imports, exports]``; see
+    ``store._coverage``), summed over the parts of a year; None when a part lacks it."""
+    trade = [p for p in parts if p["table"] == "trade"]
+    if not all(isinstance(p.get("country_coverage"), dict) for p in trade):
+        return None
+    sums: dict[tuple[str, str, int, int, str], list[float]] = {}
+    for part in trade:
+        for level, countries in part["country_coverage"].items():
+            for country, (imports, exports) in countries.items():
+                key = (part["source"], part["classification"], int(level), part["year"], country)
+                total = sums.setdefault(key, [0.0, 0.0])
+                total[0] += imports
+                total[1] += exports
+    frame = pd.DataFrame(
+        [(*key, imports, exports) for key, (imports, exports) in sorted(sums.items())],
+        columns=[*COVERAGE_KEY, "country", "imports_usd", "exports_usd"],
+    )
+    return frame.astype(
+        {"level": "int8", "year": "int16", "imports_usd": float, "exports_usd": float}
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from chokepoints.analysis.sourcing import DEFAULT_MIN_SHARE
+from chokepoints.defaults import DEFAULT_MIN_SHARE, DEFAULT_TRUSTED
 from chokepoints.errors import NoDataError
 from chokepoints.questions.common import (
     as_economies,
@@ -27,9 +27,6 @@ from chokepoints.questions.common import (
     with_groups,
 )
 from chokepoints.questions.context import Context
-
-#: Trusted suppliers when none are named: the like-minded group of reference/data/groups.toml.
-DEFAULT_TRUSTED = "like_minded"
 
 ALTERNATIVE_COLUMNS = [
     "rank",

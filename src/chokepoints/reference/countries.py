@@ -13,10 +13,12 @@ import functools
 import re
 from importlib import resources
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from chokepoints.errors import InputError, UnknownCodeError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: BACI/Comtrade numeric codes that differ from ISO 3166 numeric, or are not in it at all.
 #: Verified against CEPII's country_codes files of releases V202301, V202401, V202501, V202601.
@@ -70,6 +72,8 @@ def coco_table() -> pd.DataFrame:
     Read directly because ``CountryConverter()`` of country_converter 1.3 fails under pandas 3
     (Namibia's ISO2 ``NA`` is parsed as missing).
     """
+    import pandas as pd
+
     path = resources.files("country_converter") / "country_data.tsv"
     with resources.as_file(path) as file:
         return pd.read_csv(file, sep="\t", dtype=str, keep_default_na=False)
@@ -78,6 +82,8 @@ def coco_table() -> pd.DataFrame:
 @functools.cache
 def countries() -> pd.DataFrame:
     """The canonical countries table (schema ``COUNTRIES``), one row per ISO3 code."""
+    import pandas as pd
+
     data = coco_table()
     table = pd.DataFrame(
         {
