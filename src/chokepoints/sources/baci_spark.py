@@ -26,6 +26,7 @@ import duckdb
 from chokepoints.config import EngineSettings
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract, RelationBuilder, TradePart, sql_path
+from chokepoints.inputs import check_input
 from chokepoints.sources.baci import YearlyFile, read_baci_files, trade_columns
 from chokepoints.store import Progress, Store, TradeWriter
 
@@ -76,7 +77,7 @@ def ingest_baci_spark(
         )
     from chokepoints.engine import spark_session
 
-    session = spark_session(settings.spark_master, settings.spark_conf)
+    check_input(path, folders=True)
     extract, files = read_baci_files(
         path,
         revision=revision,
@@ -84,6 +85,12 @@ def ingest_baci_spark(
         years=years,
         workdir=store.home / EXTRACT_FOLDER,
     )
+    try:  # started once the input is known to be readable: a bad file fails without a JVM
+        session = spark_session(settings.spark_master, settings.spark_conf)
+    except BaseException:
+        if extract.cleanup is not None:
+            extract.cleanup()
+        raise
     return store.ingest(extract, progress, replace=replace, writer=spark_writer(session, files))
 
 
