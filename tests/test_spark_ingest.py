@@ -31,12 +31,15 @@ SPARK_CONF = {
     "spark.sql.adaptive.enabled": "false",
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
+#: Splits of 64 KiB: Spark reads each test file in several tasks and writes several files, as it
+#: does a BACI year in 128 MiB splits, so the rows' order and the files' bytes are put to the test.
+SPLITS = {"spark.sql.files.maxPartitionBytes": "65536"}
 
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[EngineSettings]:
     """Engine settings that use this process's SparkContext, started on ``local[2]`` when none
-    runs (and then stopped after the module)."""
+    runs (and then stopped after the module), with small splits."""
     require_spark("Spark ingest tests")
     from pyspark import SparkContext
 
@@ -44,8 +47,8 @@ def spark() -> Iterator[EngineSettings]:
 
     started = None
     if SparkContext._active_spark_context is None:
-        started = spark_session("local[2]", SPARK_CONF)
-    yield EngineSettings(backend="pyspark")
+        started = spark_session("local[2]", {**SPARK_CONF, **SPLITS})
+    yield EngineSettings(backend="pyspark", spark_conf=SPLITS)
     if started is not None:
         started.stop()
 
@@ -204,26 +207,23 @@ def test_spark_converts_the_real_file_itself_in_file_order(
     spark: EngineSettings, shared_data: Path, tmp_path: Path
 ) -> None:
     """Spark, not the DuckDB fallback, converts a real file: no line is left to DuckDB, and
-    the rows are those DuckDB reads, in the same order."""
-    source = shared_data / ALGERIA / "Algeria_export_transaction.csv"
+    the rows are those DuckDB reads, in the same order, from the files of several tasks."""
+    source = shared_data / ALGERIA / "Algeria_export_transaction.csv"  # 300 kB: 5 splits
     extract, files = read_baci_files(source, revision="HS92", release="V202301")
     from chokepoints.engine import spark_session
 
-    write = spark_writer(spark_session(), files)
-    write(extract, tmp_path / "converted", lambda *_: None)
-    converted = f"read_parquet('{tmp_path}/converted/0/*.parquet')"
+    write = spark_writer(spark_session(None, spark.spark_conf), files)
+    (build,) = write(extract, tmp_path / "converted", lambda *_: None)
+    written = sorted((tmp_path / "converted" / "0").glob("*.parquet"))
+    assert len(written) > 1
     con = duckdb.connect()
     flags = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _header), count(*) FILTER (WHERE _rejected) "
-        f"FROM {converted}"
+        "SELECT count(*), count(*) FILTER (WHERE _header), count(*) FILTER (WHERE _rejected) "
+        f"FROM read_parquet({[str(f) for f in written]})"
     ).fetchall()[0]
     assert flags == (6480 + 1, 1, 0)
     con.execute("SET preserve_insertion_order = true")
-    by_duckdb = extract.trade[0].build(con).fetchall()
-    by_spark = con.sql(
-        f"SELECT * EXCLUDE (_header, _rejected) FROM {converted} WHERE NOT _header"
-    ).fetchall()
-    assert by_spark == by_duckdb
+    assert build(con).fetchall() == extract.trade[0].build(con).fetchall()
 
 
 def test_lines_spark_may_read_otherwise_go_to_duckdb(spark: EngineSettings, tmp_path: Path) -> None:
@@ -234,7 +234,8 @@ def test_lines_spark_may_read_otherwise_go_to_duckdb(spark: EngineSettings, tmp_
     extract, files = read_baci_files(path)
     from chokepoints.engine import spark_session
 
-    spark_writer(spark_session(), files)(extract, tmp_path / "converted", lambda *_: None)
+    write = spark_writer(spark_session(None, spark.spark_conf), files)
+    write(extract, tmp_path / "converted", lambda *_: None)
     rejected = duckdb.sql(
         f"SELECT count(*) FILTER (WHERE _rejected) FROM '{tmp_path}/converted/0/*.parquet'"
     ).fetchall()[0][0]

@@ -308,16 +308,18 @@ def _trade_part(
         refuse_truncated(path)
     rows = functools.partial(_python_rows, path, header, revision, file.release, file.codes)
 
+    columns = {**trade_columns(file.codes, "duckdb"), **trade_constants(revision, file.release)}
+
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         types = {"t": "SMALLINT", "v": "DOUBLE"}
-        columns = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
+        raw = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
         try:
             # Numbers are parsed by the CSV reader itself (fast, and a bad one is reported
             # with its line); q stays text because BACI pads its "NA" with spaces.
             return con.sql(
                 f"""
-                SELECT {trade_columns(revision, file.release, file.codes, "duckdb")}
-                FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
+                SELECT {select_list(columns)}
+                FROM read_csv('{sql_path(path)}', header = true, columns = {raw},
                               quote = '"', delim = ',', null_padding = false,
                               strict_mode = true) AS r
                 """
@@ -340,11 +342,10 @@ def _trade_part(
     )
 
 
-def trade_columns(
-    revision: str, release: str, codes: dict[int, str], dialect: Literal["duckdb", "spark"]
-) -> str:
-    """The SELECT list that maps a BACI CSV's columns ``r.t`` ... ``r.q`` to the canonical trade
-    columns, in SQL that DuckDB and Spark both run, so that both engines apply one mapping.
+def trade_columns(codes: dict[int, str], dialect: Literal["duckdb", "spark"]) -> dict[str, str]:
+    """The canonical trade columns read from a BACI CSV's columns ``r.t`` ... ``r.q``, each as SQL
+    that DuckDB and Spark both run, so that both engines apply one mapping (the others are
+    ``trade_constants``).
 
     On DuckDB the CSV reader has already parsed ``t`` and ``v``; on Spark every column is text,
     parsed here, and nothing raises (Spark's converter sends lines it cannot parse to DuckDB).
@@ -352,24 +353,33 @@ def trade_columns(
     as it is, for the checks to refuse. q's ``NA`` and blanks are missing, other text is NaN.
     """
     spark = dialect == "spark"
-    year = "TRY_CAST(trim(r.t) AS SMALLINT)" if spark else "r.t"
-    value = "TRY_CAST(trim(r.v) AS DOUBLE)" if spark else "r.v"
     cast = "TRY_CAST" if spark else "CAST"
-    return f"""{year} AS year,
-               {_country_sql("i", codes, spark)} AS exporter,
-               {_country_sql("j", codes, spark)} AS importer,
-               CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k)
-                    ELSE trim(r.k) END AS product,
-               '{revision}' AS classification,
-               {cast}(CASE WHEN length(trim(r.k)) = 5 THEN 6 ELSE length(trim(r.k)) END
-                      AS TINYINT) AS level,
-               {value} * 1000 AS value_usd,
-               CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL
-                    ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), CAST('NaN' AS DOUBLE)) END
-                   AS quantity_t,
-               'baci' AS source,
-               '{release}' AS release,
-               'reconciled' AS reporter_side"""
+    return {
+        "year": "TRY_CAST(trim(r.t) AS SMALLINT)" if spark else "r.t",
+        "exporter": _country_sql("i", codes, spark),
+        "importer": _country_sql("j", codes, spark),
+        "product": "CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k) ELSE trim(r.k) END",
+        "level": f"{cast}(CASE WHEN length(trim(r.k)) = 5 THEN 6 ELSE length(trim(r.k)) END "
+        "AS TINYINT)",
+        "value_usd": f"{'TRY_CAST(trim(r.v) AS DOUBLE)' if spark else 'r.v'} * 1000",
+        "quantity_t": "CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL "
+        "ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), CAST('NaN' AS DOUBLE)) END",
+    }
+
+
+def trade_constants(revision: str, release: str) -> dict[str, str]:
+    """The canonical trade columns that are the same on every row of a BACI file, as literals."""
+    return {
+        "classification": f"'{revision}'",
+        "source": "'baci'",
+        "release": f"'{release}'",
+        "reporter_side": "'reconciled'",
+    }
+
+
+def select_list(columns: dict[str, str]) -> str:
+    """``SQL AS name, ...`` of columns given as {name: SQL}."""
+    return ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
 
 
 def _country_sql(column: str, codes: dict[int, str], spark: bool) -> str:

@@ -27,7 +27,13 @@ from chokepoints.config import EngineSettings
 from chokepoints.errors import ChokepointsError
 from chokepoints.extract import Extract, RelationBuilder, TradePart, sql_path
 from chokepoints.inputs import check_input
-from chokepoints.sources.baci import YearlyFile, read_baci_files, trade_columns
+from chokepoints.sources.baci import (
+    YearlyFile,
+    read_baci_files,
+    select_list,
+    trade_columns,
+    trade_constants,
+)
 from chokepoints.store import Progress, Store, TradeWriter
 
 #: Where an archive's members are extracted during a Spark ingest, under the workspace home:
@@ -116,8 +122,8 @@ def spark_writer(session: Any, files: list[YearlyFile]) -> TradeWriter:
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
-        parts = zip(extract.trade, outputs, strict=True)
-        return [_staged(part, output) for part, output in parts]
+        parts = zip(extract.trade, files, outputs, strict=True)
+        return [_staged(part, file, output) for part, file, output in parts]
 
     return write
 
@@ -148,7 +154,7 @@ def _convert(session: Any, file: YearlyFile, output: Path) -> None:
         OR (coalesce(trim(r.q), '') NOT IN ('', 'NA') AND NOT r.q RLIKE :number)
         OR length(trim(r.k)) > 127)"""
     converted = session.sql(
-        f"""SELECT {trade_columns(file.revision, file.release, file.codes, "spark")},
+        f"""SELECT {select_list(trade_columns(file.codes, "spark"))},
                    {header} AS _header,
                    {rejected} AS _rejected
             FROM {{lines}}""",
@@ -162,17 +168,6 @@ def _convert(session: Any, file: YearlyFile, output: Path) -> None:
         },
         lines=lines,
     )
-    # The header line stays, flagged, with a null in every column that may hold one: DuckDB
-    # reads the Parquet statistics and writes a column in which they show no null as required,
-    # where from the CSV it writes it as optional, so the part files would differ.
-    converted = converted.select(
-        *(
-            sf.when(~sf.col("_header"), sf.col(f.name)).alias(f.name)
-            if f.nullable and not f.name.startswith("_")
-            else sf.col(f.name)
-            for f in converted.schema
-        )
-    )
     try:
         converted.write.mode("errorifexists").parquet(str(output))
     except Exception as exc:
@@ -182,9 +177,18 @@ def _convert(session: Any, file: YearlyFile, output: Path) -> None:
         ) from exc
 
 
-def _staged(part: TradePart, output: Path) -> RelationBuilder:
+def _staged(part: TradePart, file: YearlyFile, output: Path) -> RelationBuilder:
     """The builder of ``part``'s rows from Spark's Parquet in ``output``, or the part's own
-    DuckDB builder when Spark flagged a line it may not read as DuckDB does."""
+    DuckDB builder when Spark flagged a line it may not read as DuckDB does.
+
+    DuckDB writes a column as required when it can prove it holds no null, from constants and
+    from Parquet statistics, and as optional otherwise. So that the part files are those of the
+    DuckDB path, the columns the CSV gives pass through a CASE that DuckDB cannot prove, and the
+    constant ones are the same literals as there.
+    """
+    read = trade_columns(file.codes, "spark")
+    columns = {name: f"CASE WHEN _header THEN NULL ELSE {name} END" for name in read}
+    columns |= trade_constants(file.revision, file.release)
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         files = sorted(output.glob("*.parquet"))
@@ -200,7 +204,7 @@ def _staged(part: TradePart, output: Path) -> RelationBuilder:
         ).fetchall()[0]
         if rejected or headers != 1:
             return part.build(con)
-        return con.sql(f"SELECT * EXCLUDE (_header, _rejected) FROM {scan} WHERE NOT _header")
+        return con.sql(f"SELECT {select_list(columns)} FROM {scan} WHERE NOT _header")
 
     return build
 
