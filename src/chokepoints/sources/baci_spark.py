@@ -48,8 +48,9 @@ CONCURRENT_JOBS = 8
 PLAIN_NUMBER = r"^ *-?[0-9]{1,15}(\.[0-9]{1,15})? *$"
 #: Years as both parse them to the same SMALLINT.
 PLAIN_YEAR = r"^ *[0-9]{1,4} *$"
-#: A line in which every quote, if any, wraps a whole field (as both parsers read it).
-WHOLE_QUOTED_FIELDS = r'^("[^"]*"|[^",]*)(,("[^"]*"|[^",]*))*$'
+#: A line in which every quote, if any, wraps a whole field that is not empty (DuckDB reads
+#: ``""`` as null, Spark as empty text).
+WHOLE_QUOTED_FIELDS = r'^("[^"]+"|[^",]*)(,("[^"]+"|[^",]*))*$'
 #: How Spark decodes bytes that are not UTF-8.
 REPLACEMENT_CHARACTER = "\ufffd"
 #: Spark's CSV parser set as DuckDB's reader: comma, double quotes escaped by doubling.
