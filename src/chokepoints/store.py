@@ -74,6 +74,11 @@ REPAIR_HINT = "run `chokepoints data repair` to rebuild it from the data files"
 #: Progress callback: (description, steps done, steps in all).
 Progress = Callable[[str, int, int], None]
 
+#: Another engine's staging writer (Spark): converts every trade input of an extract into files
+#: under the given folder, all at once, and returns for each trade part, in order, the builder of
+#: the relation the store then writes and validates in place of the part's own ``build``.
+TradeWriter = Callable[[Extract, Path, Progress], list[RelationBuilder]]
+
 
 def _no_progress(_description: str, _done: int, _total: int) -> None:
     """Progress callback that reports nothing."""
@@ -346,13 +351,20 @@ class Store:
             folder = folder.parent
 
     def ingest(
-        self, extract: Extract, progress: Progress | None = None, *, replace: bool = False
+        self,
+        extract: Extract,
+        progress: Progress | None = None,
+        *,
+        replace: bool = False,
+        writer: TradeWriter | None = None,
     ) -> dict[str, Any]:
         """Validate and commit ``extract``; return its manifest record.
 
         Parts with the same (source, classification, year, slice) as committed ones replace
         them, unless that would lose more than 1% of a part's rows or value and ``replace`` is
         not set; everything else in the store stays. On any error the store is left as it was.
+        ``writer`` converts the trade inputs with another engine first, in the staging folder
+        under the write lock; the same checks, files and commit follow.
         """
         import duckdb
 
@@ -364,7 +376,7 @@ class Store:
                 staging = self.home / STAGING / ingest_id
                 try:
                     staging.mkdir(parents=True)
-                    staged = self._stage(extract, ingest_id, staging, progress)
+                    staged = self._stage(extract, ingest_id, staging, progress, writer)
                     record = self._commit(extract, ingest_id, staged, started, replace, progress)
                 except OSError as exc:
                     raise StoreError(
@@ -385,7 +397,12 @@ class Store:
 
     # -- ingest steps --------------------------------------------------------------------
     def _stage(
-        self, extract: Extract, ingest_id: str, staging: Path, progress: Progress
+        self,
+        extract: Extract,
+        ingest_id: str,
+        staging: Path,
+        progress: Progress,
+        writer: TradeWriter | None,
     ) -> list[dict[str, Any]]:
         """Write every part of ``extract`` to ``staging``, validated; return new part records."""
         import duckdb
@@ -396,11 +413,18 @@ class Store:
             known = sorted(_known_countries())
             con.execute("CREATE TEMP TABLE _known_countries (iso3 VARCHAR)")
             con.executemany("INSERT INTO _known_countries VALUES (?)", [[c] for c in known])
+            builders = (
+                [part.build for part in extract.trade]
+                if writer is None
+                else writer(extract, staging / "converted", progress)
+            )
             staged: list[dict[str, Any]] = []
             total = len(extract.trade) + len(extract.tables)
-            for number, part in enumerate(extract.trade):
+            for number, (part, build) in enumerate(zip(extract.trade, builders, strict=True)):
                 progress(f"reading {part.origin}", number, total)
-                staged.extend(self._stage_trade(con, extract, part, ingest_id, staging, number))
+                staged.extend(
+                    self._stage_trade(con, extract, part, build, ingest_id, staging, number)
+                )
             _check_duplicates_across_parts(con, staging, staged)
             if extract.trade and not staged:
                 raise InputError(
@@ -421,12 +445,13 @@ class Store:
         con: duckdb.DuckDBPyConnection,
         extract: Extract,
         part: TradePart,
+        build: RelationBuilder,
         ingest_id: str,
         staging: Path,
         number: int,
     ) -> list[dict[str, Any]]:
-        """Stage one trade part: write it once, validate it, split it per classification/year
-        only when it holds several.
+        """Stage one trade part, built by ``build``: write it once, validate it, split it per
+        classification/year only when it holds several.
 
         Every file carries, as Parquet key-value metadata, what the data cannot tell about
         itself (source, release, slice, origin, inputs; no time and no ingest id), so that the
@@ -438,7 +463,7 @@ class Store:
         from chokepoints import schema
 
         whole = staging / f"part-{number}.parquet"
-        relation = part.build(con)
+        relation = build(con)
         _check_columns(relation, part.origin)
         relation.create_view("_part", replace=True)
         columns = ", ".join(

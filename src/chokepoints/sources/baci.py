@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -60,6 +60,19 @@ DAMAGED_HINT = "download it again (`chokepoints data fetch baci` resumes a parti
 FOREIGN_CODE_TOLERANCE = 0.01
 
 
+@dataclass(frozen=True)
+class YearlyFile:
+    """One BACI trade CSV of an Extract, as an engine that converts it itself (Spark) needs it:
+    where it is, its header line as written and as column names, and its codes' meaning."""
+
+    path: Path
+    header: list[str]
+    header_line: str
+    revision: str
+    release: str
+    codes: dict[int, str]
+
+
 @dataclass
 class _Member:
     """One yearly trade CSV: where it is on disk once available, and what it is called."""
@@ -75,13 +88,31 @@ def read_baci(
     revision: str | None = None,
     release: str | None = None,
     years: list[int] | None = None,
+    workdir: Path | None = None,
 ) -> Extract:
     """Describe a BACI archive, yearly CSV or folder of them as an Extract for the store.
 
     ``revision`` (HS92...HS22) and ``release`` (V202501...) are read from official file names
     and may be given for files renamed by someone else; a contradiction is an error. ``years``
-    restricts which yearly files of an archive or folder are read.
+    restricts which yearly files of an archive or folder are read. An archive's members are
+    extracted into a new folder under ``workdir`` (default: the system's temporary folder).
     """
+    extract, _files = read_baci_files(
+        path, revision=revision, release=release, years=years, workdir=workdir
+    )
+    return extract
+
+
+def read_baci_files(
+    path: Path | str,
+    *,
+    revision: str | None = None,
+    release: str | None = None,
+    years: list[int] | None = None,
+    workdir: Path | None = None,
+) -> tuple[Extract, list[YearlyFile]]:
+    """``read_baci``'s Extract and the yearly file behind each of its trade parts, in order,
+    for an engine that converts the files itself (``sources.baci_spark``)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise InputError("no such file or folder", file=str(path), hint="check the path")
@@ -90,14 +121,14 @@ def read_baci(
     if path.is_dir():
         return _read_folder(path, revision, release, years)
     if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":
-        return _read_archive(path, revision, release, years)
+        return _read_archive(path, revision, release, years, workdir)
     return _read_files(path.name, [path], {}, revision, release, None, [SourceFile.of(path)])
 
 
 # -- the three kinds of input ----------------------------------------------------------------
 def _read_folder(
     folder: Path, revision: str | None, release: str | None, years: list[int] | None
-) -> Extract:
+) -> tuple[Extract, list[YearlyFile]]:
     """A folder of yearly CSVs, with the release's country and product files if present."""
     csvs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv")
     side = {
@@ -118,9 +149,14 @@ def _read_folder(
 
 
 def _read_archive(
-    archive: Path, revision: str | None, release: str | None, years: list[int] | None
-) -> Extract:
-    """An official BACI zip: stream the wanted yearly members to a temporary folder.
+    archive: Path,
+    revision: str | None,
+    release: str | None,
+    years: list[int] | None,
+    parent: Path | None,
+) -> tuple[Extract, list[YearlyFile]]:
+    """An official BACI zip: stream the wanted yearly members to a new folder under ``parent``
+    (default: the temporary folder).
 
     The archive must be whole (every member listed and readable) and its members within the
     zip-bomb limits of :class:`~chokepoints.sources.archive.Limits`; the folder is removed on
@@ -131,7 +167,9 @@ def _read_archive(
         revision = _agree("revision", revision, name_match.group(1).upper(), archive.name)
         release = _agree("release", release, "V" + name_match.group(2), archive.name)
     limits = zips.Limits.from_env()
-    workdir = Path(tempfile.mkdtemp(prefix="chokepoints-baci-"))
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="chokepoints-baci-", dir=parent))
     try:
         with zips.reading(archive, DAMAGED_HINT) as bundle:
             names = bundle.namelist()
@@ -144,7 +182,7 @@ def _read_archive(
             paths = [workdir / Path(member).name for member in chosen]
             for member, target in zip(chosen, paths, strict=True):
                 zips.extract_member(bundle, member, target, limits)
-        extract = _read_files(
+        extract, yearly = _read_files(
             archive.name,
             paths,
             side,
@@ -158,7 +196,7 @@ def _read_archive(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     extract.cleanup = lambda: shutil.rmtree(workdir, ignore_errors=True)
-    return extract
+    return extract, yearly
 
 
 def _chosen_members(archive: Path, names: list[str], years: list[int] | None) -> list[str]:
@@ -204,8 +242,9 @@ def _read_files(
     files: list[SourceFile],
     *,
     from_archive: bool = False,
-) -> Extract:
-    """Build the Extract for yearly CSVs, given the country/product files found beside them.
+) -> tuple[Extract, list[YearlyFile]]:
+    """Build the Extract for yearly CSVs, given the country/product files found beside them,
+    and describe each yearly file.
 
     ``from_archive`` says the CSVs were extracted from a zip, whose CRC already proves them whole.
     """
@@ -241,13 +280,14 @@ def _read_files(
         from chokepoints.reference.products import read_baci_product_file
 
         products = read_baci_product_file(product_name, product_text)
-    parts = [
-        _trade_part(p, revision, release, codes, products, _year_of(p.name), from_archive)
-        for p in paths
-    ]
+    yearly: list[YearlyFile] = []
+    parts: list[TradePart] = []
+    for path in paths:  # each file's header, then its last line, before the next file's
+        yearly.append(YearlyFile(path, *_header(path), revision, release, codes))
+        parts.append(_trade_part(yearly[-1], products, _year_of(path.name), from_archive))
     if years:
         notes.append(f"{label}: years {', '.join(map(str, years))} only")
-    return Extract(
+    extract = Extract(
         source="baci",
         release=release,
         files=files,
@@ -255,66 +295,31 @@ def _read_files(
         tables={} if products is None else {"products": lambda con: con.from_arrow(products)},
         notes=notes,
     )
+    return extract, yearly
 
 
 # -- one yearly CSV --------------------------------------------------------------------------
 def _trade_part(
-    path: Path,
-    revision: str,
-    release: str,
-    codes: dict[int, str],
-    products: pa.Table | None,
-    year: int | None,
-    from_archive: bool,
+    file: YearlyFile, products: pa.Table | None, year: int | None, from_archive: bool
 ) -> TradePart:
-    """A TradePart reading one BACI CSV with DuckDB, checking its header and last line first."""
-    header = _header(path)
+    """A TradePart reading one BACI CSV with DuckDB, checking its last line first."""
+    path, header, revision = file.path, file.header, file.revision
     if not from_archive:
         refuse_truncated(path)
-    rows = functools.partial(_python_rows, path, header, revision, release, codes)
+    rows = functools.partial(_python_rows, path, header, revision, file.release, file.codes)
+
+    columns = {**trade_columns(file.codes, "duckdb"), **trade_constants(revision, file.release)}
 
     def build(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        # Country codes are read as text and must be written as the code is ("12.0" is an
-        # unknown code, not 12: DuckDB's INTEGER cast would round "12.7" to 13). They are looked
-        # up row by row in a list indexed by the number, not joined, so that the rows keep the
-        # file's order and the same file gives the same bytes; the text is compared after it.
-        countries = "[" + ", ".join(f"'{codes.get(n, '')}'" for n in range(max(codes) + 1)) + "]"
-
-        def country(column: str) -> str:
-            """SQL for the ISO3 of a country code column, or ``?<code>`` when unknown."""
-            text = f"trim(r.{column})"
-            number = f"TRY_CAST({text} AS INTEGER)"
-            found = f"nullif({countries}[{number} + 1], '')"
-            return (
-                f"CASE WHEN CAST({number} AS VARCHAR) = {text} AND {number} >= 0 "
-                f"THEN coalesce({found}, '?' || {text}) ELSE '?' || {text} END"
-            )
-
         types = {"t": "SMALLINT", "v": "DOUBLE"}
-        columns = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
+        raw = "{" + ", ".join(f"'{c}': '{types.get(c, 'VARCHAR')}'" for c in header) + "}"
         try:
             # Numbers are parsed by the CSV reader itself (fast, and a bad one is reported
-            # with its line); q stays text because BACI pads its "NA" with spaces. A 5-digit
-            # k lost its leading zero (the file went through a number); any other length is
-            # kept as it is, for the checks to refuse.
+            # with its line); q stays text because BACI pads its "NA" with spaces.
             return con.sql(
                 f"""
-                SELECT r.t AS year,
-                       {country("i")} AS exporter,
-                       {country("j")} AS importer,
-                       CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k)
-                            ELSE trim(r.k) END AS product,
-                       '{revision}' AS classification,
-                       CAST(CASE WHEN length(trim(r.k)) = 5 THEN 6 ELSE length(trim(r.k)) END
-                            AS TINYINT) AS level,
-                       r.v * 1000 AS value_usd,
-                       CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL
-                            ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), 'NaN'::DOUBLE) END
-                           AS quantity_t,
-                       'baci' AS source,
-                       '{release}' AS release,
-                       'reconciled' AS reporter_side
-                FROM read_csv('{sql_path(path)}', header = true, columns = {columns},
+                SELECT {select_list(columns)}
+                FROM read_csv('{sql_path(path)}', header = true, columns = {raw},
                               quote = '"', delim = ',', null_padding = false,
                               strict_mode = true) AS r
                 """
@@ -334,6 +339,64 @@ def _trade_part(
         rows=rows,
         verify=verify,
         fields=FIELDS,
+    )
+
+
+def trade_columns(codes: dict[int, str], dialect: Literal["duckdb", "spark"]) -> dict[str, str]:
+    """The canonical trade columns read from a BACI CSV's columns ``r.t`` ... ``r.q``, each as SQL
+    that DuckDB and Spark both run, so that both engines apply one mapping (the others are
+    ``trade_constants``).
+
+    On DuckDB the CSV reader has already parsed ``t`` and ``v``; on Spark every column is text,
+    parsed here, and nothing raises (Spark's converter sends lines it cannot parse to DuckDB).
+    A 5-digit k lost its leading zero (the file went through a number); any other length is kept
+    as it is, for the checks to refuse. q's ``NA`` and blanks are missing, other text is NaN.
+    """
+    spark = dialect == "spark"
+    cast = "TRY_CAST" if spark else "CAST"
+    return {
+        "year": "TRY_CAST(trim(r.t) AS SMALLINT)" if spark else "r.t",
+        "exporter": _country_sql("i", codes, spark),
+        "importer": _country_sql("j", codes, spark),
+        "product": "CASE WHEN length(trim(r.k)) = 5 THEN '0' || trim(r.k) ELSE trim(r.k) END",
+        "level": f"{cast}(CASE WHEN length(trim(r.k)) = 5 THEN 6 ELSE length(trim(r.k)) END "
+        "AS TINYINT)",
+        "value_usd": f"{'TRY_CAST(trim(r.v) AS DOUBLE)' if spark else 'r.v'} * 1000",
+        "quantity_t": "CASE WHEN coalesce(trim(r.q), '') IN ('', 'NA') THEN NULL "
+        "ELSE coalesce(TRY_CAST(trim(r.q) AS DOUBLE), CAST('NaN' AS DOUBLE)) END",
+    }
+
+
+def trade_constants(revision: str, release: str) -> dict[str, str]:
+    """The canonical trade columns that are the same on every row of a BACI file, as literals."""
+    return {
+        "classification": f"'{revision}'",
+        "source": "'baci'",
+        "release": f"'{release}'",
+        "reporter_side": "'reconciled'",
+    }
+
+
+def select_list(columns: dict[str, str]) -> str:
+    """``SQL AS name, ...`` of columns given as {name: SQL}."""
+    return ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+
+
+def _country_sql(column: str, codes: dict[int, str], spark: bool) -> str:
+    """SQL for the ISO3 of a country code column, or ``?<code>`` when unknown.
+
+    Codes are read as text and must be written as the code is ("12.0" is an unknown code, not
+    12: an INTEGER cast would round "12.7" to 13). They are looked up row by row in a list
+    indexed by the number, not joined, so that the rows keep the file's order and the same file
+    gives the same bytes; the text is compared after it.
+    """
+    names = ", ".join(f"'{codes.get(n, '')}'" for n in range(max(codes) + 1))
+    text = f"trim(r.{column})"
+    number = f"TRY_CAST({text} AS INTEGER)"
+    found = f"element_at(array({names}), {number} + 1)" if spark else f"[{names}][{number} + 1]"
+    return (
+        f"CASE WHEN CAST({number} AS STRING) = {text} AND {number} BETWEEN 0 AND {max(codes)} "
+        f"THEN coalesce(nullif({found}, ''), '?' || {text}) ELSE '?' || {text} END"
     )
 
 
@@ -357,8 +420,9 @@ def _malformed(path: Path, header: list[str]) -> InputError:
     )
 
 
-def _header(path: Path) -> list[str]:
-    """Column names of a BACI CSV, with pandas' unnamed index column named ``_index``."""
+def _header(path: Path) -> tuple[list[str], str]:
+    """Column names of a BACI CSV, with pandas' unnamed index column named ``_index``, and its
+    first line as written (without byte-order mark and line end)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             first = handle.readline()
@@ -386,7 +450,7 @@ def _header(path: Path) -> list[str]:
             line=1,
             hint="a BACI trade file has the header t,i,j,k,v,q",
         )
-    return names
+    return names, first.rstrip("\r\n")
 
 
 def _python_rows(
