@@ -266,8 +266,24 @@ class Workspace:
         replace: bool = False,
     ) -> dict[str, Any]:
         """Ingest a BACI zip archive, yearly CSV or folder (see ``sources.baci.read_baci``);
-        ``replace`` as for ``ingest``."""
+        ``replace`` as for ``ingest``. When Spark answers, Spark converts the yearly files
+        (``sources.baci_spark``); the checks and the commit are the same."""
         check_input(path, folders=True)
+        if self.settings.is_spark:
+            from chokepoints.sources.baci_spark import ingest_baci_spark
+
+            record = ingest_baci_spark(
+                self.store,
+                path,
+                self.settings,
+                revision=revision,
+                release=release,
+                years=years,
+                progress=progress,
+                replace=replace,
+            )
+            self._reset()
+            return record
         from chokepoints.sources.baci import read_baci
 
         extract = read_baci(path, revision=revision, release=release, years=years)

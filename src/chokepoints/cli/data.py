@@ -119,28 +119,14 @@ def ingest_baci(
     ws = Workspace.open(home)
     chosen = _parse_years(years)
     with _steps(f"BACI on {ws.engine_label}" if ws.settings.is_spark else "BACI") as progress:
-        if ws.settings.is_spark:  # until Workspace.ingest_baci chooses the engine itself
-            from chokepoints.sources.baci_spark import ingest_baci_spark
-
-            record = ingest_baci_spark(
-                ws.store,
-                path,
-                ws.settings,
-                revision=revision,
-                release=release,
-                years=chosen,
-                progress=progress,
-                replace=replace,
-            )
-        else:
-            record = ws.ingest_baci(
-                path,
-                revision=revision,
-                release=release,
-                years=chosen,
-                progress=progress,
-                replace=replace,
-            )
+        record = ws.ingest_baci(
+            path,
+            revision=revision,
+            release=release,
+            years=chosen,
+            progress=progress,
+            replace=replace,
+        )
     _print_record(record)
 
 
