@@ -663,3 +663,21 @@ def test_diversify_batch(capsys: pytest.CaptureFixture[str], demo_home: Path) ->
     )
     single = json.loads(out)["provenance"]["result"]
     assert single["hhi_after"] == pytest.approx(one["hhi_after"])
+
+
+def test_compare_reads_a_comma_list_and_names_sectors(
+    capsys: pytest.CaptureFixture[str], demo_home: Path
+) -> None:
+    """``compare JPN,DEU`` is ``compare JPN DEU``; tables name sectors as their files do
+    (``Storage batteries``), files keep the ids."""
+    code, out, err = run(capsys, "compare", "JPN,DEU", "--home", str(demo_home))
+    assert code == 0, err
+    spaced = " ".join(out.split())
+    assert "Storage batteries" in spaced and "Critical minerals" in spaced
+    assert "critical_minerals" not in out
+    code, out, err = run(
+        capsys, "compare", "JPN", "DEU", "--format", "json", "--home", str(demo_home)
+    )
+    assert code == 0, err
+    sectors = {row["sector"] for row in json.loads(out)["by_sector"]}
+    assert {"batteries", "critical_minerals"} <= sectors

@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import termios
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -179,12 +180,23 @@ def _significant(value: float, digits: int = 4) -> str:
 PLAIN_INTEGERS = ("rank", "year")
 
 
+#: Sector names as the packaged sector files write them (a terminal shows names, JSON ids).
+SECTOR_NAMES = {
+    path.stem: tomllib.loads(path.read_text(encoding="utf-8"))["name"]
+    for path in (Path(chokepoints.__file__).parent / "reference" / "sectors").glob("*.toml")
+}
+
+
 def expected_text(value: Any, key: str) -> str | None:
     """What a JSON value of column ``key`` looks like in a terminal table; None when empty."""
     if value is None or isinstance(value, bool | dict):
         return None
     if isinstance(value, str):
-        return value
+        return (
+            ", ".join(SECTOR_NAMES.get(i, i) for i in value.split(","))
+            if key == "sector"
+            else value
+        )
     if key.endswith("_usd") or key == "upper_bound":
         return _grouped(_rounded(value / 1e6, 1))
     if isinstance(value, float) and (key.endswith("share") or key.startswith("share")):
@@ -263,7 +275,7 @@ def rows(body: list[str], firsts: list[str], *, terminal: bool) -> list[list[str
     grouped: list[list[str]] = []
     have = ""
     for line in body:
-        cell = line.split("│")[1].strip()
+        cell = line.split("│")[1].replace(" ", "")
         whole = grouped and have == firsts[len(grouped) - 1].replace(" ", "")
         if not grouped or (cell and whole and len(grouped) < len(firsts)):
             grouped.append([line])

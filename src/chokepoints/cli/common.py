@@ -295,9 +295,17 @@ def _print_or_write(
 
 
 def _table_rows(frame: pd.DataFrame, fmt: OutputFormat, limit: int | None) -> pd.DataFrame:
-    """The first ``limit`` rows for a terminal table (files get every row), with the provenance
-    and the number of rows before the cut (the table then says "N of M rows shown")."""
+    """The first ``limit`` rows for a terminal table (files get every row), with the provenance,
+    the number of rows before the cut (the table then says "N of M rows shown") and sector
+    names instead of ids."""
     shown = frame.head(limit) if fmt is OutputFormat.table and limit else frame
+    if fmt is OutputFormat.table and "sector" in shown.columns:
+        # People read sector names; files keep the ids, which other tools join on.
+        from chokepoints.reference.sectors import sector_names
+
+        shown = shown.assign(
+            sector=[sector_names(s) if isinstance(s, str) else s for s in shown["sector"]]
+        )
     shown.attrs = (
         {**frame.attrs, "total_rows": len(frame)} if len(shown) < len(frame) else frame.attrs
     )

@@ -151,7 +151,7 @@ def diversify(
             ]
         ],
         OutputFormat.table,
-        title=f"Alternative suppliers of {product}",
+        title=f"{provenance['economy']}: alternative suppliers of {product}",
         console=console,
     )
     outcome = provenance["result"]
@@ -191,9 +191,23 @@ def _mix_line(outcome: dict[str, Any], min_share: float) -> str:
     return line
 
 
+#: The columns ``compare`` shows per table in a terminal, the most telling first (files get all).
+COMPARE_COLUMNS = {
+    "shared": ["product", "description", "partner", "supplier", "supplier_share", "hhi",
+               "imports_usd", "effective_top_origin", "effective_top_share", "sector"],
+    "complementarity": ["product", "description", "exporter_partner", "importer_partner",
+                        "coverable_share", "imports_usd", "top_supplier", "top_supplier_share",
+                        "rca", "sector"],
+    "best_practice": ["product", "description", "partner", "hhi", "best_partner", "best_hhi",
+                      "top_suppliers", "imports_usd", "sector"],
+}  # fmt: skip
+
+
 @app.command("compare")
 def compare(
-    partners: Annotated[list[str], typer.Argument(help="Two or more countries: JPN DEU ...")],
+    partners: Annotated[
+        list[str], typer.Argument(help="Two or more countries or groups: JPN DEU, or JPN,DEU.")
+    ],
     year: YearOption = None,
     sector: SectorOption = None,
     trusted: Annotated[
@@ -210,7 +224,7 @@ def compare(
     """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
     fmt = _format_for(fmt, output)
     result = Workspace.open(home).compare(
-        partners,
+        [name for argument in partners for name in _split(argument)],  # JPN DEU or JPN,DEU
         year=year,
         sector=sector,
         trusted=_split(trusted),
@@ -233,5 +247,8 @@ def compare(
         if frame.empty:
             console.print(f"{titles[name]}: none.")
         else:
-            render(_table_rows(frame, fmt, limit), fmt, title=titles[name], console=console)
+            shown = _table_rows(frame, fmt, limit)
+            columns = [c for c in COMPARE_COLUMNS.get(name, shown.columns) if c in shown.columns]
+            render(shown[columns], fmt, title=titles[name], console=console)
+        console.print()
     _print_provenance(provenance)

@@ -106,6 +106,20 @@ def list_sectors(extra_dirs: Sequence[Path | str] | None = None) -> pd.DataFrame
     return frame
 
 
+def sector_names(
+    ids: str, extra_dirs: Sequence[Path | str] | None = None, *, separator: str = ", "
+) -> str:
+    """The names of a comma list of sector ids (``"batteries,solar_pv"`` -> ``"Storage
+    batteries, Solar photovoltaics"``), for people; an unknown id is shown with spaces."""
+    registry = _registry(extra_dirs)
+    names = [
+        registry[i].name if i in registry else i.replace("_", " ")
+        for i in (part.strip() for part in ids.split(","))
+        if i
+    ]
+    return separator.join(names)
+
+
 def sector_products(
     sector: str, classification: str, *, extra_dirs: Sequence[Path | str] | None = None
 ) -> list[str]:
