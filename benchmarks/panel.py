@@ -11,8 +11,9 @@ one year at a time, never all in memory. Then, each step in its own child proces
   importer's dependence on one supplier over every year (the practical limit);
 * ``duckdb``: chokepoints on DuckDB (``engine.connect(store, "duckdb", memory_limit=...)``): the
   questions' dataset choice (``questions.common.dataset_and_year``, one scan of the whole trade
-  table), ``dependency.geodep`` over all importers written to Parquet (there is no
-  all-importers question yet), and ``questions.trend``;
+  table), ``dependency.geodep`` over all importers written to Parquet (what
+  ``deps --all-importers`` computes, without its descriptions and sort in pandas), and
+  ``questions.trend``;
 * ``spark``: the same on Spark local (``engine.connect(store, "pyspark", session=...)``).
 
 DuckDB runs with ``--memory-limit`` (default 6GB) and spills to ``WORK/spill/duckdb``; Spark's
