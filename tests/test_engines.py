@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pandas as pd
 import pytest
@@ -9,27 +11,23 @@ import pytest
 from chokepoints import engine
 from chokepoints.analysis import concentration, dependency, scenario, stress, trend
 from chokepoints.store import Store
-from chokepoints.workspace import Workspace
 from helpers import require_spark
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """A store holding the demo world."""
-    home = tmp_path_factory.mktemp("engines")
-    Workspace.open(home).load_demo()
-    return Store(home)
+def demo_store(demo_home: Path) -> Store:
+    """The session's demo store (read only)."""
+    return Store(demo_home)
 
 
 @pytest.fixture(scope="module")
-def engines(demo_store: Store):
-    """(DuckDB backend, Spark backend) over the same store."""
+def engines(demo_store: Store) -> tuple[ibis.BaseBackend, ibis.BaseBackend]:
+    """(DuckDB backend, Spark backend) over the same store. The Spark session stays up for
+    the worker's next Spark tests: starting one costs seconds."""
     require_spark("Spark parity tests")
-    spark = engine.connect(demo_store, "pyspark")
-    yield engine.connect(demo_store, "duckdb"), spark
-    spark.disconnect()
+    return engine.connect(demo_store, "duckdb"), engine.connect(demo_store, "pyspark")
 
 
 def _flows(con):

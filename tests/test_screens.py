@@ -15,6 +15,7 @@ separators, years and ranks without.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import json
@@ -35,6 +36,7 @@ from typing import Any
 import pytest
 
 import chokepoints
+from chokepoints.cli import main
 from conftest import REPO
 
 ARTEFACTS = REPO / "test-artifacts" / "cli"
@@ -99,12 +101,22 @@ def run_on_terminal(args: list[str], home: Path, width: int) -> str:
 
 
 def run_piped(args: list[str], home: Path) -> str:
-    """stdout of ``chokepoints ARGS`` written to a pipe."""
-    done = subprocess.run(
-        _argv(args, home), capture_output=True, text=True, env=_environment(), timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """stdout of ``chokepoints ARGS`` when it is no terminal (a pipe, a file), run in this
+    process: rich sees no terminal either way, and a child would spend its time importing."""
+    out, err = io.StringIO(), io.StringIO()
+    width = os.environ.pop("COLUMNS", None)  # as in the child's environment
+    argv, sys.argv = sys.argv, ["chokepoints", *args, "--home", str(home)]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                assert not exc.code, err.getvalue()
+    finally:
+        sys.argv = argv
+        if width is not None:
+            os.environ["COLUMNS"] = width
+    return out.getvalue()
 
 
 @dataclass
