@@ -12,6 +12,16 @@ from chokepoints.workspace import Workspace
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every Spark test without a group of its own runs on one pytest-xdist worker: one JVM
+    and one set of Spark homes for all of them instead of one per worker and module. Before
+    xdist reads the groups (``--dist loadgroup``)."""
+    for item in items:
+        if item.get_closest_marker("spark") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 def shared_data_dir() -> Path:
     """The folder of real public data files (CHOKEPOINTS_SHARED_DATA, else ../shared/data)."""
     configured = os.environ.get("CHOKEPOINTS_SHARED_DATA")

@@ -429,8 +429,6 @@ def test_exposed_producers_same_on_duckdb_and_spark(tmp_path: Path) -> None:
         flows = select_flows(con.table("trade"), source="demo", classification="HS17")
         table = exposed_producers(flows, graph, {"284690"}, 2022, suppliers={"CHN"})
         frames.append(table.to_pandas().sort_values(["product", "country"], ignore_index=True))
-        if backend == "pyspark":
-            con.disconnect()
     duck, spark = frames
     assert len(duck) > 0
     pd.testing.assert_frame_equal(duck, spark, check_dtype=False, rtol=1e-9)

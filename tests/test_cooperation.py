@@ -5,7 +5,7 @@ Expected values come from the arithmetic below, never from running the code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import ibis
@@ -271,13 +271,11 @@ CASES: dict[str, Callable[[ibis.Table], ibis.Table]] = {
 
 
 @pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ibis.BaseBackend]:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> ibis.BaseBackend:
     """A PySpark backend (over an empty store); skipped without PySpark or Java, unless in CI."""
     require_spark("Spark parity tests")
     home: Path = tmp_path_factory.mktemp("cooperation_spark")
-    backend = engine.connect(Store(home), "pyspark")
-    yield backend
-    backend.disconnect()
+    return engine.connect(Store(home), "pyspark")  # the worker's Spark stays up for the next
 
 
 @pytest.mark.spark

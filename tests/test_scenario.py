@@ -359,8 +359,6 @@ def test_duckdb_and_spark_agree_on_a_scenario(tmp_path: Path) -> None:
                 by_sector.to_pandas().sort_values(["importer", "sector"], ignore_index=True),
             )
         )
-        if backend == "pyspark":
-            con.disconnect()
     (duck_rows, duck_sectors), (spark_rows, spark_sectors) = results
     assert len(duck_rows) > 0
     pd.testing.assert_frame_equal(

@@ -40,6 +40,8 @@ from chokepoints.cli import main
 from conftest import REPO
 
 ARTEFACTS = REPO / "test-artifacts" / "cli"
+#: One worker captures the screens (a session fixture is made once per pytest-xdist worker).
+pytestmark = pytest.mark.xdist_group("screens")
 
 #: The commands on screen, by a short name used in the artefacts' file names.
 COMMANDS = {
