@@ -191,7 +191,8 @@ def _mix_line(outcome: dict[str, Any], min_share: float) -> str:
     return line
 
 
-#: The columns ``compare`` shows per table in a terminal, the most telling first (files get all).
+#: The columns ``compare`` shows per table in a terminal, the most telling first: a narrow
+#: terminal leaves out the last ones first (files get every column).
 COMPARE_COLUMNS = {
     "shared": ["product", "description", "partner", "supplier", "supplier_share", "hhi",
                "imports_usd", "effective_top_origin", "effective_top_share", "sector"],
@@ -200,6 +201,8 @@ COMPARE_COLUMNS = {
                         "rca", "sector"],
     "best_practice": ["product", "description", "partner", "hhi", "best_partner", "best_hhi",
                       "top_suppliers", "imports_usd", "sector"],
+    "joint": ["product", "description", "covered", "coverage_ratio", "risky_imports_usd",
+              "trusted_capacity_usd", "pooled_imports_usd", "trusted_exports_usd", "sector"],
 }  # fmt: skip
 
 
