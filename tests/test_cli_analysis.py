@@ -681,3 +681,13 @@ def test_compare_reads_a_comma_list_and_names_sectors(
     assert code == 0, err
     sectors = {row["sector"] for row in json.loads(out)["by_sector"]}
     assert {"batteries", "critical_minerals"} <= sectors
+
+
+def test_titles_name_the_sector(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+    """Titles name a sector as its file does (``Permanent magnets``), never by its id."""
+    code, out, err = run(
+        capsys, "deps", "JPN", "--sector", "permanent_magnets", "--home", str(demo_home)
+    )
+    assert code == 0, err
+    assert "in Permanent magnets" in " ".join(out.split())
+    assert "permanent_magnets" not in out

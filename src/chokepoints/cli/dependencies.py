@@ -109,7 +109,7 @@ def deps(
         )
         title = (
             f"Every importer: {'products' if all_ else 'dependent products'}"
-            + (f" in {sector}" if sector else "")
+            + (f" in {_sector_name(sector)}" if sector else "")
             + f" (GeoDep, {frame.attrs['provenance']['year']})"
         )
         _emit(_table_rows(frame, fmt, limit), fmt, output, ["importer", *DEPS_TABLE], title)
@@ -144,7 +144,7 @@ def deps(
     who = frame.attrs["provenance"]["economy"]
     title = (
         f"{who}: {what}"
-        + (f" in {sector}" if sector else "")
+        + (f" in {_sector_name(sector)}" if sector else "")
         + f" ({side}, {frame.attrs['provenance']['year']})"
         + ("; the largest, with their metrics" if near_misses else "")
     )
@@ -153,6 +153,13 @@ def deps(
     if look_through:
         shares += ["effective_top_origin", "effective_top_share"]
     _emit(_table_rows(frame, fmt, limit), fmt, output, columns[:-1] + shares + columns[-1:], title)
+
+
+def _sector_name(sector: str) -> str:
+    """A sector as titles name it: its name in the sector files (``Storage batteries``)."""
+    from chokepoints.reference.sectors import sector_names
+
+    return sector_names(sector)
 
 
 def _refuse_with_all_importers(
@@ -224,7 +231,7 @@ def risk(
     )
     title = (
         f"{frame.attrs['provenance']['economy']}: supply risk"
-        + (f" in {sector}" if sector else "")
+        + (f" in {_sector_name(sector)}" if sector else "")
         + f" ({frame.attrs['provenance']['year']}, trade shares)"
     )
     _emit(_table_rows(frame, fmt, limit), fmt, output, RISK_TABLE, title)
@@ -320,7 +327,8 @@ def trend(
             "n_dependent_on_supplier",
             "mean_hhi",
         ],
-        f"{country.upper()} imports from {supplier.upper()}" + (f" in {sector}" if sector else ""),
+        f"{country.upper()} imports from {supplier.upper()}"
+        + (f" in {_sector_name(sector)}" if sector else ""),
     )
     stream = console if fmt is OutputFormat.table else errors
     stream.print(
