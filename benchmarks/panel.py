@@ -10,8 +10,8 @@ one year at a time, never all in memory. Then, each step in its own child proces
   imports/exports in the three years to it, docs/methods/dependency.md), then the trend of one
   importer's dependence on one supplier over every year (the practical limit);
 * ``duckdb``: chokepoints on DuckDB (``engine.connect(store, "duckdb", memory_limit=...)``): the
-  questions' dataset choice (``questions.common.dataset_and_year``, one scan of the whole trade
-  table), ``dependency.geodep`` over all importers written to Parquet (what
+  questions' dataset choice (``questions.common.dataset_and_year``, from the coverage the
+  manifest recorded at ingest), ``dependency.geodep`` over all importers written to Parquet (what
   ``deps --all-importers`` computes, without its descriptions and sort in pandas), and
   ``questions.trend``;
 * ``spark``: the same on Spark local (``engine.connect(store, "pyspark", session=...)``).
@@ -687,9 +687,9 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         if "failed" in result:
             print(f"{'':<10} FAILED: {result['failed']} (steps done: {', '.join(steps) or 'none'})")
     print(
-        "dataset: the questions' dataset choice (one scan of every year's trade; the hand SQL "
-        "needs none); screen: GeoDep of every importer and product in the last year, written "
-        f"to Parquet; trend: {args.country}'s dependence on {args.supplier} over every year"
+        "dataset: the questions' dataset choice (from the manifest's recorded coverage; the "
+        "hand SQL needs none); screen: GeoDep of every importer and product in the last year, "
+        f"written to Parquet; trend: {args.country}'s dependence on {args.supplier} over every year"
     )
     for method in ("duckdb", "spark"):
         steps = figures.get(method, {}).get("steps", {})
