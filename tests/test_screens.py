@@ -545,3 +545,8 @@ def test_stages_keep_the_step_and_name_their_columns(demo_home: Path) -> None:
     assert {"world HHI", "import HHI"} <= set(cells)
     assert "_hhi" not in text and "world_top" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
+    # One table per chain, titled as its file names it; steps by their labels, not ids.
+    chains = Path(chokepoints.__file__).parent / "reference" / "chains"
+    for path in chains.glob("*.toml"):
+        assert tomllib.loads(path.read_text(encoding="utf-8"))["name"] in text, path.stem
+    assert "cobalt ores" in text and "cobalt_ores" not in text

@@ -19,10 +19,12 @@ from chokepoints.cli.common import (
     YearOption,
     _emit,
     _format_for,
+    _print_provenance,
     _table_rows,
     app,
+    console,
 )
-from chokepoints.render import OutputFormat
+from chokepoints.render import OutputFormat, render
 from chokepoints.workspace import Workspace
 
 PRODUCTION_TABLE = ["country", "quantity", "unit", "share"]
@@ -102,7 +104,7 @@ def upstream(
     _emit(_table_rows(frame, fmt, limit), fmt, output, UPSTREAM_TABLE, title)
 
 
-STAGES_TABLE = ["step", "world_hhi", "world_top", "world_top_share", "import_hhi", "top_supplier",
+STAGES_TABLE = ["label", "world_hhi", "world_top", "world_top_share", "import_hhi", "top_supplier",
                 "top_supplier_share", "effective_top_origin"]  # fmt: skip
 
 
@@ -132,4 +134,17 @@ def stages(
         f"{provenance['economy']}: concentration along the value chains ({provenance['year']}; "
         "world: production or exports; imports: the economy's own)"
     )
-    _emit(_table_rows(frame, fmt, limit), fmt, output, STAGES_TABLE, title)
+    if fmt is not OutputFormat.table or frame.empty:
+        _emit(_table_rows(frame, fmt, limit), fmt, output, ["chain", "step", *STAGES_TABLE], title)
+        return
+    # One table per chain, steps upstream first, named as the chain files name them.
+    from chokepoints.reference.chains import list_chains
+
+    names = dict(zip(*(list_chains()[c] for c in ("id", "name")), strict=True))
+    console.print(title, markup=False)
+    for chain_id, steps in frame.groupby("chain", sort=False):
+        shown = _table_rows(steps.reset_index(drop=True), fmt, limit)
+        table = shown[STAGES_TABLE].rename(columns={"label": "step"})
+        table.attrs = shown.attrs
+        render(table, fmt, title=names.get(chain_id, chain_id), console=console)
+    _print_provenance(provenance)
