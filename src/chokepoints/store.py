@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -1270,26 +1270,11 @@ def _coverage(con: duckdb.DuckDBPyConnection, scan: str) -> dict[tuple[str, int]
     countries, imports on importer-side or reconciled rows, exports on exporter-side or
     reconciled rows. Sums add up over parts; distinct counts do not.
     """
-    counts = con.execute(
-        f"""
-        SELECT classification, year,
-               count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
-                                   ELSE importer END) AS reporters,
-               count(DISTINCT importer) AS importers,
-               count(DISTINCT exporter) AS exporters,
-               bool_or(reporter_side = 'reconciled') AS reconciled
-        FROM {scan} GROUP BY ALL
-        """
-    ).fetchall()
     found: dict[tuple[str, int], dict[str, Any]] = {
-        (classification, int(year)): {
-            "reporters": int(reporters),
-            "importers": int(importers),
-            "exporters": int(exporters),
-            "reconciled": bool(reconciled),
-            "country_coverage": {},
-        }
-        for classification, year, reporters, importers, exporters, reconciled in counts
+        (classification, int(year)): {**counts, "country_coverage": {}}
+        for (classification, year), counts in coverage_counts(
+            con, scan, ("classification", "year")
+        ).items()
     }
     countries = con.execute(
         f"""
@@ -1315,6 +1300,35 @@ def _coverage(con: duckdb.DuckDBPyConnection, scan: str) -> dict[tuple[str, int]
         levels = found[(classification, int(year))]["country_coverage"]
         levels.setdefault(str(level), {})[country] = [float(imports), float(exports)]
     return found
+
+
+def coverage_counts(
+    con: duckdb.DuckDBPyConnection, scan: str, keys: Sequence[str]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per value of ``keys`` in the rows of ``scan``: distinct ``reporters`` (a row's exporter
+    on exporter-side rows, else its importer), ``importers`` and ``exporters``, and whether any
+    row is ``reconciled`` (world) data."""
+    rows = con.execute(
+        f"""
+        SELECT {", ".join(keys)},
+               count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
+                                   ELSE importer END) AS reporters,
+               count(DISTINCT importer) AS importers,
+               count(DISTINCT exporter) AS exporters,
+               bool_or(reporter_side = 'reconciled') AS reconciled
+        FROM {scan} GROUP BY ALL
+        """
+    ).fetchall()
+    width = len(keys)
+    return {
+        tuple(row[:width]): {
+            "reporters": int(row[width]),
+            "importers": int(row[width + 1]),
+            "exporters": int(row[width + 2]),
+            "reconciled": bool(row[width + 3]),
+        }
+        for row in rows
+    }
 
 
 def _distinct_codes(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from chokepoints.extract import Extract
 from chokepoints.inputs import check_input
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economies
-from chokepoints.store import DATA_FOLDERS, Progress, Store
+from chokepoints.store import DATA_FOLDERS, Progress, Store, coverage_counts
 
 if TYPE_CHECKING:
     import ibis
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from chokepoints.analysis.scenario import Scenario
+
+#: What ``info`` counts reporters, importers and exporters by.
+COVERAGE_BY = ("source", "classification", "year")
 
 #: The vocabulary of the questions' parameters (checked again by the questions at run time).
 Method: TypeAlias = Literal["geodep", "ec2021", "custom"]
@@ -1519,39 +1522,22 @@ class Workspace:
             )
 
         if all(recorded(parts) for parts in by_year.values()):
-            return {
-                key: {
-                    "reporters": part["reporters"],
-                    "importers": part["importers"],
-                    "exporters": part["exporters"],
-                    "coverage": "reconciled (world)" if part["reconciled"] else "reporters only",
-                }
-                for key, [part] in by_year.items()
-            }
-        query = """
-            SELECT source, classification, year,
-                   count(DISTINCT CASE WHEN reporter_side = 'exporter' THEN exporter
-                                       ELSE importer END) AS reporters,
-                   count(DISTINCT importer) AS importers,
-                   count(DISTINCT exporter) AS exporters,
-                   bool_or(reporter_side = 'reconciled') AS reconciled
-            FROM trade GROUP BY ALL
-        """
-        if self.backend == "duckdb":
-            rows = self._engine().con.execute(query).fetchall()
+            counts = {key: part for key, [part] in by_year.items()}
+        elif self.backend == "duckdb":
+            counts = coverage_counts(self._engine().con, "trade", COVERAGE_BY)
         else:
             from chokepoints import sql_sandbox
 
             with sql_sandbox.connect(self.store, self._manifest) as con:
-                rows = con.execute(query).fetchall()
+                counts = coverage_counts(con, "trade", COVERAGE_BY)
         return {
             (source, classification, int(year)): {
-                "reporters": int(reporters),
-                "importers": int(importers),
-                "exporters": int(exporters),
-                "coverage": "reconciled (world)" if reconciled else "reporters only",
+                "reporters": found["reporters"],
+                "importers": found["importers"],
+                "exporters": found["exporters"],
+                "coverage": "reconciled (world)" if found["reconciled"] else "reporters only",
             }
-            for source, classification, year, reporters, importers, exporters, reconciled in rows
+            for (source, classification, year), found in counts.items()
         }
 
     def sql(self, query: str, *, unsafe: bool = False) -> pd.DataFrame:
