@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from chokepoints import __version__, engine, questions
+from chokepoints import __version__, engine
 from chokepoints.answers import Comparison, Diversification, ProductPicture
 from chokepoints.config import EngineSettings, check_backend, engine_settings
 from chokepoints.datasets import Dataset
@@ -22,7 +22,6 @@ from chokepoints.defaults import DEFAULT_MIN_SHARE, DEFAULT_TRUSTED
 from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.extract import Extract
 from chokepoints.inputs import check_input
-from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economies
 from chokepoints.store import DATA_FOLDERS, Progress, Store, coverage_counts
 
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from chokepoints.analysis.scenario import Scenario
+    from chokepoints.questions.context import Context
 
 #: What ``info`` counts reporters, importers and exporters by.
 COVERAGE_BY = ("source", "classification", "year")
@@ -160,6 +160,8 @@ class Workspace:
     def context(self) -> Context:
         """What the questions are handed: tables, the manifest's parts, the user's reference
         files and a cache, made anew after every commit to the store."""
+        from chokepoints.questions.context import Context
+
         manifest = self._pin()
         if self._context is None:
             self._context = Context(
@@ -525,8 +527,10 @@ class Workspace:
             One row per product; ``attrs["provenance"]`` (see ``answers.provenance``) says
             the data, method and parameters used.
         """
+        from chokepoints.questions.dependencies import dependencies
+
         return self._answered(
-            questions.dependencies(
+            dependencies(
                 self.context,
                 country,
                 year=year,
@@ -578,8 +582,10 @@ class Workspace:
             One row per (importer, product) with its metrics and ``dependent`` flag, by
             importer then import value.
         """
+        from chokepoints.questions.dependencies import dependencies_all
+
         return self._answered(
-            questions.dependencies_all(
+            dependencies_all(
                 self.context,
                 year=year,
                 sector=sector,
@@ -624,8 +630,10 @@ class Workspace:
         pandas.DataFrame
             One row per product; ``basis`` says whether shares are trade or production shares.
         """
+        from chokepoints.questions.dependencies import supply_risk
+
         return self._answered(
-            questions.supply_risk(
+            supply_risk(
                 self.context,
                 country,
                 year=year,
@@ -696,8 +704,10 @@ class Workspace:
             Rows sorted by shortfall; the provenance holds the scenario, the allocation rule
             and totals per importer (``by_importer``) and for the world (``world``).
         """
+        from chokepoints.questions.disruption import shock
+
         return self._answered(
-            questions.shock(
+            shock(
                 self.context,
                 scenario=scenario,
                 preset=preset,
@@ -769,8 +779,10 @@ class Workspace:
         pandas.DataFrame
             One row per (downstream product, producer), with the path back to the shock.
         """
+        from chokepoints.questions.disruption import downstream
+
         return self._answered(
-            questions.downstream(
+            downstream(
                 self.context,
                 chains=chains,
                 year=year,
@@ -827,9 +839,11 @@ class Workspace:
         pandas.DataFrame
             One row per sector (trade) or industry (icio).
         """
+        from chokepoints.questions.disruption import io_exposure
+
         if via == "icio":
             return self._answered(
-                questions.io_exposure(
+                io_exposure(
                     self.context,
                     country,
                     supplier,
@@ -839,9 +853,11 @@ class Workspace:
                     supplier_sectors=supplier_sectors,
                 )
             )
+        from chokepoints.questions.dependencies import trade_exposure
+
         if via == "trade":
             return self._answered(
-                questions.trade_exposure(self.context, country, supplier, year=year, source=source)
+                trade_exposure(self.context, country, supplier, year=year, source=source)
             )
         raise InputError(f"unknown via {via!r}", field="via", hint="use trade or icio")
 
@@ -900,7 +916,9 @@ class Workspace:
         Diversification
             ``alternatives``, ``mix`` and the optimiser's ``plan``.
         """
-        found = questions.diversify(
+        from chokepoints.questions.partners import diversify
+
+        found = diversify(
             self.context,
             country,
             product,
@@ -982,8 +1000,10 @@ class Workspace:
             One row per product: feasibility, HHI before and after, the share of risky supply
             replaced, and the reason when no mix meets the constraints.
         """
+        from chokepoints.questions.partners import diversify_all
+
         return self._answered(
-            questions.diversify_all(
+            diversify_all(
                 self.context,
                 country,
                 year=year,
@@ -1030,9 +1050,9 @@ class Workspace:
         pandas.DataFrame
             One row per importer, by demand.
         """
-        return self._answered(
-            questions.markets(self.context, country, product, year=year, source=source)
-        )
+        from chokepoints.questions.partners import markets
+
+        return self._answered(markets(self.context, country, product, year=year, source=source))
 
     def compare(
         self,
@@ -1073,7 +1093,9 @@ class Workspace:
         Comparison
             ``by_sector``, ``shared``, ``complementarity``, ``best_practice`` and ``joint``.
         """
-        found = questions.compare(
+        from chokepoints.questions.partners import compare
+
+        found = compare(
             self.context,
             list(partners),
             year=year,
@@ -1129,8 +1151,10 @@ class Workspace:
         pandas.DataFrame
             One row per (supplier, sector, importer), worst shortfall first.
         """
+        from chokepoints.questions.disruption import stress
+
         return self._answered(
-            questions.stress(
+            stress(
                 self.context,
                 year=year,
                 sectors=sectors,
@@ -1170,7 +1194,9 @@ class Workspace:
         ProductPicture
             ``summary``, ``exporters`` and ``importers``.
         """
-        found = questions.product_picture(
+        from chokepoints.questions.dependencies import product_picture
+
+        found = product_picture(
             self.context, code, year=year, allow_partial=allow_partial, source=source
         )
         return ProductPicture(**{name: self._answered(frame) for name, frame in found.items()})
@@ -1201,10 +1227,10 @@ class Workspace:
         pandas.DataFrame
             One row per exporter: imports_usd, share and n_products.
         """
+        from chokepoints.questions.dependencies import import_sources
+
         return self._answered(
-            questions.import_sources(
-                self.context, country, products=products, year=year, source=source
-            )
+            import_sources(self.context, country, products=products, year=year, source=source)
         )
 
     def trend(
@@ -1244,8 +1270,10 @@ class Workspace:
             One row per year: the supplier's share of imports and the products depending on
             it; the provenance holds the change and the verdict.
         """
+        from chokepoints.questions.dependencies import trend
+
         return self._answered(
-            questions.trend(
+            trend(
                 self.context,
                 country,
                 supplier,
