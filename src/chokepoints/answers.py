@@ -9,7 +9,7 @@ Every DataFrame still carries its provenance as a plain dict in ``frame.attrs["p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -103,8 +103,22 @@ def provenance(frame: pd.DataFrame) -> Provenance:
     return Provenance.of(frame.attrs.get("provenance", {}))
 
 
+class _Tables:
+    """What every multi-table answer has: its frames by name, and the one provenance they
+    share."""
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The DataFrame fields by name, in the order declared (for exports)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "pd.DataFrame"}  # type: ignore[arg-type]
+
+    @property
+    def provenance(self) -> Provenance:
+        """How the answer was made (the same for all its frames)."""
+        return provenance(next(iter(self.frames().values())))
+
+
 @dataclass(frozen=True)
-class ProductPicture:
+class ProductPicture(_Tables):
     """The world picture of one product (``Workspace.product``).
 
     Attributes
@@ -123,18 +137,9 @@ class ProductPicture:
     exporters: pd.DataFrame
     importers: pd.DataFrame
 
-    @property
-    def provenance(self) -> Provenance:
-        """How the picture was made (the same for its three frames)."""
-        return provenance(self.summary)
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The frames by name, in order (for exports)."""
-        return {"summary": self.summary, "exporters": self.exporters, "importers": self.importers}
-
 
 @dataclass(frozen=True)
-class Diversification:
+class Diversification(_Tables):
     """Alternative suppliers and an optimised sourcing mix (``Workspace.diversify``).
 
     Attributes
@@ -152,18 +157,9 @@ class Diversification:
     mix: pd.DataFrame
     plan: SourcingPlan
 
-    @property
-    def provenance(self) -> Provenance:
-        """How the answer was made (objective, constraints, HHI before and after)."""
-        return provenance(self.mix)
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The frames by name, in order (for exports)."""
-        return {"alternatives": self.alternatives, "mix": self.mix}
-
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(_Tables):
     """Partners side by side (``Workspace.compare``).
 
     Attributes
@@ -185,18 +181,3 @@ class Comparison:
     complementarity: pd.DataFrame
     best_practice: pd.DataFrame
     joint: pd.DataFrame
-
-    @property
-    def provenance(self) -> Provenance:
-        """How the comparison was made (the same for its five frames)."""
-        return provenance(self.by_sector)
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The frames by name, in order (for exports)."""
-        return {
-            "by_sector": self.by_sector,
-            "shared": self.shared,
-            "complementarity": self.complementarity,
-            "best_practice": self.best_practice,
-            "joint": self.joint,
-        }
