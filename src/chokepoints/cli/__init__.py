@@ -4,7 +4,7 @@ User errors (a bad file, an unknown code, a busy store) print one sentence and e
 traceback; only bugs show one. Each module registers its commands on the shared ``app`` when
 imported: ``data`` (data, sql, groups), ``dependencies`` (deps, risk, product, trend),
 ``disruption`` (shock, stress, exposure), ``partners`` (diversify, compare), ``upstream``
-(production, upstream, stages), ``report`` and ``quickstart``; ``common`` holds what they share.
+(production, upstream, stages), ``report``, ``serve`` and ``quickstart``; ``common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from chokepoints.cli import (  # noqa: F401  (importing a module registers its c
     partners,
     quickstart,
     report,
+    serve,
     upstream,
 )
 from chokepoints.cli.common import app, check_environment, errors, in_flag_words
@@ -44,6 +45,7 @@ HELP_ORDER = (
     "diversify",
     "compare",
     "report",
+    "serve",
     "sql",
     "groups",
 )

@@ -1,0 +1,137 @@
+"""Run ``Workspace`` questions for the server: on a pool of read-only workspaces, with a
+timeout, and cached per (store generation, question, parameters).
+
+Each workspace has its own engine connection, so questions run side by side without sharing
+one DuckDB connection between threads. A question that outlives the timeout is interrupted
+(DuckDB's ``interrupt``) and answered with ``QuestionTimeout``; its workspace returns to the
+pool once the engine has stopped. The cache is dropped as soon as the manifest changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chokepoints.errors import ChokepointsError
+from chokepoints.store import Store
+from chokepoints.web.settings import ServerSettings
+from chokepoints.workspace import Workspace
+
+
+class QuestionTimeout(ChokepointsError):
+    """A question ran longer than the server's per-request timeout."""
+
+
+class Answerer:
+    """A pool of read-only workspaces answering questions, with a timeout and a cache."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        first = Workspace.open(settings.home)
+        workers = 1 if first.settings.is_spark else max(1, settings.workers)
+        self.workspaces = [first] + [Workspace.open(settings.home) for _ in range(workers - 1)]
+        self.store = Store(first.home)
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="chokepoints-question")
+        self._free: asyncio.Queue[Workspace] | None = None
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._generation: str | None = None
+
+    @property
+    def home(self) -> Any:
+        """The store's folder."""
+        return self.store.home
+
+    def generation(self) -> str:
+        """A fingerprint of the committed manifest: it changes with every ingest."""
+        raw = self.store.manifest_bytes() or b""
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    def cached(self, key: Hashable) -> Any | None:
+        """The cached answer for ``key`` on the current generation, or None."""
+        with self._cache_lock:
+            self._check_generation()
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return None
+
+    def remember(self, key: Hashable, answer: Any) -> None:
+        """Keep ``answer`` under ``key``, dropping the least recently used beyond the limit."""
+        with self._cache_lock:
+            self._check_generation()
+            self._cache[key] = answer
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.settings.cache_entries:
+                self._cache.popitem(last=False)
+
+    def _check_generation(self) -> None:
+        """Drop the cache when the store changed since it was filled."""
+        generation = self.generation()
+        if generation != self._generation:
+            self._cache.clear()
+            self._generation = generation
+
+    def key(self, question: str, params: dict[str, Any]) -> tuple[str, str, str]:
+        """The cache key of a question: generation, name and canonical parameters."""
+        canonical = json.dumps(params, sort_keys=True, default=str)
+        return (self.generation(), question, canonical)
+
+    async def ask(self, question: str, **params: Any) -> Any:
+        """``Workspace.<question>(**params)``, cached, within the server's timeout."""
+        key = self.key(question, params)
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
+        answer = await self.run(
+            lambda ws: getattr(ws, question)(**params), timeout=self.settings.timeout_seconds
+        )
+        self.remember(key, answer)
+        return answer
+
+    async def run(self, call: Callable[[Workspace], Any], *, timeout: float | None) -> Any:
+        """``call(workspace)`` on a free workspace of the pool, in a worker thread.
+
+        Past ``timeout`` seconds the engine is interrupted and ``QuestionTimeout`` raised; the
+        workspace rejoins the pool when its thread has finished.
+        """
+        free = self._pool()
+        workspace = await free.get()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, call, workspace)
+        future.add_done_callback(lambda _: free.put_nowait(workspace))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            _interrupt(workspace)
+            raise QuestionTimeout(
+                f"the question took longer than the server's limit of {timeout:g} s; ask for "
+                "less (one sector, one year, a smaller limit) or run it as a job"
+            ) from None
+
+    def _pool(self) -> asyncio.Queue[Workspace]:
+        """The queue of free workspaces, made on the running event loop at first use."""
+        if self._free is None:
+            self._free = asyncio.Queue()
+            for workspace in self.workspaces:
+                self._free.put_nowait(workspace)
+        return self._free
+
+    def close(self) -> None:
+        """Stop the worker threads (questions under way finish first)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _interrupt(workspace: Workspace) -> None:
+    """Ask the workspace's engine to stop the query it is running (DuckDB only)."""
+    con = getattr(workspace, "_con", None)
+    raw = getattr(con, "con", None)
+    interrupt = getattr(raw, "interrupt", None)
+    if callable(interrupt):
+        interrupt()
