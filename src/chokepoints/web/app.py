@@ -128,7 +128,7 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 def validation_sentence(errors: Any) -> str:
     """The first validation error as ``parameter NAME: what is wrong``."""
-    first = next(iter(errors), {})
+    first: dict[str, Any] = next(iter(errors), {})
     where = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body")]
     name = ".".join(where) or "request"
     message = str(first.get("msg", "is not valid")).rstrip(".")
