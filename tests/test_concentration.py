@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import oracle
 from chokepoints.analysis import concentration as conc
+from compiled import CompiledOnce
 from oracle import IMPORT_KEY, flows_frame
 
 P, Q = "850511", "271111"  # permanent magnets, liquefied natural gas
@@ -326,6 +327,7 @@ def test_select_flows_with_distinct_keys_skips_only_the_merge() -> None:
 # -- properties ----------------------------------------------------------------------------
 
 CODES = ("CHN", "USA", "DEU", "FRA", "JPN")
+ONCE = CompiledOnce()
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 flow_keys = st.tuples(
     st.sampled_from((2021, 2022)),
@@ -387,11 +389,11 @@ def sorted_rows(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 @FAST
 @given(world=worlds())
 def test_supplier_shares_sum_to_one(world: pd.DataFrame) -> None:
-    shares = run(conc.supplier_shares(ibis.memtable(world)))
+    shares = ONCE.run(conc.supplier_shares, world)
     sums = shares.groupby(IMPORT_KEY)["share"].sum()
     assert sums.tolist() == pytest.approx([1.0] * len(sums), rel=1e-12)
     assert (shares["share"] > 0).all()
-    world_shares = run(conc.exporter_shares(ibis.memtable(world)))
+    world_shares = ONCE.run(conc.exporter_shares, world)
     sums = world_shares.groupby(["year", "product"])["world_share"].sum()
     assert sums.tolist() == pytest.approx([1.0] * len(sums), rel=1e-12)
 
@@ -400,14 +402,14 @@ def test_supplier_shares_sum_to_one(world: pd.DataFrame) -> None:
 @given(world=worlds())
 def test_hhi_lies_between_one_over_n_and_one(world: pd.DataFrame) -> None:
     eps = 1e-12
-    imports = run(conc.import_concentration(ibis.memtable(world)))
+    imports = ONCE.run(conc.import_concentration, world)
     assert (imports["hhi"] >= 1 / imports["n_suppliers"] - eps).all()
     assert (imports["hhi"] <= 1 + eps).all()
     assert ((imports["n_suppliers"] > 1) | (imports["hhi"] == 1.0)).all()
-    exports = run(conc.world_exports(ibis.memtable(world)))
+    exports = ONCE.run(conc.world_exports, world)
     assert (exports["world_export_hhi"] >= 1 / exports["n_exporters"] - eps).all()
     assert (exports["world_export_hhi"] <= 1 + eps).all()
-    markets = run(conc.export_dependence(ibis.memtable(world)))
+    markets = ONCE.run(conc.export_dependence, world)
     assert (markets["market_hhi"] >= 1 / markets["n_markets"] - eps).all()
     assert (markets["market_hhi"] <= 1 + eps).all()
 
@@ -415,7 +417,7 @@ def test_hhi_lies_between_one_over_n_and_one(world: pd.DataFrame) -> None:
 @FAST
 @given(world=worlds())
 def test_top_shares_are_ordered(world: pd.DataFrame) -> None:
-    imports = run(conc.import_concentration(ibis.memtable(world)))
+    imports = ONCE.run(conc.import_concentration, world)
     eps = 1e-12
     assert (imports["top3_share"] >= imports["top_supplier_share"] - eps).all()
     assert (imports["top3_share"] <= 1 + eps).all()
@@ -423,7 +425,7 @@ def test_top_shares_are_ordered(world: pd.DataFrame) -> None:
     # HHI <= top share (a weighted mean of shares is at most the largest one).
     assert (imports["hhi"] <= imports["top_supplier_share"] + eps).all()
     # The named top supplier has the largest share (any of the tied ones).
-    shares = run(conc.supplier_shares(ibis.memtable(world)))
+    shares = ONCE.run(conc.supplier_shares, world)
     named = imports.merge(
         shares, left_on=[*IMPORT_KEY, "top_supplier"], right_on=[*IMPORT_KEY, "exporter"]
     )
@@ -434,7 +436,7 @@ def test_top_shares_are_ordered(world: pd.DataFrame) -> None:
 @FAST
 @given(world=worlds())
 def test_trade_balance_is_consistent(world: pd.DataFrame) -> None:
-    balance = run(conc.trade_balance(ibis.memtable(world)))
+    balance = ONCE.run(conc.trade_balance, world)
     # What the world exports of a product it imports.
     totals = balance.groupby(["year", "product"])[["exports_usd", "imports_usd"]].sum()
     assert (totals["exports_usd"] == totals["imports_usd"]).all()
@@ -461,8 +463,8 @@ def test_results_do_not_depend_on_row_order(world: pd.DataFrame, data: st.DataOb
     shuffled = world.iloc[list(order)].reset_index(drop=True)
     for function, key in FUNCTIONS:
         pd.testing.assert_frame_equal(
-            sorted_rows(run(function(ibis.memtable(shuffled))), key),
-            sorted_rows(run(function(ibis.memtable(world))), key),
+            sorted_rows(ONCE.run(function, shuffled), key),
+            sorted_rows(ONCE.run(function, world), key),
             check_exact=True,
         )
 
@@ -476,9 +478,9 @@ def test_results_are_invariant_to_scaling(world: pd.DataFrame, factor: float) ->
     exact = math.frexp(factor)[0] == 0.5
     scaled = world.assign(value_usd=world["value_usd"] * factor)
     for function, key in FUNCTIONS:
-        base = sorted_rows(run(function(ibis.memtable(world))), key)
+        base = sorted_rows(ONCE.run(function, world), key)
         expected = base.assign(**{c: base[c] * factor for c in DOLLARS & set(base.columns)})
-        result = sorted_rows(run(function(ibis.memtable(scaled))), key)
+        result = sorted_rows(ONCE.run(function, scaled), key)
         pd.testing.assert_frame_equal(result, expected, check_exact=exact, rtol=1e-9)
 
 
@@ -492,7 +494,7 @@ def test_export_rca_matches_the_oracle_for_chosen_products(
     chosen = data.draw(st.lists(st.sampled_from(products), min_size=1, unique=True))
     expected = oracle.trade_balance(world)
     expected = expected[expected["product"].isin(chosen) & (expected["exports_usd"] > 0)]
-    result = run(conc.export_rca(ibis.memtable(world), chosen))
+    result = ONCE.run(lambda t: conc.export_rca(t, chosen), world, key=("rca", tuple(chosen)))
     key = ["year", "country", "product"]
     merged = expected.merge(result, on=key, how="outer", suffixes=("", "_got"), indicator=True)
     assert (merged["_merge"] == "both").all()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from chokepoints.analysis import concentration as conc
 from chokepoints.analysis import dependency as dep
 from chokepoints.errors import InputError
+from compiled import CompiledOnce
 from oracle import flows_frame
 
 YEARS = (2020, 2021, 2022)  # geodep's window for t = 2022
@@ -543,11 +544,21 @@ def worlds(draw: st.DrawFn) -> pd.DataFrame:
     )
 
 
+ONCE = CompiledOnce()
+
+
+def _ec2021_eu(table: ir.Table) -> ir.Table:
+    return dep.ec2021(table, 2022, group="EU", members=["DEU", "FRA"])
+
+
+def _geodep_2022(table: ir.Table) -> ir.Table:
+    return dep.geodep(table, 2022)
+
+
 def flags(world: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """geodep 2022 and ec2021 2022 (EU = DEU, FRA) on ``world``, sorted, argmax names dropped."""
-    table = ibis.memtable(world)
-    geodep = run(dep.geodep(table, 2022)).drop(columns="top_supplier")
-    ec = run(dep.ec2021(table, 2022, group="EU", members=["DEU", "FRA"]))
+    geodep = ONCE.run(_geodep_2022, world).drop(columns="top_supplier")
+    ec = ONCE.run(_ec2021_eu, world)
     return {
         "geodep": geodep.sort_values(["importer", "product"]).reset_index(drop=True),
         "ec2021": ec.drop(columns="top_supplier").sort_values("product").reset_index(drop=True),
