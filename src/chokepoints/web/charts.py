@@ -28,6 +28,14 @@ def _layout(figure: go.Figure, *, height: int, **extra: object) -> go.Figure:
     return figure
 
 
+def _usd_unit(largest: float) -> tuple[float, str]:
+    """The divisor and name of the unit an axis of USD reads best in: bn, million or USD."""
+    for size, unit in ((1e9, "USD bn"), (1e6, "USD million")):
+        if largest >= size:
+            return size, unit
+    return 1.0, "USD"
+
+
 def exporters_map(exporters: pd.DataFrame) -> go.Figure | None:
     """World map of a product's exporters (log colour scale, USD): the report's supplier map
     over export values."""
@@ -81,23 +89,27 @@ def shock_by_importer(by_importer: pd.DataFrame, top: int = 15) -> go.Figure | N
     if frame.empty or float(frame["lost_value_usd"].sum()) <= 0:
         return None
     labels = [labelled(code) for code in frame["importer"]]
+    size, unit = _usd_unit(float(frame["lost_value_usd"].max()))
+    replaceable = frame["redirectable_value_usd"].clip(upper=frame["lost_value_usd"])
     figure = go.Figure(
         [
             go.Bar(
                 y=labels,
-                x=frame["redirectable_value_usd"].clip(upper=frame["lost_value_usd"]),
+                x=replaceable / size,
                 name="replaceable by other exporters",
                 orientation="h",
                 marker_color=GREEN,
-                hovertemplate="%{y}: $%{x:,.0f} replaceable<extra></extra>",
+                customdata=replaceable,
+                hovertemplate="%{y}: $%{customdata:,.0f} replaceable<extra></extra>",
             ),
             go.Bar(
                 y=labels,
-                x=frame["shortfall_value_usd"],
+                x=frame["shortfall_value_usd"] / size,
                 name="shortfall",
                 orientation="h",
                 marker_color=RED,
-                hovertemplate="%{y}: $%{x:,.0f} shortfall<extra></extra>",
+                customdata=frame["shortfall_value_usd"],
+                hovertemplate="%{y}: $%{customdata:,.0f} shortfall<extra></extra>",
             ),
         ]
     )
@@ -105,8 +117,8 @@ def shock_by_importer(by_importer: pd.DataFrame, top: int = 15) -> go.Figure | N
         figure,
         height=max(280, 26 * len(frame) + 90),
         barmode="stack",
-        xaxis_title="imports lost (USD)",
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        xaxis={"title": f"imports lost ({unit})", "tickformat": ",~r"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
     )
 
 
@@ -122,23 +134,26 @@ def downstream_bars(downstream: pd.DataFrame, top: int = 15) -> go.Figure | None
             frame["label"], frame["product"], frame["country"], strict=True
         )
     ]
+    size, unit = _usd_unit(float(frame["exports_usd"].max()))
     figure = go.Figure(
         go.Bar(
             y=labels,
-            x=frame["exports_usd"],
+            x=frame["exports_usd"] / size,
             orientation="h",
             marker_color=BLUE,
-            customdata=np.stack([frame["input_supplier_share"].fillna(0.0)], axis=-1),
+            customdata=np.stack(
+                [frame["exports_usd"], frame["input_supplier_share"].fillna(0.0)], axis=-1
+            ),
             hovertemplate=(
-                "%{y}: exports $%{x:,.0f}<br>inputs from the supplier cut off: "
-                "%{customdata[0]:.0%}<extra></extra>"
+                "%{y}: exports $%{customdata[0]:,.0f}<br>inputs from the supplier cut off: "
+                "%{customdata[1]:.0%}<extra></extra>"
             ),
         )
     )
     return _layout(
         figure,
         height=max(280, 26 * len(frame) + 70),
-        xaxis_title="exports of the downstream product (USD)",
+        xaxis={"title": f"exports of the downstream product ({unit})", "tickformat": ",~r"},
     )
 
 
@@ -148,9 +163,11 @@ def mix_bars(mix: pd.DataFrame) -> go.Figure | None:
     if frame.empty:
         return None
     labels = [labelled(code) for code in frame["supplier"]]
+    # Horizontal groups stack their first trace at the bottom: the optimised mix goes first so
+    # that today's bar is on top, as the legend reads (reversed).
     series = [("current_share", "today", RED)]
     if frame["new_share"].notna().any():
-        series.append(("new_share", "optimised mix", GREEN))
+        series.insert(0, ("new_share", "optimised mix", GREEN))
     figure = go.Figure(
         [
             go.Bar(
@@ -169,5 +186,5 @@ def mix_bars(mix: pd.DataFrame) -> go.Figure | None:
         height=max(260, 34 * len(frame) + 90),
         barmode="group",
         xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of the product's imports"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "traceorder": "reversed"},
     )

@@ -51,13 +51,16 @@ async def home(answerer: Answerer) -> dict[str, Any]:
         "presets": lookups.presets(),
         "groups": (await lookups.groups(answerer))["group"].tolist(),
         "provenance": [
-            {
-                "source": r["source"],
-                "releases": [r["release"]],
-                "classification": r["classification"],
-                "years": [r["years"]],
-                "demo": r["demo"],
-            }
+            (
+                "Data held",
+                {
+                    "source": r["source"],
+                    "releases": [r["release"]],
+                    "classification": r["classification"],
+                    "years": [r["years"]],
+                    "demo": r["demo"],
+                },
+            )
             for r in rows
         ],
     }
@@ -123,8 +126,12 @@ async def country(
         "product": lambda row: f"/product/{row['product']}?year={year}",
         "description": lambda row: f"/diversify/{who}/{row['product']}?year={year}",
     }
-    provenance = [record, suppliers.attrs.get("provenance", {}), trend_record]
-    provenance.append(exports.attrs.get("provenance", {}))
+    provenance = [
+        ("Dependencies", record),
+        ("Suppliers and map", suppliers.attrs.get("provenance", {})),
+        ("Trend", trend_record),
+        ("Export markets", exports.attrs.get("provenance", {})),
+    ]
     return {
         "who": who,
         "title": labelled(who),
@@ -142,8 +149,8 @@ async def country(
                 report_charts.dependencies_treemap(dependent, order, names),
                 [
                     Table(
-                        "Dependent products (product: its world picture; description: "
-                        "diversification options)",
+                        "Dependent products (code: its world picture; description: where "
+                        "else to buy it)",
                         dependent,
                         [*DEPS_TABLE[:2], "sector", *DEPS_TABLE[2:-1]],
                         deps_csv,
@@ -203,7 +210,7 @@ async def country(
             Chart(
                 "trend",
                 "Trend over the years",
-                _trend_lead(who, trend_record),
+                _trend_lead(who, trend_record, names.get(sector or "", "")),
                 report_charts.trend_lines(trend, supplier) if trend is not None else None,
                 [
                     Table(
@@ -361,13 +368,14 @@ def _suppliers_lead(suppliers: pd.DataFrame) -> str:
     )
 
 
-def _trend_lead(who: str, trend: dict[str, Any]) -> str:
+def _trend_lead(who: str, trend: dict[str, Any], sector: str) -> str:
     """The sentence above the trend, with the de-risking verdict."""
     if "change" not in trend:
         return "Trends need two years or more in the store."
     change = trend["change"]
+    scope = f"imports in {sector}" if sector else "imports (all products)"
     return (
-        f"{labelled(trend['supplier'])}'s share of {labelled(who)}'s imports changed by "
+        f"{labelled(trend['supplier'])}'s share of {labelled(who)}'s {scope} changed by "
         f"{points(change['share_change'])} from {change['from_year']} to {change['to_year']}, "
         f"and the number of dependent products it dominates by {change['dependent_change']:+d}: "
         f"{change['verdict']}."
@@ -450,5 +458,5 @@ async def product(answerer: Answerer, code: str, *, year: int | None) -> dict[st
                 ],
             ),
         ],
-        "provenance": [record],
+        "provenance": [("Product", record)],
     }

@@ -135,7 +135,7 @@ async def scenario(answerer: Answerer, shock: Shock) -> dict[str, Any]:
         ("Importers hit", f"{int((by_importer['lost_value_usd'] > 0).sum()):,}"),
     ]
     context["scenario"] = record["scenario"]
-    context["provenance"] = [record, downstream_record]
+    context["provenance"] = [("Impact", record), ("Downstream", downstream_record)]
     return context
 
 
@@ -194,9 +194,10 @@ def _downstream_lead(downstream: pd.DataFrame | None, record: dict[str, Any]) ->
     """The sentence above the downstream bars."""
     if downstream is None:
         return str(record.get("note", ""))
+    chains = downstream["chain"].nunique()
     return (
-        f"{downstream['product'].nunique()} downstream products in "
-        f"{downstream['chain'].nunique()} value chains use what is cut off; the bars show the "
+        f"{downstream['product'].nunique()} downstream products in {chains} value "
+        f"chain{'s' if chains > 1 else ''} use what is cut off; the bars show the "
         "largest producers' exports (hover: the share of their inputs bought from the "
         "supplier cut off)."
     )
@@ -270,7 +271,7 @@ async def diversify(
                 empty="",
             ),
         ],
-        "provenance": [record],
+        "provenance": [("Diversification", record)],
     }
 
 
@@ -325,7 +326,10 @@ async def compare(
         "figures": [
             ("Shared chokepoints", f"{found.shared['product'].nunique():,} products"),
             ("Complementary products", f"{found.complementarity['product'].nunique():,}"),
-            ("Best-practice gaps", f"{best['product'].nunique():,} products"),
+            (
+                "Risky imports trusted suppliers could cover together",
+                f"{int(found.joint['covered'].sum()):,} of {len(found.joint):,} products",
+            ),
         ],
         "charts": [
             Chart(
@@ -366,5 +370,5 @@ async def compare(
                 ],
             ),
         ],
-        "provenance": [record],
+        "provenance": [("Comparison", record)],
     }

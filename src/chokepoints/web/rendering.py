@@ -35,6 +35,11 @@ COUNTRY_COLUMNS = {
 }  # fmt: skip
 
 
+#: Headers the terminal tables do not name (``render.LABELS`` names the others).
+WEB_LABELS = {"unit_value_ratio": "price ratio", "n_dominant": "dominant in", "why": "why",
+              "capacity_usd": "could redirect $m", "path": "path from the shock"}  # fmt: skip
+
+
 @dataclass
 class Table:
     """One table of a page: its rows, the columns shown, and where to download it as CSV."""
@@ -103,17 +108,17 @@ def page(
     template: str,
     *,
     status: int = 200,
-    provenance: Iterable[Mapping[str, Any]] = (),
+    provenance: Iterable[tuple[str, Mapping[str, Any]]] = (),
     **context: Any,
 ) -> HTMLResponse:
     """``template`` rendered for ``request``: the whole page, or only its changing part when
     the page's script asked (``HX-Request``)."""
-    records = [r for r in provenance if r.get("source")]
+    records = [(label, r) for label, r in provenance if r.get("source")]
     html = ENV.get_template(template).render(
         request=request,
         partial=request.headers.get("hx-request") == "true",
         provenance=provenance_lines(records),
-        demo=any(r.get("demo") for r in records),
+        demo=any(r.get("demo") for _, r in records),
         path=request.url.path,
         **context,
     )
@@ -134,7 +139,7 @@ def table_html(
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in shown}
     head = "".join(
         f'<th class="{"num" if numeric[c] else ""}" title="{escape(c)}">'
-        f"{escape(column_label(c))}</th>"
+        f"{escape(WEB_LABELS.get(c) or column_label(c))}</th>"
         for c in shown
     )
     body = []
@@ -158,10 +163,12 @@ def cell(value: Any, column: str) -> str:
     return cell_text(value, column)
 
 
-def provenance_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per distinct answer shown: data, year(s), method and its parameters, warnings."""
-    lines: list[str] = []
-    for record in records:
+def provenance_lines(
+    records: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[tuple[str, str]]:
+    """Per part of the page, the answer's data, year(s), method and parameters, warnings."""
+    lines: list[tuple[str, str]] = []
+    for label, record in records:
         method = record.get("method") or {}
         parameters = ", ".join(f"{k}={v}" for k, v in method.items() if k not in ("name",))
         years = record.get("years") or [record.get("year")]
@@ -174,8 +181,7 @@ def provenance_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
         warnings = record.get("warnings") or []
         if warnings:
             text += "; warnings: " + "; ".join(warnings)
-        if text not in lines:
-            lines.append(text)
+        lines.append((label, text))
     return lines
 
 
