@@ -91,6 +91,12 @@
         if (out) out.textContent = Number(input.value) >= 1 ? "no cap" : Math.round(input.value * 100) + "%";
       });
     });
+    /* A preset takes the place of the custom shock's fields (disabled fields are not sent). */
+    root.querySelectorAll("select[name=preset]").forEach(function (select) {
+      var custom = select.form && select.form.querySelector("fieldset.custom-shock");
+      if (!custom) return;
+      select.addEventListener("change", function () { custom.disabled = select.value !== ""; });
+    });
     root.querySelectorAll(".report-button").forEach(function (button) {
       if (button.dataset.wired) return;
       button.dataset.wired = "1";
