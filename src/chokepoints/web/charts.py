@@ -186,5 +186,6 @@ def mix_bars(mix: pd.DataFrame) -> go.Figure | None:
         height=max(260, 34 * len(frame) + 90),
         barmode="group",
         xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of the product's imports"},
+        showlegend=True,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "traceorder": "reversed"},
     )

@@ -293,11 +293,20 @@ def _why(row: dict[str, Any]) -> str:
 def _plan_text(plan: Any) -> str:
     """The optimiser's result in one or two sentences."""
     if not plan.feasible:
-        return f"No mix meets these constraints: {plan.explanation}."
+        return (
+            f"No mix meets these constraints: {plan.explanation}. Allow a larger share per "
+            "supplier, or exclude fewer."
+        )
+    moved = (
+        ""
+        if pd.isna(plan.replaced_share)
+        else f"{plan.replaced_share:.0%} of what risky (excluded or untrusted) suppliers sell "
+        "today moves to trusted ones; "
+    )
     return (
         f"Import concentration (HHI) falls from {plan.hhi_before:.2f} to {plan.hhi_after:.2f} "
-        f"with the same total imports: {plan.replaced_share:.0%} of today's supply moves, "
-        f"{plan.suppliers_after} suppliers ({plan.new_suppliers} new)."
+        f"with the same total imports: {moved}{plan.suppliers_after} suppliers "
+        f"({plan.new_suppliers} new)."
     )
 
 
