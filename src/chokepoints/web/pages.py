@@ -9,7 +9,7 @@ page's script swaps in the changed part and pushes the new URL. The pages only a
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
@@ -18,6 +18,9 @@ from pydantic import BeforeValidator, Field
 from chokepoints.web import explore, policy
 from chokepoints.web.app import answerer_of
 from chokepoints.web.rendering import csv_response_text, page
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 router = APIRouter(include_in_schema=False)
 
@@ -193,11 +196,8 @@ async def world_map() -> Response:
     return FileResponse(str(path), media_type="application/json", headers=VENDOR_CACHE)
 
 
-def _csv(frame: object, name: str) -> Response:
+def _csv(frame: pd.DataFrame, name: str) -> Response:
     """A table as a CSV download."""
-    import pandas as pd
-
-    assert isinstance(frame, pd.DataFrame)
     return PlainTextResponse(
         csv_response_text(frame),
         media_type="text/csv",

@@ -150,8 +150,13 @@
   }
 
   window.addEventListener("popstate", function () { window.location.reload(); });
+  /* Printing opens every table view and fits each chart to the paper's width. */
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+    document.querySelectorAll("[data-drawn]").forEach(function (el) { window.Plotly.Plots.resize(el); });
+  });
+  window.addEventListener("afterprint", function () {
+    document.querySelectorAll("[data-drawn]").forEach(function (el) { window.Plotly.Plots.resize(el); });
   });
   document.addEventListener("DOMContentLoaded", function () { activate(document); });
 })();
