@@ -294,3 +294,18 @@ def test_report_on_real_baci_slices_of_one_year(atlas: Workspace) -> None:
     assert "ec2021 criteria" in render_html(ec)
     with pytest.raises(InputError, match="custom"):
         gather(atlas, "DEU", method="custom")
+
+
+def test_trend_sentence_says_how_many_dependent_products_moved() -> None:
+    """The de-risking sentence shared by the report and the web, worded for each change."""
+    from chokepoints.report.content import trend_sentence
+
+    change = {"share_change": -0.016, "from_year": 2020, "to_year": 2022, "verdict": "stable"}
+    assert trend_sentence("China (CHN)", "JPN", "imports", {**change, "dependent_change": 0}) == (
+        "China (CHN)'s share of JPN's imports changed by -1.6 points from 2020 to 2022, "
+        "and it tops as many dependent products as before: stable."
+    )
+    one_more = trend_sentence("China (CHN)", "JPN", "imports", {**change, "dependent_change": 1})
+    assert one_more.endswith("and it tops 1 more dependent product: stable.")
+    fewer = trend_sentence("China (CHN)", "JPN", "imports", {**change, "dependent_change": -3})
+    assert fewer.endswith("and it tops 3 fewer dependent products: stable.")

@@ -389,6 +389,23 @@ def points(change: float) -> str:
     return f"{change * 100:+.1f} points"
 
 
+def trend_sentence(supplier: str, economy: str, scope: str, change: dict[str, Any]) -> str:
+    """The de-risking sentence of a trend (report and web): the supplier's share change in
+    points, the count of dependent products it tops, and the verdict."""
+    moved = int(change["dependent_change"])
+    if moved == 0:
+        count = "it tops as many dependent products as before"
+    else:
+        count = f"it tops {abs(moved)} {'more' if moved > 0 else 'fewer'} dependent product" + (
+            "s" if abs(moved) > 1 else ""
+        )
+    return (
+        f"{supplier}'s share of {economy}'s {scope} changed by "
+        f"{points(change['share_change'])} from {change['from_year']} to {change['to_year']}, "
+        f"and {count}: {change['verdict']}."
+    )
+
+
 def money(value: float) -> str:
     """USD in words a reader takes in at a glance: '$5.1bn', '$830m', '$12k'."""
     if abs(value) >= 1e9:

@@ -31,7 +31,7 @@ from chokepoints.render import (
     column_label,
 )
 from chokepoints.report import charts
-from chokepoints.report.content import ReportContent, money, points
+from chokepoints.report.content import ReportContent, money, trend_sentence
 
 #: Plotly options: no logo, resize with the window.
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -385,12 +385,7 @@ def _trend_lead(content: ReportContent) -> str:
     if content.trend is None:
         return "Trends need two years or more in the store."
     change = content.provenance["trend"]["change"]
-    return (
-        f"{labelled(_trend_supplier(content))}'s share of {content.country}'s imports changed "
-        f"by {points(change['share_change'])} from {change['from_year']} to "
-        f"{change['to_year']}, and the number of dependent products it dominates by "
-        f"{change['dependent_change']:+d}: {change['verdict']}."
-    )
+    return trend_sentence(labelled(_trend_supplier(content)), content.country, "imports", change)
 
 
 def _exports_lead(content: ReportContent) -> str:

@@ -15,7 +15,7 @@ from chokepoints.errors import NoDataError
 from chokepoints.reference.countries import labelled
 from chokepoints.render import DEPS_TABLE, EXPORTS_TABLE
 from chokepoints.report import charts as report_charts
-from chokepoints.report.content import money, points
+from chokepoints.report.content import money, points, trend_sentence
 from chokepoints.web import charts, lookups
 from chokepoints.web.answerer import Answerer
 from chokepoints.web.rendering import Chart, Table, api_url, query
@@ -374,12 +374,7 @@ def _trend_lead(who: str, trend: dict[str, Any], sector: str) -> str:
         return "Trends need two years or more in the store."
     change = trend["change"]
     scope = f"imports in {sector}" if sector else "imports (all products)"
-    return (
-        f"{labelled(trend['supplier'])}'s share of {labelled(who)}'s {scope} changed by "
-        f"{points(change['share_change'])} from {change['from_year']} to {change['to_year']}, "
-        f"and the number of dependent products it dominates by {change['dependent_change']:+d}: "
-        f"{change['verdict']}."
-    )
+    return trend_sentence(labelled(trend["supplier"]), labelled(who), scope, change)
 
 
 def _exports_lead(exports: pd.DataFrame) -> str:
