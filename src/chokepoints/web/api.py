@@ -8,11 +8,11 @@ computes anything itself. Comma lists (``exclude=CHN,RUS``) are split here, as t
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import StringConstraints
 
 from chokepoints.errors import InputError
 from chokepoints.web.app import answerer_of
@@ -91,7 +91,7 @@ async def dependencies(
     method: Method = "geodep",
     side: Side = "imports",
     rules: Annotated[
-        list[str],
+        list[Annotated[str, StringConstraints(pattern=RULE_PATTERN)]],
         Query(
             description="For method=custom: conditions all met (repeat the parameter).",
             openapi_examples={"concentrated": {"value": ["hhi>0.5"]}},
@@ -110,13 +110,6 @@ async def dependencies(
     fmt: OutputFormat = "json",
 ) -> Response:
     """Products on which ECONOMY depends (``chokepoints deps``), most imported first."""
-    for rule in rules:
-        if re.fullmatch(RULE_PATTERN, rule) is None:
-            raise InputError(
-                f"rule {rule!r} is not a condition",
-                field="rules",
-                hint="write it as hhi>0.5 or top_supplier=CHN",
-            )
     frame = await answerer_of(request).ask(
         "dependencies",
         country=economy,

@@ -49,9 +49,10 @@ JobShare = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Params(BaseModel):
-    """Parameters of a job question: the Workspace's keyword names, nothing else."""
+    """Parameters of a job question: the Workspace's keyword names, nothing else, each of
+    its JSON type (``0`` is no boolean, ``"3"`` no number)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ReportParams(_Params):
