@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -37,8 +38,10 @@ class Answerer:
         workers = 1 if first.settings.is_spark else max(1, settings.workers)
         self.workspaces = [first] + [Workspace.open(settings.home) for _ in range(workers - 1)]
         self.store = Store(first.home)
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="chokepoints-question")
-        self._free: asyncio.Queue[Workspace] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._free: queue.SimpleQueue[Workspace] = queue.SimpleQueue()
+        for workspace in self.workspaces:
+            self._free.put(workspace)
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._generation: str | None = None
@@ -101,31 +104,45 @@ class Answerer:
         Past ``timeout`` seconds the engine is interrupted and ``QuestionTimeout`` raised; the
         workspace rejoins the pool when its thread has finished.
         """
-        free = self._pool()
-        workspace = await free.get()
+        taken: list[Workspace] = []
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, call, workspace)
-        future.add_done_callback(lambda _: free.put_nowait(workspace))
+        future = loop.run_in_executor(self._threads(), self._on_free_workspace, call, taken)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            _interrupt(workspace)
+            future.cancel()  # still waiting for a thread: it never starts
+            for workspace in taken:
+                _interrupt(workspace)
             raise QuestionTimeout(
                 f"the question took longer than the server's limit of {timeout:g} s; ask for "
                 "less (one sector, one year, a smaller limit) or run it as a job"
             ) from None
 
-    def _pool(self) -> asyncio.Queue[Workspace]:
-        """The queue of free workspaces, made on the running event loop at first use."""
-        if self._free is None:
-            self._free = asyncio.Queue()
-            for workspace in self.workspaces:
-                self._free.put_nowait(workspace)
-        return self._free
+    def _on_free_workspace(self, call: Callable[[Workspace], Any], taken: list[Workspace]) -> Any:
+        """``call`` on a workspace of the pool, from a worker thread. There are as many threads
+        as workspaces, so one is always free; taking it here rather than on the event loop
+        keeps the pool usable from any loop (a test client starts one per request)."""
+        workspace = self._free.get()
+        taken.append(workspace)
+        try:
+            return call(workspace)
+        finally:
+            self._free.put(workspace)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """The worker threads, one per workspace, started at the first question after
+        ``close`` (an app may be started and stopped several times, as test clients do)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                len(self.workspaces), thread_name_prefix="chokepoints-question"
+            )
+        return self._executor
 
     def close(self) -> None:
         """Stop the worker threads (questions under way finish first)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _interrupt(workspace: Workspace) -> None:

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from chokepoints import __version__
 from chokepoints.errors import ChokepointsError, NoDataError, UnknownCodeError
 from chokepoints.web.answerer import Answerer, QuestionTimeout
-from chokepoints.web.settings import ServerSettings
+from chokepoints.web.settings import MAX_REQUEST_BYTES, ServerSettings
 
 STATIC = Path(__file__).parent / "static"
 #: The cookie a browser keeps the token in after opening a link with ``?token=``.
@@ -31,7 +31,7 @@ TOKEN_COOKIE = "chokepoints_token"
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The application over the store of ``settings.home``, read-only."""
-    from chokepoints.web import api, pages
+    from chokepoints.web import api, jobs, pages
 
     answerer = Answerer(settings)
 
@@ -52,11 +52,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.answerer = answerer
+    app.state.jobs = jobs.JobBoard(answerer, settings)
+    app.middleware("http")(_request_limits)
     if settings.token is not None:
         app.middleware("http")(_token_check(settings.token))
     app.add_exception_handler(ChokepointsError, _user_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(api.router)
+    app.include_router(jobs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -103,6 +106,32 @@ def _token_check(
         )
 
     return check
+
+
+async def _request_limits(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Refuse requests larger than ``MAX_REQUEST_BYTES``: a long query string (414), a body
+    announced too large (413) or not announced at all (411)."""
+    limit = MAX_REQUEST_BYTES
+    if len(request.url.query) > limit:
+        return JSONResponse(
+            {"detail": f"the query string is longer than {limit:,} characters; ask for less"},
+            status_code=414,
+        )
+    if request.method in ("POST", "PUT", "PATCH"):
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return JSONResponse(
+                {"detail": "send the request's Content-Length (bodies are not streamed)"},
+                status_code=411,
+            )
+        if int(length) > limit:
+            return JSONResponse(
+                {"detail": f"the request body is over {limit:,} bytes; send less"},
+                status_code=413,
+            )
+    return await call_next(request)
 
 
 def status_of(exc: ChokepointsError) -> int:

@@ -14,6 +14,12 @@ TIMEOUT_SECONDS = 30.0
 WORKERS = 2
 #: Answers kept in the cache (least recently used dropped first).
 CACHE_ENTRIES = 512
+#: Seconds a background job (a report, the stress test over every sector) may run.
+JOB_TIMEOUT_SECONDS = 1800.0
+#: Jobs kept with their results (the oldest finished one is dropped for a new one).
+MAX_JOBS = 20
+#: Bytes a request may send (a job's JSON body); the query string gets as many characters.
+MAX_REQUEST_BYTES = 16_384
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class ServerSettings:
     max_rows: int = MAX_ROWS
     workers: int = WORKERS
     cache_entries: int = CACHE_ENTRIES
+    job_timeout_seconds: float = JOB_TIMEOUT_SECONDS
+    max_jobs: int = MAX_JOBS
 
 
 def is_loopback(host: str) -> bool:
