@@ -325,3 +325,24 @@ def test_a_question_past_the_timeout_answers_504(demo_home: Path) -> None:
         response = hurried.get("/api/v1/stress/JPN")
     assert response.status_code == 504
     assert "longer than the server's limit" in response.json()["detail"]
+
+
+def test_requests_for_an_answer_being_computed_share_it(demo_home: Path) -> None:
+    """Five requests at once for one new answer: one computation, the same frame for all (a
+    separate computation would give each request a frame of its own)."""
+    import asyncio
+
+    from chokepoints.web.answerer import Answerer
+
+    answerer = Answerer(ServerSettings(home=demo_home, workers=2))
+
+    async def five() -> list[Any]:
+        asks = [answerer.ask("dependencies", country="KOR", year=2021) for _ in range(5)]
+        return list(await asyncio.gather(*asks))
+
+    try:
+        answers = asyncio.run(five())
+    finally:
+        answerer.close()
+    assert all(answer is answers[0] for answer in answers)
+    assert len(answers[0]) > 0

@@ -74,18 +74,21 @@ def dependency_metrics(
     importer_flows: ir.Table | None = None,
     top3: bool = True,
     focus: Mapping[str, Sequence[str]] | None = None,
+    world: ir.Table | None = None,
 ) -> ir.Table:
     """Per (year, importer, product): import concentration, world export HHI, exports, ratio.
 
     ``flows`` are the world's flows (for world-level metrics); ``importer_flows`` are the flows
     seen from the importers analysed (defaults to ``flows``; for a group, ``as_group(...)``).
-    ``focus`` adds ``share_<name>`` columns (see ``import_concentration``).
+    ``focus`` adds ``share_<name>`` columns (see ``import_concentration``). ``world`` is
+    ``world_export_concentration(flows)`` when already at hand: the one world-wide
+    aggregation, then shared by every importer asked about.
     """
     world_totals = exporter_totals(flows)
     local_totals = world_totals if importer_flows is None else exporter_totals(importer_flows)
     importer_flows = flows if importer_flows is None else importer_flows
     imports = import_concentration(importer_flows, top3=top3, focus=focus)
-    world = world_export_hhi(world_totals)
+    world = world_export_hhi(world_totals) if world is None else world
     exports = local_totals.select(
         "year", "product", importer=local_totals.exporter, exports_usd=local_totals.x
     )
@@ -100,6 +103,12 @@ def dependency_metrics(
     return result
 
 
+def world_export_concentration(flows: ir.Table) -> ir.Table:
+    """Per (year, product): the world export HHI of ``flows``, the world-wide part of the
+    dependency metrics (see ``dependency_metrics(world=...)``)."""
+    return world_export_hhi(exporter_totals(flows))
+
+
 def geodep(
     flows: ir.Table,
     year: int,
@@ -109,6 +118,7 @@ def geodep(
     top3: bool = True,
     focus: Mapping[str, Sequence[str]] | None = None,
     years_held: int | None = None,
+    world: ir.Table | None = None,
 ) -> ir.Table:
     """CEPII GeoDep flags for ``year``, from the years ``year - window + 1`` .. ``year``.
 
@@ -119,14 +129,16 @@ def geodep(
     ``years_held`` is how many years of the window the data holds (all when None). With fewer
     than ``min_years`` persistence cannot be assessed: ``dependent`` then marks the candidates
     meeting all three criteria in ``year``, and ``persistence`` says "not assessable (k of n
-    years)" instead of "m of n years".
+    years)" instead of "m of n years". ``world``: see ``dependency_metrics``.
     """
     years = list(range(year - params.window + 1, year + 1))
-    world = flows.filter(flows.year.isin(years))
+    window = flows.filter(flows.year.isin(years))
     local = (
-        world if importer_flows is None else importer_flows.filter(importer_flows.year.isin(years))
+        window if importer_flows is None else importer_flows.filter(importer_flows.year.isin(years))
     )
-    metrics = dependency_metrics(world, importer_flows=local, top3=top3, focus=focus)
+    if world is not None:
+        world = world.filter(world.year.isin(years))
+    metrics = dependency_metrics(window, importer_flows=local, top3=top3, focus=focus, world=world)
     metrics = metrics.mutate(
         crit_import_hhi=metrics.hhi > params.import_hhi,
         crit_world_export_hhi=metrics.world_export_hhi > params.world_export_hhi,

@@ -26,11 +26,13 @@ def supplier_trend(
     importer_flows: ir.Table | None = None,
     products: Sequence[str] | None = None,
     params: GeoDep = GeoDep(),
+    world: ir.Table | None = None,
 ) -> ir.Table:
     """Per year: imports, imports from ``supplier``, its share, and products depending on it.
 
     ``supplier_members`` are the countries making up ``supplier`` (one country, or a group
-    such as the EU27). ``products`` restricts everything to a sector's codes.
+    such as the EU27). ``products`` restricts everything to a sector's codes. ``world``: the
+    world export concentration of ``flows`` when at hand (see ``dependency_metrics``).
     """
     if products is not None:
         flows = flows.filter(flows["product"].isin(list(products)))
@@ -47,7 +49,7 @@ def supplier_trend(
     # Its exports too: the import/export ratio needs them (with its imports alone every
     # product would look like one it does not export).
     own = local.filter((local.importer == importer) | (local.exporter == importer))
-    metrics = dependency_metrics(flows, importer_flows=own, top3=False)
+    metrics = dependency_metrics(flows, importer_flows=own, top3=False, world=world)
     metrics = metrics.filter(metrics.importer == importer)
     top_is_supplier = metrics.top_supplier.isin(list(supplier_members))
     dependent = (

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from chokepoints.analysis import concentration, dependency
@@ -226,6 +227,32 @@ def _chosen_codes(sector: list[str] | None, products: Sequence[str] | None) -> l
     return [p for p in products if sector is None or p in sector]
 
 
+def world_concentration(
+    ctx: Context, dataset: Dataset, years: Sequence[int], codes: Sequence[str] | None
+) -> ir.Table:
+    """The world export HHI per (year, product) of the dataset over ``years`` (of ``codes``
+    when given): the one world-wide aggregation of the dependency metrics, made once per store
+    generation and shared by every economy asked about (a server answers many)."""
+    chosen = None if codes is None else tuple(sorted(codes))
+    key = (
+        "world_export_concentration",
+        dataset.source,
+        dataset.classification,
+        dataset.level,
+        tuple(years),
+        chosen,
+    )
+
+    def compute() -> ir.Table:
+        flows = flows_of(ctx, dataset, years)
+        if chosen is not None:
+            flows = flows.filter(flows["product"].isin(list(chosen)))
+        return ibis.memtable(dependency.world_export_concentration(flows).to_pandas())
+
+    world: ir.Table = ctx.memo(key, compute)
+    return world
+
+
 def _import_dependencies(
     ctx: Context,
     dataset: Dataset,
@@ -256,13 +283,22 @@ def _import_dependencies(
     if codes is not None:
         flows = flows.filter(flows["product"].isin(codes))
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+    # Its own trade only: the metrics of one importer need its imports (concentration) and
+    # its exports (M/X); the world-wide part comes from ``world_concentration``.
+    local = local.filter((local.importer == who.name) | (local.exporter == who.name))
     if method == "geodep":
         missing = sorted(set(years) - set(dataset.years))
         held = len(years) - len(missing)
         if missing:
             warnings.append(dependency.short_history_warning(missing, held, params, year))
         result = dependency.geodep(
-            flows, year, importer_flows=local, params=params, focus=focus, years_held=held
+            flows,
+            year,
+            importer_flows=local,
+            params=params,
+            focus=focus,
+            years_held=held,
+            world=world_concentration(ctx, dataset, years, codes),
         )
         parameters = params.parameters()
     elif method == "ec2021":
@@ -272,7 +308,12 @@ def _import_dependencies(
         )
         parameters = ec.parameters()
     else:
-        metrics = dependency.dependency_metrics(flows, importer_flows=local, focus=focus)
+        metrics = dependency.dependency_metrics(
+            flows,
+            importer_flows=local,
+            focus=focus,
+            world=world_concentration(ctx, dataset, years, codes),
+        )
         result = dependency.custom(metrics, parsed)
         parameters = {"name": "custom", "rules": [str(r) for r in parsed]}
     frame = result.filter(result.importer == who.name).to_pandas()
@@ -512,6 +553,7 @@ def trend(
         supplier_members=by.members,
         importer_flows=local,
         products=codes,
+        world=world_concentration(ctx, dataset, years, codes),
     )
     frame = table.to_pandas()
     if frame.empty:

@@ -16,7 +16,7 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from chokepoints.errors import ChokepointsError
@@ -44,6 +44,8 @@ class Answerer:
             self._free.put(workspace)
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        #: Answers being computed, by cache key: later requests for them wait on these.
+        self._pending: dict[Hashable, Future[Any]] = {}
         self._generation: str | None = None
 
     @property
@@ -87,16 +89,41 @@ class Answerer:
         return (self.generation(), question, canonical)
 
     async def ask(self, question: str, **params: Any) -> Any:
-        """``Workspace.<question>(**params)``, cached, within the server's timeout."""
+        """``Workspace.<question>(**params)``, cached, within the server's timeout.
+
+        Requests for an answer being computed wait for it rather than compute it again: twenty
+        analysts opening the same new page cost one computation, not twenty.
+        """
         key = self.key(question, params)
         hit = self.cached(key)
         if hit is not None:
             return hit
-        answer = await self.run(
-            lambda ws: getattr(ws, question)(**params), timeout=self.settings.timeout_seconds
-        )
-        self.remember(key, answer)
-        return answer
+        with self._cache_lock:
+            pending = self._pending.get(key)
+            computing = pending is None
+            if pending is None:
+                pending = self._pending[key] = Future()
+        if not computing:
+            return await asyncio.shield(asyncio.wrap_future(pending))
+        try:
+            answer = await self.run(
+                lambda ws: getattr(ws, question)(**params), timeout=self.settings.timeout_seconds
+            )
+        except asyncio.CancelledError:
+            pending.set_exception(
+                ChokepointsError("the request computing this answer was cancelled; ask again")
+            )
+            raise
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        else:
+            self.remember(key, answer)
+            pending.set_result(answer)
+            return answer
+        finally:
+            with self._cache_lock:
+                self._pending.pop(key, None)
 
     async def run(self, call: Callable[[Workspace], Any], *, timeout: float | None) -> Any:
         """``call(workspace)`` on a free workspace of the pool, in a worker thread.
