@@ -41,11 +41,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-#: What an analyst opens. The pages (``/country/{economy}``, ``/product/{code}``) replace the
-#: API paths here once they exist; the baseline stays a cached reference list.
+#: What an analyst opens: the country and product pages; the baseline is a cached reference
+#: list (no trade data read), the floor of what a request costs on this server.
 VIEWS = {
-    "country": "/api/v1/dependencies/{economy}?limit=50",
-    "product": "/api/v1/product/{code}?limit=20",
+    "country": "/country/{economy}",
+    "product": "/product/{code}",
     "baseline": "/api/v1/groups",
 }
 #: Countries and products browsed: drawn from the largest traders and the first codes, so that

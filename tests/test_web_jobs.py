@@ -204,15 +204,20 @@ def test_cache_is_dropped_when_the_store_changes(demo_home: Path, tmp_path: Path
     with TestClient(create_app(ServerSettings(home=home))) as client:
         before = client.get("/api/v1/dependencies/JPN").json()
         cached = client.get("/api/v1/dependencies/JPN").json()
+        page_before = client.get("/country/JPN").text
         job = client.post("/api/v1/jobs", json={"question": "stress", "params": {}}).json()
         finished(client, job)
         ingest_next_year(home)
         after = client.get("/api/v1/dependencies/JPN").json()
+        page_after = client.get("/country/JPN").text
         rerun = client.post("/api/v1/jobs", json={"question": "stress", "params": {}}).json()
         rerun_status = finished(client, rerun)
         rerun_rows = client.get(rerun["result_url"] + "?limit=1").json()["rows"]
     assert cached == before and before["provenance"]["year"] == 2022
     assert after["provenance"]["year"] == 2023
+    # The kept page is dropped with the answers: the page now shows the new year.
+    assert '<option value="2022" selected' in page_before
+    assert '<option value="2023" selected' in page_after
     assert {r["year"] for r in after["rows"]} == {2023}
     assert rerun["id"] != job["id"] and rerun_status["status"] == "done"
     assert rerun_rows[0]["year"] == 2023

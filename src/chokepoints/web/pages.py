@@ -8,8 +8,10 @@ page's script swaps in the changed part and pushes the new URL. The pages only a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 router = APIRouter(include_in_schema=False)
+#: A page endpoint: the request first, then its path and query parameters.
+Endpoint = Callable[..., Awaitable[Response]]
 
 #: An empty form field counts as not given.
 _Empty = BeforeValidator(lambda value: None if value == "" else value)
@@ -39,12 +43,34 @@ Allocation = Annotated[str | None, _Empty, Query(pattern=r"^(pro_rata|per_import
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
+def kept(endpoint: Endpoint) -> Endpoint:
+    """A page endpoint whose page is kept per URL (and partial or whole) until the store
+    changes: a page is a function of its URL and the store, so the next analyst opening it
+    costs neither a question nor the rendering of its charts."""
+
+    @functools.wraps(endpoint)
+    async def serve(request: Request, *args: Any, **kwargs: Any) -> Response:
+        answerer = answerer_of(request)
+        partial = request.headers.get("hx-request") == "true"
+        key = ("page", request.url.path, request.url.query, partial)
+        body = answerer.cached(key)
+        if body is not None:
+            return HTMLResponse(body, headers={"Vary": "HX-Request"})
+        response = await endpoint(request, *args, **kwargs)
+        if response.status_code == 200:
+            answerer.remember(key, bytes(response.body))
+        return response
+
+    return cast(Endpoint, serve)
+
+
 def _split(text: str | None) -> tuple[str, ...]:
     """A comma list as a tuple of its trimmed, non-empty items."""
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 
 
 @router.get("/", response_class=HTMLResponse)
+@kept
 async def home(request: Request) -> Response:
     """The home page: datasets held, a quick search, where to start."""
     context = await explore.home(answerer_of(request))
@@ -59,6 +85,7 @@ async def search(request: Request, q: Annotated[str, Query(max_length=80)] = "")
 
 
 @router.get("/country/{economy}", response_class=HTMLResponse)
+@kept
 async def country(
     request: Request, economy: Economy, year: Year = None, sector: Sector = None
 ) -> Response:
@@ -78,6 +105,7 @@ async def country_suppliers(
 
 
 @router.get("/product/{code}", response_class=HTMLResponse)
+@kept
 async def product(request: Request, code: Code, year: Year = None) -> Response:
     """A product's world picture: exporters and the importers' concentration."""
     context = await explore.product(answerer_of(request), code, year=year)
@@ -108,6 +136,7 @@ def _shock(
 
 
 @router.get("/scenario", response_class=HTMLResponse)
+@kept
 async def scenario(
     request: Request,
     preset: Annotated[str | None, _Empty, Query(pattern=r"^[a-z0-9\-]{1,80}$")] = None,
@@ -143,6 +172,7 @@ async def scenario_downstream(
 
 
 @router.get("/diversify/{economy}/{code}", response_class=HTMLResponse)
+@kept
 async def diversify(
     request: Request,
     economy: Economy,
@@ -166,6 +196,7 @@ async def diversify(
 
 
 @router.get("/compare", response_class=HTMLResponse)
+@kept
 async def compare(
     request: Request,
     economies: Names = "JPN,DEU",
