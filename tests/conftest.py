@@ -11,6 +11,16 @@ from chokepoints.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The tests' Spark queries read a few MB each: generating and compiling Java for every query
+#: (whole-stage and expression code generation) costs more there than it saves, so the JVMs the
+#: tests start, in this process or in a child, interpret instead (a fifth less time for the
+#: parity tests; the numbers do not depend on it).
+os.environ.setdefault(
+    "PYSPARK_SUBMIT_ARGS",
+    "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN "
+    "pyspark-shell",
+)
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
