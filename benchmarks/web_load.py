@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -193,6 +194,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--work", type=Path, help="work folder, kept (default: a temporary one)")
     args = parser.parse_args()
+    if importlib.util.find_spec("locust") is None:
+        sys.exit("locust is not installed: pip install -e '.[bench]'")
     work = args.work or Path(tempfile.mkdtemp(prefix="web-load-"))
     work.mkdir(parents=True, exist_ok=True)
     home = build_store(work, args.rows_per_year)
