@@ -4,7 +4,8 @@ User errors (a bad file, an unknown code, a busy store) print one sentence and e
 traceback; only bugs show one. Each module registers its commands on the shared ``app`` when
 imported: ``data`` (data, sql, groups), ``dependencies`` (deps, risk, product, trend),
 ``disruption`` (shock, stress, exposure), ``partners`` (diversify, compare), ``upstream``
-(production, upstream, stages), ``report``, ``serve`` and ``quickstart``; ``common`` holds what they share.
+(production, upstream, stages), ``report``, ``serve`` and ``quickstart``; ``common`` holds
+what they share.
 """
 
 from __future__ import annotations
