@@ -225,7 +225,9 @@ def _convert_codes(listed: tuple[str, ...], from_rev: str, to_rev: str) -> CodeC
     continued = table.loc[table["from_code"] == table["to_code"], ["to_code", "listed"]]
     main = dict(zip(continued["to_code"], continued["listed"], strict=True))
     mine = table[table["listed"]].assign(share=lambda f: f["to_code"].map(share))
-    keep = mine["to_code"].map(main).fillna(mine["share"] >= MAIN_SHARE).astype(bool)
+    keep = mine["share"] >= MAIN_SHARE
+    continuing = mine["to_code"].isin(list(main))
+    keep[continuing] = mine.loc[continuing, "to_code"].map(main).astype(bool)
     # A listed code none of whose targets is kept keeps those where it weighs most.
     orphan = ~keep.groupby(mine["from_code"]).transform("any")
     best = mine["share"] == mine.groupby("from_code")["share"].transform("max")
