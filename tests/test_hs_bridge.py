@@ -271,6 +271,19 @@ def test_deps_on_hs92_with_an_hs22_sector(algeria: Workspace, shared_data: Path)
     assert any(w.startswith("sector minerals_hs22: HS22 codes converted") for w in record.warnings)
 
 
+def test_exposure_by_sector_counts_a_converted_sector(
+    algeria: Workspace, shared_data: Path
+) -> None:
+    frame = algeria.exposure("DZA", "CHN").set_index("sector")
+    rows = [r for r in algeria_rows(shared_data) if r["product"] in HS92_CODES]
+    total = sum(float(r["value"]) for r in rows)
+    chinese = sum(float(r["value"]) for r in rows if r["exporter"] == "CHN")
+    assert frame.loc["minerals_hs22", "imports_usd"] == pytest.approx(total, rel=1e-12)
+    assert frame.loc["minerals_hs22", "supplier_share"] == pytest.approx(chinese / total)
+    conversions = provenance(frame.reset_index()).hs_conversions
+    assert [c["what"] for c in conversions] == ["sector minerals_hs22"]
+
+
 def test_deps_with_a_built_in_sector_uses_its_hs92_list(algeria: Workspace) -> None:
     frame = algeria.dependencies(
         "DZA", sector="critical_minerals", include_all=True, allow_partial=True

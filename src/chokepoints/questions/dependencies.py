@@ -34,6 +34,7 @@ from chokepoints.questions.revisions import (
     earlier_datasets,
     product_code,
     sector_selection,
+    sector_table_conversions,
     value_conversion,
 )
 from chokepoints.reference.economies import Economy
@@ -448,8 +449,13 @@ def trade_exposure(
     frame.insert(0, "supplier", by.name)
     frame.insert(0, "importer", who.name)
     frame.insert(0, "year", year)
+    converted, notes = conversion_provenance(sector_table_conversions(ctx, dataset))
     provenance = dataset.provenance(
-        year=year, economy=who.name, supplier=by.name, method={"name": "trade_exposure"}
+        year=year,
+        economy=who.name,
+        supplier=by.name,
+        method={"name": "trade_exposure"},
+        **({"hs_conversion": converted, "warnings": notes} if converted else {}),
     )
     return finish(
         frame,

@@ -45,6 +45,27 @@ def sector_selection(
     return sector_products_in(sector, dataset.classification, extra_dirs=ctx.sector_dirs)
 
 
+def sector_table_conversions(
+    ctx: Context, dataset: Dataset
+) -> list[tuple[str, CodeConversion | None]]:
+    """The conversions behind ``sector_table(..., converted=True)`` in the dataset's revision:
+    one per sector without a list for it (for ``conversion_provenance``)."""
+    from chokepoints.reference.sectors import list_sectors, sector_products_in
+
+    if dataset.classification not in REVISIONS:
+        return []
+    column = f"n_{dataset.classification}"
+    sectors = list_sectors(ctx.sector_dirs)
+    lacking = sectors["id"] if column not in sectors else sectors.loc[sectors[column].isna(), "id"]
+    return [
+        (
+            f"sector {sector}",
+            sector_products_in(sector, dataset.classification, extra_dirs=ctx.sector_dirs)[1],
+        )
+        for sector in lacking
+    ]
+
+
 def conversion_provenance(
     made: Sequence[tuple[str, CodeConversion | ValueConversion | None]],
 ) -> tuple[list[dict[str, Any]], list[str]]:
