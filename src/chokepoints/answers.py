@@ -31,6 +31,7 @@ _FIELDS = (
     "dataset_choice",
     "method",
     "warnings",
+    "hs_conversion",
 )
 
 
@@ -39,6 +40,9 @@ class Provenance:
     """How a result was made: the data (source, release, HS revision, product level, year),
     the method and its parameters, the engine and tool, and the warnings a reader must see.
 
+    ``hs_conversions`` records each conversion between HS revisions the answer made (a sector's
+    codes, flows of an older release, a product code): from, to, the UNSD tables, the rule,
+    the links by relation and whether it is ``approximate``.
     ``details`` holds what is particular to a question (``economy``, ``members``, ``sector``,
     ``scenario``, ``objective``...), under the names the JSON export uses.
     """
@@ -55,6 +59,7 @@ class Provenance:
     dataset_choice: str | None = None
     method: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = ()
+    hs_conversions: tuple[Mapping[str, Any], ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +79,7 @@ class Provenance:
             dataset_choice=record.get("dataset_choice"),
             method=method if isinstance(method, Mapping) else None,
             warnings=tuple(record.get("warnings") or ()),
+            hs_conversions=tuple(record.get("hs_conversion") or ()),
             details={k: v for k, v in record.items() if k not in _FIELDS},
         )
 
@@ -92,6 +98,7 @@ class Provenance:
             "dataset_choice": self.dataset_choice,
             "method": dict(self.method) if self.method is not None else None,
             "warnings": list(self.warnings),
+            "hs_conversion": [dict(c) for c in self.hs_conversions] or None,
         }
         record = {k: v for k, v in record.items() if v is not None}
         record.update(self.details)

@@ -203,21 +203,27 @@ def check_coverage(
 
 
 def sector_codes(ctx: Context, sector: str | None, dataset: Dataset) -> list[str] | None:
-    """The HS codes of ``sector`` in the dataset's revision (None when no sector is asked).
-
-    Sector lists are HS6 codes: on data of another level they are refused rather than cut.
+    """The HS codes of ``sector`` in the dataset's revision (None when no sector is asked),
+    converted from the sector's nearest list when it has none for that revision (see
+    ``questions.revisions.sector_selection``, which also returns the conversion).
     """
     if sector is None:
         return None
-    from chokepoints.reference.sectors import sector_products
+    from chokepoints.reference.sectors import sector_products_in
 
+    check_sector_level(sector, dataset)
+    codes, _ = sector_products_in(sector, dataset.classification, extra_dirs=ctx.sector_dirs)
+    return codes
+
+
+def check_sector_level(sector: str, dataset: Dataset) -> None:
+    """Sector lists are HS6 codes: on data of another level they are refused rather than cut."""
     if dataset.level != 6:
         raise InputError(
             f"sector {sector} lists 6-digit codes but {dataset.label} holds "
             f"{dataset.level}-digit products",
             hint="drop --sector, name the products, or ingest 6-digit data",
         )
-    return sector_products(sector, dataset.classification, extra_dirs=ctx.sector_dirs)
 
 
 def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataFrame:
@@ -225,7 +231,7 @@ def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataF
     from chokepoints.reference.sectors import sector_table
 
     found = descriptions(ctx, classification)
-    sectors = sector_table(classification, extra_dirs=ctx.sector_dirs)
+    sectors = sector_table(classification, extra_dirs=ctx.sector_dirs, converted=True)
     by_product = sectors.groupby("product").agg(
         sector=("sector", lambda s: ",".join(sorted(set(s)))),
         sector_description=("description", "first"),

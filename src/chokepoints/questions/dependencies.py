@@ -27,9 +27,17 @@ from chokepoints.questions.common import (
     finish,
     flows_of,
     reimport_note,
-    sector_codes,
 )
 from chokepoints.questions.context import Context
+from chokepoints.questions.revisions import (
+    conversion_provenance,
+    converted_flows,
+    earlier_datasets,
+    product_code,
+    sector_selection,
+    sector_table_conversions,
+    value_conversion,
+)
 from chokepoints.reference.economies import Economy
 
 METHODS = ("geodep", "ec2021", "custom")
@@ -124,7 +132,8 @@ def dependencies(
     dataset, year = dataset_and_year(
         ctx, economy=who, side=side, source=source, year=year, level=level
     )
-    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
+    listed, conversion = sector_selection(ctx, sector, dataset)
+    codes = _chosen_codes(listed, products)
     if side == "exports":
         frame, params = _export_dependencies(ctx, dataset, who, year, focus)
         warnings: list[str] = []
@@ -147,6 +156,8 @@ def dependencies(
         frame = frame[frame["dependent"]]
     if top is not None:
         frame = frame.head(top)
+    converted, notes = conversion_provenance([(f"sector {sector}", conversion)])
+    warnings += notes
     if look_through and side == "imports":
         from chokepoints.questions.upstream import effective_top
 
@@ -162,6 +173,7 @@ def dependencies(
         members=list(who.members),
         sector=sector,
         warnings=warnings,
+        **({"hs_conversion": converted} if converted else {}),
     )
     if warnings:
         frame = frame.assign(warning="; ".join(warnings))
@@ -188,7 +200,8 @@ def dependencies_all(
     """
     level = 6 if sector is not None else code_level(products or ())
     dataset, year = dataset_and_year(ctx, source=source, year=year, level=level)
-    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
+    listed, conversion = sector_selection(ctx, sector, dataset)
+    codes = _chosen_codes(listed, products)
     params = dependency.GeoDep()
     years = list(range(year - params.window + 1, year + 1))
     warnings = check_coverage(ctx, dataset, years, allow_partial=allow_partial)
@@ -207,6 +220,8 @@ def dependencies_all(
     frame = frame.sort_values(
         ["importer", "import_value_usd", "product"], ascending=[True, False, True]
     )
+    converted, notes = conversion_provenance([(f"sector {sector}", conversion)])
+    warnings += notes
     provenance = dataset.provenance(
         year=year,
         method=params.parameters(),
@@ -214,6 +229,7 @@ def dependencies_all(
         economy="all importers",
         sector=sector,
         warnings=warnings,
+        **({"hs_conversion": converted} if converted else {}),
     )
     if warnings:
         frame = frame.assign(warning="; ".join(warnings))
@@ -379,7 +395,7 @@ def supply_risk(
     dataset, year = dataset_and_year(
         ctx, economy=who, source=source, year=year, level=6 if sector else None
     )
-    codes = sector_codes(ctx, sector, dataset)
+    codes, conversion = sector_selection(ctx, sector, dataset)
     if ctx.rows("governance") == 0:
         raise NoDataError(
             "no governance indicators in the store: ingest the World Bank WGI file first "
@@ -409,11 +425,14 @@ def supply_risk(
     frame = describe(ctx, frame, dataset.classification).sort_values(
         ["supply_risk", "product"], ascending=[False, True]
     )
+    converted, notes = conversion_provenance([(f"sector {sector}", conversion)])
+    warnings += notes
     provenance = dataset.provenance(
         year=year,
         economy=who.name,
         sector=sector,
         warnings=warnings,
+        **({"hs_conversion": converted} if converted else {}),
         global_supply=production_notes or "world export shares (no production data held)",
         method={
             "name": "eu_crm_trade_shares",
@@ -458,7 +477,7 @@ def trade_exposure(
     dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=6)
     flows = flows_of(ctx, dataset, [year])
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
-    table = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
+    table = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs, converted=True)
     result = supplier_exposure_by_sector(
         concentration.positive(local),
         ibis.memtable(table[["product", "sector"]]),
@@ -471,8 +490,13 @@ def trade_exposure(
     frame.insert(0, "supplier", by.name)
     frame.insert(0, "importer", who.name)
     frame.insert(0, "year", year)
+    converted, notes = conversion_provenance(sector_table_conversions(ctx, dataset))
     provenance = dataset.provenance(
-        year=year, economy=who.name, supplier=by.name, method={"name": "trade_exposure"}
+        year=year,
+        economy=who.name,
+        supplier=by.name,
+        method={"name": "trade_exposure"},
+        **({"hs_conversion": converted, "warnings": notes} if converted else {}),
     )
     return finish(
         frame,
@@ -490,28 +514,46 @@ def product_picture(
     source: str | None = None,
     allow_partial: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """The world picture of one product: summary, exporters, and importers depending on it."""
-    code = code.strip()
-    dataset, year = dataset_and_year(ctx, source=source, year=year, level=code_level([code]))
+    """The world picture of one product: summary, exporters, and importers depending on it.
+
+    ``code`` may name another HS revision than the dataset's (``HS17:854140``, or a bare code
+    that only another revision has): the dataset's flows are then carried to that revision
+    (``questions.revisions.product_code``) and the conversion stated in the provenance.
+    """
+    from chokepoints.reference.hs_revisions import parse_code
+
+    bare, _ = parse_code(code)
+    dataset, year = dataset_and_year(ctx, source=source, year=year, level=code_level([bare]))
+    code, revision, conversion = product_code(ctx, code, dataset)
     params = dependency.GeoDep()
     years = list(range(year - params.window + 1, year + 1))
     flows = flows_of(ctx, dataset, years)
+    if conversion is not None:
+        sources = list(conversion.weights["from_code"].unique())
+        flows = converted_flows(flows.filter(flows["product"].isin(sources)), conversion)
     flows = flows.filter(flows["product"] == code)
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    what = f"product {revision}:{code} from {dataset.label}"
+    converted, notes = conversion_provenance([(what, conversion)])
+    warnings += notes
     this_year = flows.filter(flows.year == year)
     exporters = concentration.exporter_shares(this_year).to_pandas()
     if exporters.empty:
         raise NoDataError(f"no trade in product {code} in {year} in {dataset.label}")
     exporters = exporters.sort_values(["export_value_usd", "exporter"], ascending=[False, True])
     summary = concentration.world_exports(this_year).to_pandas()
-    summary = describe(ctx, summary, dataset.classification)
+    summary = describe(ctx, summary, revision or dataset.classification)
     held = len(set(years) & set(dataset.years))
     importers = dependency.geodep(flows, year, params=params, years_held=held).to_pandas()
     importers = importers.sort_values(
         ["dependent", "import_value_usd", "importer"], ascending=[False, False, True]
     )
     provenance = dataset.provenance(
-        year=year, product=code, method=params.parameters(), warnings=warnings
+        year=year,
+        product=code,
+        method=params.parameters(),
+        warnings=warnings,
+        **({"product_revision": revision, "hs_conversion": converted} if converted else {}),
     )
     return {
         "summary": finish(summary, ["year", "product", "description", "sector"], provenance),
@@ -542,9 +584,19 @@ def trend(
     level = 6 if sector is not None else code_level(products or ())
     dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=level)
     years = [y for y in dataset.years if y <= year]
-    codes = _chosen_codes(sector_codes(ctx, sector, dataset), products)
+    listed, conversion = sector_selection(ctx, sector, dataset)
+    codes = _chosen_codes(listed, products)
     flows = flows_of(ctx, dataset, years)
     warnings = check_coverage(ctx, dataset, years, allow_partial=allow_partial)
+    made: list[tuple[str, Any]] = [(f"sector {sector}", conversion)]
+    for older, older_years in earlier_datasets(ctx, dataset, years[0], who):
+        warnings += check_coverage(ctx, older, older_years, allow_partial=allow_partial)
+        carried = value_conversion(ctx, older.classification, dataset, older_years[-1])
+        flows = flows.union(converted_flows(flows_of(ctx, older, older_years), carried))
+        made.append((f"{older.label} {_years_span(older_years)} flows", carried))
+        years = sorted({*years, *older_years})
+    converted, notes = conversion_provenance(made)
+    warnings += notes
     local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
     table = trend_analysis.supplier_trend(
         flows,
@@ -584,12 +636,18 @@ def trend(
         change=change,
         warnings=warnings,
         method=dependency.GeoDep().parameters(),
+        **({"hs_conversion": converted} if converted else {}),
     )
     return finish(
         frame,
         [*SUPPLIER_COLUMNS, "n_dependent", "n_dependent_on_supplier", "mean_hhi"],
         provenance,
     )
+
+
+def _years_span(years: Sequence[int]) -> str:
+    """``2021`` or ``1995-2021``."""
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
 def import_sources(

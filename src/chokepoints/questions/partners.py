@@ -23,10 +23,10 @@ from chokepoints.questions.common import (
     describe,
     finish,
     flows_of,
-    sector_codes,
     with_groups,
 )
 from chokepoints.questions.context import Context
+from chokepoints.questions.revisions import conversion_provenance, sector_selection
 
 ALTERNATIVE_COLUMNS = [
     "rank",
@@ -191,7 +191,9 @@ def compare(
     dataset, year = _covering_all(ctx, economies, source=source, year=year, level=level)
     flows = as_economies(flows_of(ctx, dataset, [year]), economies)
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
-    chosen = sector_codes(ctx, sector, dataset)
+    chosen, conversion = sector_selection(ctx, sector, dataset)
+    converted, notes = conversion_provenance([(f"sector {sector}", conversion)])
+    warnings += notes
     if products is not None:
         chosen = [p for p in products if chosen is None or p in chosen]
     every = flows
@@ -213,9 +215,14 @@ def compare(
         ),
     }
     provenance = dataset.provenance(
-        year=year, partners=codes, sector=sector, warnings=warnings, method={"name": "cooperation"}
+        year=year,
+        partners=codes,
+        sector=sector,
+        warnings=warnings,
+        method={"name": "cooperation"},
+        **({"hs_conversion": converted} if converted else {}),
     )
-    sector_map = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs)
+    sector_map = sector_table(dataset.classification, extra_dirs=ctx.sector_dirs, converted=True)
     if sector is not None:
         sector_map = sector_map[sector_map["sector"] == sector]
     # Each table is computed once (a few rows per product); the sector counts are taken from
@@ -391,7 +398,9 @@ def diversify_all(
     dataset, year = dataset_and_year(ctx, economy=who, source=source, year=year, level=level)
     flows = as_economies(flows_of(ctx, dataset, [year]), [who])
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
-    codes = sector_codes(ctx, sector, dataset)
+    codes, conversion = sector_selection(ctx, sector, dataset)
+    converted, notes = conversion_provenance([(f"sector {sector}", conversion)])
+    warnings += notes
     if products is not None:
         codes = [p for p in products if codes is None or p in codes]
     if codes is not None:
@@ -438,6 +447,7 @@ def diversify_all(
             "max_new_suppliers": max_new_suppliers,
             "redirect_fraction": redirect_fraction,
         },
+        **({"hs_conversion": converted} if converted else {}),
     )
     # The optimiser's summary, each product described.
     return finish(summary, ["product", "description", "sector", *SUMMARY_COLUMNS[1:]], provenance)

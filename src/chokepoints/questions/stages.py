@@ -49,9 +49,11 @@ def chain_stages(
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
     revision = dataset.classification
     wanted = chains or sorted(chain_graphs(revision))
-    found = [load_chain(chain_id) for chain_id in wanted]
+    found = [load_chain(chain_id).in_revision(revision) for chain_id in wanted]
     for chain in found:
         chain.graph(revision)  # refuses a chain without codes in this revision, in one sentence
+    notes = [note for chain in found if (note := chain.conversion_note())]
+    warnings += notes
     codes = sorted(
         {code for chain in found for node in chain.nodes.values() for code in node.codes[revision]}
     )
@@ -77,6 +79,17 @@ def chain_stages(
         economy=who.name,
         chains=wanted,
         warnings=warnings,
+        **(
+            {
+                "hs_conversion": [
+                    c.record(f"chain {chain.id} step {step}")
+                    for chain in found
+                    for step, c in chain.conversions.items()
+                ]
+            }
+            if notes
+            else {}
+        ),
         method={
             "name": "chain_stages",
             "world": "production or world export HHI",

@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypedDict
 
@@ -48,6 +48,7 @@ import networkx as nx
 import pandas as pd
 
 from chokepoints.errors import InputError, UnknownCodeError
+from chokepoints.reference.hs_revisions import CodeConversion, convert_codes, nearest_revision
 from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
@@ -84,7 +85,8 @@ class ValueChain:
     """One chain file, checked: steps, input -> output edges between them, and provenance.
 
     ``origin`` is ``BUILTIN`` or the path of the user file; ``file`` is the name used in error
-    messages.
+    messages. ``conversions`` (step id -> conversion) is filled in a chain converted to a
+    revision its file has no codes for (:meth:`in_revision`).
     """
 
     id: str
@@ -96,6 +98,33 @@ class ValueChain:
     edges: tuple[tuple[str, str], ...]
     origin: str
     file: str
+    conversions: dict[str, CodeConversion] = field(default_factory=dict)
+
+    def in_revision(self, classification: str) -> ValueChain:
+        """The chain with codes in ``classification``: itself when its file has them, else its
+        codes in the nearest revision it has, converted step by step with the UNSD correlation
+        tables (``hs_revisions.convert_codes``; ``conversions`` says how)."""
+        revision = classification.strip().upper()
+        if revision in self.revisions or revision not in HS_REVISIONS:
+            return self
+        return _converted(self, revision)
+
+    def conversion_note(self) -> str | None:
+        """One sentence on the conversion of a converted chain, None for one as written."""
+        if not self.conversions:
+            return None
+        first = next(iter(self.conversions.values()))
+        approximate = sorted(
+            {code for c in self.conversions.values() for code in (*c.partial, *c.dropped)}
+        )
+        text = (
+            f"chain {self.id}: {first.from_rev} codes converted to {first.to_rev} with the UNSD "
+            "correlation tables"
+        )
+        if approximate:
+            shown = ", ".join(approximate[:5]) + (" ..." if len(approximate) > 5 else "")
+            text += f"; approximate where codes also hold other goods or were left out ({shown})"
+        return text
 
     def ordered_steps(self) -> list[ChainNode]:
         """The steps upstream first: a topological order of the edges, ties by stage and id."""
@@ -158,6 +187,20 @@ class ValueChain:
         return graph
 
 
+def _converted(chain: ValueChain, revision: str) -> ValueChain:
+    """``chain`` with every code step converted from its nearest revision to ``revision``."""
+    nearest = nearest_revision(revision, chain.revisions) or chain.revisions[0]
+    nodes, conversions = {}, {}
+    for node_id, node in chain.nodes.items():
+        if node.production is not None:
+            nodes[node_id] = replace(node, codes={revision: ()})
+            continue
+        conversion = convert_codes(node.codes[nearest], nearest, revision)
+        conversions[node_id] = conversion
+        nodes[node_id] = replace(node, codes={revision: conversion.codes})
+    return replace(chain, revisions=(revision,), nodes=nodes, conversions=conversions)
+
+
 def list_chains(extra_dirs: Sequence[Path | str] | None = None) -> pd.DataFrame:
     """One row per chain, sorted by id: what it is, where it comes from, and its size.
 
@@ -193,12 +236,13 @@ def list_chains(extra_dirs: Sequence[Path | str] | None = None) -> pd.DataFrame:
 def chain_graphs(
     classification: str, extra_dirs: Sequence[Path | str] | None = None
 ) -> dict[str, nx.DiGraph]:
-    """Chain id -> its graph in ``classification``, for the chains that have codes for it."""
+    """Chain id -> its graph in ``classification``, for every chain: those without codes for
+    it converted from their nearest revision (``ValueChain.in_revision``)."""
     revision = classification.strip().upper()
     return {
-        chain_id: chain.graph(revision)
+        chain_id: chain.in_revision(revision).graph(revision)
         for chain_id, chain in sorted(_registry(extra_dirs).items())
-        if revision in chain.revisions
+        if revision in chain.revisions or revision in HS_REVISIONS
     }
 
 

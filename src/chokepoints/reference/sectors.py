@@ -42,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from chokepoints.errors import InputError, UnknownCodeError
+from chokepoints.reference.hs_revisions import CodeConversion, convert_codes, nearest_revision
 from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
@@ -137,8 +138,34 @@ def sector_products(
     return sorted(members)
 
 
+def sector_products_in(
+    sector: str, classification: str, *, extra_dirs: Sequence[Path | str] | None = None
+) -> tuple[list[str], CodeConversion | None]:
+    """The sorted HS6 codes of ``sector`` in ``classification``, converted when it has no list.
+
+    The sector's own list when it has one (conversion None); else its list in the nearest
+    revision that has one, converted with the UNSD correlation tables
+    (``hs_revisions.convert_codes``), returned with the conversion for provenance.
+    """
+    registry = _registry(extra_dirs)
+    found = _lookup(sector, registry)
+    revision = classification.strip().upper()
+    members = _members(found, revision, registry)
+    if members is not None:
+        return sorted(members), None
+    lists = {name: _members(found, name, registry) for name in HS_REVISIONS}
+    nearest = nearest_revision(revision, [name for name, held in lists.items() if held])
+    if nearest is None or revision not in HS_REVISIONS:
+        raise _no_list_error(found, revision, registry)
+    conversion = convert_codes(lists[nearest] or {}, nearest, revision)
+    return list(conversion.codes), conversion
+
+
 def sector_table(
-    classification: str, *, extra_dirs: Sequence[Path | str] | None = None
+    classification: str,
+    *,
+    extra_dirs: Sequence[Path | str] | None = None,
+    converted: bool = False,
 ) -> pd.DataFrame:
     """Sector memberships in one revision: columns ``product, sector, description``.
 
@@ -146,14 +173,18 @@ def sector_table(
     sectors (280461 polysilicon: ``semiconductors`` and ``solar_pv``; every code of a sector
     that ``eu_sensitive_ecosystems`` includes) has several rows. ``description`` is the sector
     file's text for the code (for an included code, the included sector's), missing when the
-    file gives none. Sectors without a list for ``classification`` are left out; the table is
-    empty when none has one (e.g. ``HS07``).
+    file gives none. Sectors without a list for ``classification`` are left out (the table is
+    empty when none has one, e.g. ``HS07``), unless ``converted``: their codes are then
+    converted from the nearest revision listed (``sector_products_in``), without descriptions.
     """
     registry = _registry(extra_dirs)
     revision = classification.strip().upper()
     rows = []
     for sector_id in sorted(registry):
         members = _members(registry[sector_id], revision, registry)
+        if members is None and converted and revision in HS_REVISIONS:
+            codes, _ = sector_products_in(sector_id, revision, extra_dirs=extra_dirs)
+            members = dict.fromkeys(codes)
         for code, text in (members or {}).items():
             rows.append((code, sector_id, text))
     frame = pd.DataFrame(rows, columns=["product", "sector", "description"])
