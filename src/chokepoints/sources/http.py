@@ -264,14 +264,30 @@ def _settle_unsatisfiable_range(
 
 
 def _raise_for_status(url: str, response: httpx.Response, advice: str) -> None:
-    """Raise DownloadError for a final 4xx answer, _RetryableError for 5xx and 429."""
+    """Raise DownloadError for a final 4xx answer (with the start of its text and ``advice``),
+    _RetryableError for 5xx and 429."""
     status = response.status_code
     if status == 404:
         raise DownloadError(f"{url} was not found (HTTP 404); {advice}")
     if status >= 500 or status == 429:
         raise _RetryableError(f"server answered HTTP {status}", wait=_retry_after(response))
     if status not in (200, 206):
-        raise DownloadError(f"{url} answered HTTP {status} {response.reason_phrase}")
+        said = _short_text(response)
+        raise DownloadError(
+            f"{url} answered HTTP {status} {response.reason_phrase}"
+            + (f" ({said!r})" if said else "")
+            + f"; {advice}"
+        )
+
+
+def _short_text(response: httpx.Response, limit: int = 200) -> str:
+    """The start of a plain-text or JSON error answer, on one line (an API's reason, such as
+    an exhausted quota); empty for other bodies."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind not in ("text/plain", "application/json", "application/problem+json"):
+        return ""
+    text = " ".join(response.read()[: limit * 4].decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _retry_after(response: httpx.Response) -> float:
