@@ -488,6 +488,40 @@ class Workspace:
         extract = fetch_comtrade(request, self.home, key=key, base_url=base_url, progress=progress)
         return self.ingest(extract, progress, replace=replace)
 
+    def fetch_wgi(
+        self,
+        *,
+        years: Sequence[int] | None = None,
+        base_url: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Fetch the Worldwide Governance Indicators from the World Bank API and ingest them as
+        ``ingest_wgi`` does (``sources.wgi_api``), into the same ``governance`` table.
+
+        Parameters
+        ----------
+        years
+            A run of years to keep (``range(1996, 2024)``); default every year the API has.
+        base_url
+            The API root; default ``CHOKEPOINTS_WORLDBANK_URL``, else
+            ``https://api.worldbank.org/v2``.
+        progress
+            Called with (step, done, total) as pages are fetched and the ingest runs.
+        replace
+            As for ``ingest``: let the fetched table replace the committed one by markedly less.
+
+        Returns
+        -------
+        dict
+            The ingest's manifest record; its first note says how many estimates and calls the
+            fetch took.
+        """
+        from chokepoints.sources.wgi_api import fetch_wgi
+
+        extract = fetch_wgi(self.home, years=years, base_url=base_url, progress=progress)
+        return self.ingest(extract, progress, replace=replace)
+
     def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
         """Ingest the deterministic synthetic demo world (marked as demo everywhere)."""
         from chokepoints.sources.demo import demo_extract

@@ -409,6 +409,30 @@ def fetch_comtrade(
     _print_record(record)
 
 
+@fetch_app.command("wgi")
+def fetch_wgi(
+    years: Annotated[
+        str | None, typer.Option(help="A run of years, e.g. 1996-2023 (default: all).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="API root (default https://api.worldbank.org/v2; or $CHOKEPOINTS_WORLDBANK_URL)."
+        ),
+    ] = None,
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Download the Worldwide Governance Indicators from the World Bank API, then ingest them
+    as `data ingest wgi` does."""
+    ws = Workspace.open(home)
+    with _steps("WGI") as progress:
+        record = ws.fetch_wgi(
+            years=_parse_years(years), base_url=base_url, progress=progress, replace=replace
+        )
+    _print_record(record)
+
+
 @data_app.command("demo")
 def data_demo(home: HomeOption = None) -> None:
     """Load the synthetic demo world (real country and HS codes, invented flows)."""
