@@ -130,9 +130,7 @@ def fetch(
 def store_files(home: Path) -> dict[str, str]:
     """The store proper: the home's files without the fetch's work area and downloads."""
     return {
-        k: v
-        for k, v in snapshot(home).items()
-        if not k.startswith(("downloads/", ".staging/"))
+        k: v for k, v in snapshot(home).items() if not k.startswith(("downloads/", ".staging/"))
     }
 
 
@@ -143,9 +141,7 @@ def periods(server: HTTPServer) -> list[str]:
 
 def expected(records: list[dict[str, Any]], years: range) -> tuple[int, float]:
     """(flows, value) the store should hold: the records of country partners in ``years``."""
-    kept = [
-        r for r in records if r["partnerCode"] not in NOT_COUNTRIES and r["refYear"] in years
-    ]
+    kept = [r for r in records if r["partnerCode"] not in NOT_COUNTRIES and r["refYear"] in years]
     return len(kept), sum(r["primaryValue"] for r in kept)
 
 
