@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -483,3 +484,35 @@ def test_refused_key_says_why_without_showing_the_key(
     assert "wrong-key" not in err
     assert len(httpserver.log) == 1  # not retried
     assert store_files(loaded) == before
+
+
+def test_work_area_cleared_during_the_fetch_is_said_and_refetched_next_time(
+    capsys: pytest.CaptureFixture[str],
+    httpserver: HTTPServer,
+    home: Path,
+    records: list[dict[str, Any]],
+) -> None:
+    """An ingest into the same home clears ``.staging`` (here: while the fourth call is answered)."""
+    api = ComtradeApi(records)
+
+    def clear_before_the_fourth(request: Request) -> Response:
+        if len(httpserver.log) == 3:
+            shutil.rmtree(home / ".staging")
+        return api(request)
+
+    httpserver.expect_request(PREVIEW).respond_with_handler(clear_before_the_fourth)
+
+    code, _, err = fetch(capsys, httpserver, home)
+
+    assert_one_sentence_error(code, err)
+    assert "could not write to" in err and "(No such file or directory)" in err
+    assert "if an ingest into the same home ran meanwhile" in err
+    assert not (home / "manifest.json").exists()
+
+    httpserver.clear()
+    httpserver.expect_request(PREVIEW).respond_with_handler(api)
+    code, _, err = fetch(capsys, httpserver, home)
+
+    assert code == 0, err
+    assert periods(httpserver) == PREVIEW_CALLS  # the manifest went too: all over again
+    assert totals(home) == pytest.approx(expected(records, range(2014, 2025)), rel=1e-12)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from chokepoints.errors import DownloadError
 from chokepoints.sources import http
 from chokepoints.store import STAGING
 
@@ -66,8 +67,16 @@ class ResumableFetch:
         return entry
 
     def answer(self, key: str) -> Any:
-        """The kept JSON answer of a finished call."""
-        return json.loads(self._answer_path(key).read_bytes())
+        """The kept JSON answer of a finished call; DownloadError when it has gone since (an
+        ingest into the same home clears ``.staging``, this fetch's work area included)."""
+        try:
+            return json.loads(self._answer_path(key).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise DownloadError(
+                f"the answer {self._answer_path(key)} of an earlier call is gone or damaged "
+                f"({exc.__class__.__name__}), most likely because an ingest into the same home "
+                "cleared its .staging folder while this fetch ran; run the same command again"
+            ) from exc
 
     def fetch(
         self,
@@ -94,7 +103,10 @@ class ResumableFetch:
                 return f"the answer is not complete JSON ({exc}), so it was cut in transit"
             return check(parsed["body"])
 
-        http.download(url, self._answer_path(key), client=client, check=problem, advice=advice)
+        try:
+            http.download(url, self._answer_path(key), client=client, check=problem, advice=advice)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
         self.calls += 1
         return parsed["body"]
 
@@ -103,17 +115,28 @@ class ResumableFetch:
 
         The manifest is rewritten atomically, so an interruption leaves the previous one.
         """
-        if not keep:
-            self._answer_path(key).unlink(missing_ok=True)
         entry = {"keep": keep, **details}
         self._entries[key] = entry
         temporary = self._manifest.with_name(self._manifest.name + ".tmp")
-        temporary.write_text(
-            json.dumps({"request": self.request, "calls": self._entries}, indent=1),
-            encoding="utf-8",
-        )
-        os.replace(temporary, self._manifest)
+        try:
+            if not keep:
+                self._answer_path(key).unlink(missing_ok=True)
+            temporary.write_text(
+                json.dumps({"request": self.request, "calls": self._entries}, indent=1),
+                encoding="utf-8",
+            )
+            os.replace(temporary, self._manifest)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
         return entry
+
+    def _unwritable(self, exc: OSError) -> DownloadError:
+        """The sentence for a work area that cannot be written: removed by an ingest, or full."""
+        return DownloadError(
+            f"could not write to {self.folder} ({exc.strerror or exc}): if an ingest into the "
+            "same home ran meanwhile (it clears .staging), run the same command again, else free "
+            "disk space or fix permissions"
+        )
 
     @property
     def finished(self) -> int:
