@@ -492,7 +492,7 @@ def test_work_area_cleared_during_the_fetch_is_said_and_refetched_next_time(
     home: Path,
     records: list[dict[str, Any]],
 ) -> None:
-    """An ingest into the same home clears ``.staging`` (here: while the fourth call is answered)."""
+    """An ingest into the same home clears ``.staging`` (here: while the fourth call runs)."""
     api = ComtradeApi(records)
 
     def clear_before_the_fourth(request: Request) -> Response:
