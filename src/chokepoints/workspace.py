@@ -433,6 +433,95 @@ class Workspace:
         )
         return self.ingest_usgs(path, progress=progress, replace=replace)
 
+    def fetch_comtrade(
+        self,
+        reporter: str | Sequence[str],
+        hs: str | Sequence[str],
+        years: Sequence[int],
+        *,
+        flow: str | Sequence[str] = "M",
+        partner: str | Sequence[str] = "all",
+        key: str | None = None,
+        base_url: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Fetch annual goods trade from the UN Comtrade API and ingest it as
+        ``ingest_comtrade`` does (``sources.comtrade_api``); running the same fetch again after
+        an interruption asks only for the calls not yet answered.
+
+        Parameters
+        ----------
+        reporter
+            Reporting countries: ISO3 codes (ISO2 and M49 numbers also do), a list or one
+            comma-separated string (``"THA,VNM"``).
+        hs
+            HS codes of 2, 4 or 6 digits, as a list or ``"8542,2805"``; each is fetched at the
+            level written.
+        years
+            The years to fetch; calls cover at most 12 of them.
+        flow
+            ``M`` (imports), ``X`` (exports) or both.
+        partner
+            ``all`` for every partner, else partner countries as for ``reporter``.
+        key
+            A Comtrade subscription key, sent to the data endpoint (100,000 records a call);
+            default ``CHOKEPOINTS_COMTRADE_KEY``, else none and the preview endpoint (500 records
+            a call, split further when a call fills it).
+        base_url
+            The API host; default ``CHOKEPOINTS_COMTRADE_URL``, else
+            ``https://comtradeapi.un.org``.
+        progress
+            Called with (step, done, total) as calls are answered and the ingest runs.
+        replace
+            As for ``ingest``: let the fetched data replace committed parts by markedly less.
+
+        Returns
+        -------
+        dict
+            The ingest's manifest record; its first note says how many calls and records the
+            fetch took and how many calls were split at the cap.
+        """
+        from chokepoints.sources.comtrade_api import comtrade_request, fetch_comtrade
+
+        request = comtrade_request(reporter, hs, years, flow=flow, partner=partner)
+        extract = fetch_comtrade(request, self.home, key=key, base_url=base_url, progress=progress)
+        return self.ingest(extract, progress, replace=replace)
+
+    def fetch_wgi(
+        self,
+        *,
+        years: Sequence[int] | None = None,
+        base_url: str | None = None,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Fetch the Worldwide Governance Indicators from the World Bank API and ingest them as
+        ``ingest_wgi`` does (``sources.wgi_api``), into the same ``governance`` table.
+
+        Parameters
+        ----------
+        years
+            A run of years to keep (``range(1996, 2024)``); default every year the API has.
+        base_url
+            The API root; default ``CHOKEPOINTS_WORLDBANK_URL``, else
+            ``https://api.worldbank.org/v2``.
+        progress
+            Called with (step, done, total) as pages are fetched and the ingest runs.
+        replace
+            As for ``ingest``: let the fetched table replace the committed one by markedly less.
+
+        Returns
+        -------
+        dict
+            The ingest's manifest record; its first note says how many estimates and calls the
+            fetch took.
+        """
+        from chokepoints.sources.wgi_api import fetch_wgi
+
+        extract = fetch_wgi(self.home, years=years, base_url=base_url, progress=progress)
+        return self.ingest(extract, progress, replace=replace)
+
     def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
         """Ingest the deterministic synthetic demo world (marked as demo everywhere)."""
         from chokepoints.sources.demo import demo_extract

@@ -362,6 +362,77 @@ def fetch_usgs(
     _print_record(record)
 
 
+@fetch_app.command("comtrade")
+def fetch_comtrade(
+    reporter: Annotated[
+        str, typer.Option(help="Reporting countries, ISO3 (e.g. THA, or THA,VNM).")
+    ],
+    hs: Annotated[str, typer.Option(help="HS codes of 2, 4 or 6 digits, e.g. 8542,2805.")],
+    years: Annotated[str, typer.Option(help="Years, e.g. 2014-2024 or 2019,2021.")],
+    flow: Annotated[str, typer.Option(help="M (imports), X (exports) or M,X.")] = "M",
+    partner: Annotated[str, typer.Option(help="Partner countries, ISO3, or all.")] = "all",
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Comtrade subscription key, for the data endpoint (100,000 records a call; "
+            "default $CHOKEPOINTS_COMTRADE_KEY). Without one, the preview endpoint (500 a call).",
+            show_default=False,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="API host (default https://comtradeapi.un.org; or $CHOKEPOINTS_COMTRADE_URL)."
+        ),
+    ] = None,
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Download trade from the UN Comtrade API, then ingest it as `data ingest comtrade` does.
+
+    Calls are split to stay under the endpoint's cap; an interrupted fetch continues where it
+    stopped when the same command is run again (answers kept in HOME/.staging until the ingest).
+    """
+    ws = Workspace.open(home)
+    with _steps("Comtrade") as progress:
+        record = ws.fetch_comtrade(
+            reporter,
+            hs,
+            _parse_years(years) or [],
+            flow=flow,
+            partner=partner,
+            key=key,
+            base_url=base_url,
+            progress=progress,
+            replace=replace,
+        )
+    _print_record(record)
+
+
+@fetch_app.command("wgi")
+def fetch_wgi(
+    years: Annotated[
+        str | None, typer.Option(help="A run of years, e.g. 1996-2023 (default: all).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="API root (default https://api.worldbank.org/v2; or $CHOKEPOINTS_WORLDBANK_URL)."
+        ),
+    ] = None,
+    replace: ReplaceOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Download the Worldwide Governance Indicators from the World Bank API, then ingest them
+    as `data ingest wgi` does."""
+    ws = Workspace.open(home)
+    with _steps("WGI") as progress:
+        record = ws.fetch_wgi(
+            years=_parse_years(years), base_url=base_url, progress=progress, replace=replace
+        )
+    _print_record(record)
+
+
 @data_app.command("demo")
 def data_demo(home: HomeOption = None) -> None:
     """Load the synthetic demo world (real country and HS codes, invented flows)."""

@@ -9,6 +9,8 @@ answered with HTTP 200) and a malformed URL fail at once, without retries.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import hashlib
 import itertools
 import os
@@ -42,10 +44,19 @@ _RELEASE = re.compile(r"[Vv]?(\d{6}[a-z]?)")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
 _CHUNK_SIZE = 1 << 20
+#: The longest ``Retry-After`` waited for; a server asking for more is told to the user instead.
+MAX_RETRY_AFTER = 300.0
 
 
 class _RetryableError(Exception):
-    """A failure worth retrying: connection error, 5xx or 429 answer, truncated body."""
+    """A failure worth retrying: connection error, 5xx or 429 answer, truncated body.
+
+    ``wait`` is the server's ``Retry-After`` in seconds (0 when it sent none).
+    """
+
+    def __init__(self, message: str, wait: float = 0.0) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 @dataclass
@@ -54,6 +65,7 @@ class _DownloadState:
 
     total: int | None = None
     status: int | None = None
+    retry_after: float | None = None
 
 
 def url_join(base: str, name: str) -> str:
@@ -109,7 +121,10 @@ def download(
     user should check (the BACI release and revision by default).
 
     Connection errors, 5xx/429 answers and truncated bodies are retried ``retries`` times,
-    resuming each time, after ``backoff * 2**k`` seconds. ``progress(bytes_done, total)`` is
+    resuming each time, after ``backoff * 2**k`` seconds, or the answer's ``Retry-After`` when
+    longer; one asking for more than ``MAX_RETRY_AFTER`` seconds stops at once and says so, since
+    a server throttling that hard (a daily quota) will not answer within the retries.
+    ``progress(bytes_done, total)`` is
     called after every chunk. ``dest`` is written (atomically) only when the size matches the
     server's and ``expected_size``, the SHA-256 matches ``expected_sha256`` when given, and
     ``check`` finds nothing wrong with the content (a resume spliced onto the bytes of another
@@ -129,9 +144,12 @@ def download(
                 _fetch(client, url, part, state, expected_size, progress, timeout, advice)
                 break
             except (_RetryableError, httpx.TransportError) as exc:
-                if attempt == retries:
-                    raise DownloadError(_failure_message(url, part, state, exc, retries)) from exc
-                time.sleep(backoff * 2**attempt)
+                state.retry_after = getattr(exc, "wait", None) or None
+                wait = max(backoff * 2**attempt, state.retry_after or 0.0)
+                if attempt == retries or wait > MAX_RETRY_AFTER:
+                    message = _failure_message(url, part, state, exc, attempt + 1)
+                    raise DownloadError(message) from exc
+                time.sleep(wait)
     finally:
         if own_client:
             client.close()
@@ -246,14 +264,44 @@ def _settle_unsatisfiable_range(
 
 
 def _raise_for_status(url: str, response: httpx.Response, advice: str) -> None:
-    """Raise DownloadError for a final 4xx answer, _RetryableError for 5xx and 429."""
+    """Raise DownloadError for a final 4xx answer (with the start of its text and ``advice``),
+    _RetryableError for 5xx and 429."""
     status = response.status_code
     if status == 404:
         raise DownloadError(f"{url} was not found (HTTP 404); {advice}")
     if status >= 500 or status == 429:
-        raise _RetryableError(f"server answered HTTP {status}")
+        raise _RetryableError(f"server answered HTTP {status}", wait=_retry_after(response))
     if status not in (200, 206):
-        raise DownloadError(f"{url} answered HTTP {status} {response.reason_phrase}")
+        said = _short_text(response)
+        raise DownloadError(
+            f"{url} answered HTTP {status} {response.reason_phrase}"
+            + (f" ({said!r})" if said else "")
+            + f"; {advice}"
+        )
+
+
+def _short_text(response: httpx.Response, limit: int = 200) -> str:
+    """The start of a plain-text or JSON error answer, on one line (an API's reason, such as
+    an exhausted quota); empty for other bodies."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind not in ("text/plain", "application/json", "application/problem+json"):
+        return ""
+    text = " ".join(response.read()[: limit * 4].decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds the answer's ``Retry-After`` asks to wait (a number or an HTTP date), else 0."""
+    header = response.headers.get("Retry-After", "").strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _parse_content_range(url: str, header: str) -> tuple[int, int | None]:
@@ -266,13 +314,15 @@ def _parse_content_range(url: str, header: str) -> tuple[int, int | None]:
 
 
 def _failure_message(
-    url: str, part: Path, state: _DownloadState, exc: Exception, retries: int
+    url: str, part: Path, state: _DownloadState, exc: Exception, attempts: int
 ) -> str:
-    """One sentence on a download that failed after its retries: what arrived, what to do."""
+    """One sentence on a download that failed after ``attempts``: what arrived, what to do."""
     arrived = part.stat().st_size if part.exists() else 0
     of_total = f"of {state.total}" if state.total is not None else "of an unknown total"
     if state.status is not None and (state.status >= 500 or state.status == 429):
         cause = f"the server answered HTTP {state.status}"
+        if state.retry_after is not None:
+            cause += f" and asked to wait {state.retry_after:.0f} s before trying again"
     else:
         cause = str(exc) or type(exc).__name__
     kept = (
@@ -281,7 +331,7 @@ def _failure_message(
         else "nothing was kept; try again later"
     )
     return (
-        f"download of {url} failed after {retries + 1} attempt(s) ({cause}): {arrived} bytes "
+        f"download of {url} failed after {attempts} attempt(s) ({cause}): {arrived} bytes "
         f"{of_total} arrived; {kept}"
     )
 
