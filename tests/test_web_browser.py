@@ -193,3 +193,21 @@ def test_compare_view(browser: Browser) -> None:
     assert browser.marks("cooperation") > 0
     browser.shot("compare")
     browser.clean()
+
+
+def test_download_the_report(browser: Browser, tmp_path: Path) -> None:
+    """The country page's button runs the report as a job, shows its progress from the job's
+    events, and downloads the same HTML report as ``chokepoints report``."""
+    page = browser.page
+    page.goto(browser.base + "/country/KOR?year=2022")
+    with page.expect_download(timeout=180_000) as download:
+        page.click(".report-button")
+        page.wait_for_selector(".report-status >> text=Report:", timeout=180_000)
+    saved = tmp_path / "report.html"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.endswith(".html")
+    text = saved.read_text(encoding="utf-8")
+    assert "South Korea (KOR)" in text or "Korea" in text
+    assert "Plotly" in text and saved.stat().st_size > 1_000_000  # Plotly inlined: offline
+    assert page.inner_text(".report-status") == "Report ready."
+    browser.clean()

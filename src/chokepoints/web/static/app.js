@@ -108,7 +108,7 @@
   function downloadReport(button) {
     var status = button.parentElement.querySelector(".report-status");
     var say = function (text) { status.textContent = text; };
-    var params = { country: button.dataset.country };
+    var params = { economy: button.dataset.country };
     if (button.dataset.year) params.year = Number(button.dataset.year);
     button.disabled = true;
     say("Starting the report…");
