@@ -151,6 +151,11 @@ class Workspace:
         """The folder holding the store."""
         return self.store.home
 
+    @property
+    def icio_cache(self) -> Path:
+        """Where parsed ICIO tables are kept as Parquet (``sources.icio_cache``)."""
+        return self.home / "icio" / "cache"
+
     # -- tables --------------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered under ``key`` until the store changes (the next ingest)."""
@@ -851,6 +856,7 @@ class Workspace:
                     year=year,
                     theta=theta,
                     supplier_sectors=supplier_sectors,
+                    cache=self.icio_cache,
                 )
             )
         from chokepoints.questions.dependencies import trade_exposure
@@ -1486,11 +1492,14 @@ class Workspace:
 
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """What the store holds: per source and year, rows, value and reporter coverage.
+        """What the store holds: per source and year, rows, value and reporter coverage, and
+        the ICIO tables kept as Parquet (``icio``).
 
         Read from the manifest, each listed file checked to be whole (as an engine opening the
         store checks it), so that a damaged store says so here.
         """
+        from chokepoints.sources.icio_cache import cached_tables
+
         with self._pinned() as manifest:
             for table in DATA_FOLDERS:
                 self.store.files(table, manifest)
@@ -1530,6 +1539,7 @@ class Workspace:
             "sources": sources,
             "products": sum(p["rows"] for p in manifest["parts"] if p["table"] == "products"),
             "ingests": manifest["ingests"],
+            "icio": cached_tables(self.icio_cache),
         }
 
     def _coverage(self, trade: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:

@@ -309,16 +309,19 @@ def io_exposure(
     year: int | None = None,
     theta: float = 1.0,
     supplier_sectors: Sequence[str] | None = None,
+    cache: Path,
 ) -> pd.DataFrame:
     """Per sector of ``country``: face-value and look-through reliance on ``supplier``, and the
     output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``;
     only its ``supplier_sectors``, e.g. ``["C26"]``, when given).
 
     ``icio`` is an OECD ICIO file or folder (default: ``HOME/icio``, where ``data fetch icio``
-    puts it). Regions are the table's own codes (ISO3 for countries).
+    puts it). Regions are the table's own codes (ISO3 for countries). The parsed table is kept
+    as Parquet in ``cache`` (``HOME/icio/cache``) and later read from there
+    (``sources.icio_cache``).
     """
     from chokepoints.analysis import input_output as io
-    from chokepoints.sources.icio import read_icio
+    from chokepoints.sources.icio_cache import read_icio_cached
 
     location = Path(icio)
     if not location.exists():
@@ -326,7 +329,8 @@ def io_exposure(
             f"no input-output table at {location}: run `chokepoints data fetch icio --year Y` "
             "or pass --icio FILE (an OECD ICIO csv or zip)"
         )
-    system = read_icio(location, year)
+    read = read_icio_cached(location, year, cache)
+    system = read.system
     system.calc_system()
     who, by = ctx.economy(country), ctx.economy(supplier)
     regions = set(system.Z.index.get_level_values(0))
@@ -349,9 +353,10 @@ def io_exposure(
     frame.insert(0, "supplier", by.name)
     provenance = {
         "source": "icio",
-        "releases": [str(location.name)],
+        "releases": [str(read.file.name)],
         "classification": "ICIO sectors",
-        "year": year,
+        "year": read.year,
+        "icio": {"file": read.file.name, "sha256": read.sha256, "read": read.how},
         "economy": who.name,
         "tool": f"chokepoints {__version__}",
         "demo": False,
