@@ -230,3 +230,21 @@ def test_exposure_on_a_damaged_table_is_one_sentence(
     assert_one_sentence_error(code, err)
     assert "2022_SML.csv" in err
     assert not list((tmp_path / "home" / "icio" / "cache").glob("*"))
+
+
+def test_exposure_figures_match_pymrio_coefficients(home: Path, tmp_path: Path) -> None:
+    # The question computes x and A itself (no explicit inverse); pymrio's calc_system is the
+    # independent reference for the same figures.
+    from chokepoints.analysis.input_output import hypothetical_extraction, look_through_reliance
+
+    path = write_table(tmp_path)
+    frame = Workspace.open(home).exposure("CHN", "DEU", via="icio", icio=path, theta=0.5)
+    system = read_icio(path)
+    system.calc_system()
+    look = look_through_reliance(system.A, ["DEU"])
+    loss = hypothetical_extraction(system.A, system.Y.sum(axis=1), ["DEU"], theta=0.5)
+    for row in frame.itertuples():
+        key = (row.region, row.sector)
+        assert row.look_through_reliance == pytest.approx(look[key], rel=1e-12)
+        assert row.loss == pytest.approx(loss.loc[key, "loss"], rel=1e-9)
+        assert row.output == pytest.approx(system.x.loc[key, "indout"], rel=1e-12)

@@ -331,7 +331,10 @@ def io_exposure(
         )
     read = read_icio_cached(location, year, cache)
     system = read.system
-    system.calc_system()
+    # Gross output and coefficients only: pymrio's calc_system would also invert I - A
+    # explicitly (L), seconds of work on a full table that no figure here uses.
+    demand = system.Y.sum(axis=1)
+    coefficients = io.technical_coefficients(system.Z, system.Z.sum(axis=1) + demand)
     who, by = ctx.economy(country), ctx.economy(supplier)
     regions = set(system.Z.index.get_level_values(0))
     missing = [c for c in (*who.members, *by.members) if c not in regions]
@@ -342,9 +345,9 @@ def io_exposure(
         )
     suppliers = [m for m in by.members if m in regions]
     face = io.face_value_reliance(system.Z, suppliers)
-    look = io.look_through_reliance(system.A, suppliers)
+    look = io.look_through_reliance(coefficients, suppliers)
     loss = io.hypothetical_extraction(
-        system.A, system.Y.sum(axis=1), suppliers, supplier_sectors or None, theta=theta
+        coefficients, demand, suppliers, supplier_sectors or None, theta=theta
     )
     frame = pd.DataFrame({"face_value_reliance": face, "look_through_reliance": look}).join(loss)
     frame = frame[frame.index.get_level_values(0).isin(who.members)]
