@@ -655,6 +655,7 @@ class Workspace:
         scenario: Scenario | None = None,
         preset: str | None = None,
         scenario_file: Path | str | None = None,
+        measures: Path | str | None = None,
         supplier: str | None = None,
         sectors: Sequence[str] = (),
         products: Sequence[str] = (),
@@ -678,6 +679,13 @@ class Workspace:
             The name of a shipped scenario (``chokepoints shock --help`` lists them).
         scenario_file
             A scenario TOML file.
+        measures
+            A CSV file of trade measures (imposing economy, HS6 code, HS revision, type such as
+            export ban or licensing, optional fraction; this project's layout or an OECD
+            inventory or Global Trade Alert export, see docs/methods/scenarios.md): each
+            measure is a shock, each row names the measures binding on it (``measure_id``)
+            and the provenance lists them with their matched flows and value at risk
+            (``measures``).
         supplier
             For a generic scenario: the country or group that stops exporting.
         sectors
@@ -717,6 +725,7 @@ class Workspace:
                 scenario=scenario,
                 preset=preset,
                 scenario_file=None if scenario_file is None else str(scenario_file),
+                measures=None if measures is None else str(measures),
                 supplier=supplier,
                 sectors=sectors,
                 products=products,
