@@ -151,6 +151,11 @@ class Workspace:
         """The folder holding the store."""
         return self.store.home
 
+    @property
+    def icio_cache(self) -> Path:
+        """Where parsed ICIO tables are kept as Parquet (``sources.icio_cache``)."""
+        return self.home / "icio" / "cache"
+
     # -- tables --------------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered under ``key`` until the store changes (the next ingest)."""
@@ -739,6 +744,7 @@ class Workspace:
         scenario: Scenario | None = None,
         preset: str | None = None,
         scenario_file: Path | str | None = None,
+        measures: Path | str | None = None,
         supplier: str | None = None,
         sectors: Sequence[str] = (),
         products: Sequence[str] = (),
@@ -762,6 +768,13 @@ class Workspace:
             The name of a shipped scenario (``chokepoints shock --help`` lists them).
         scenario_file
             A scenario TOML file.
+        measures
+            A CSV file of trade measures (imposing economy, HS6 code, HS revision, type such as
+            export ban or licensing, optional fraction; this project's layout or an OECD
+            inventory or Global Trade Alert export, see docs/methods/scenarios.md): each
+            measure is a shock, each row names the measures binding on it (``measure_id``)
+            and the provenance lists them with their matched flows and value at risk
+            (``measures``).
         supplier
             For a generic scenario: the country or group that stops exporting.
         sectors
@@ -801,6 +814,7 @@ class Workspace:
                 scenario=scenario,
                 preset=preset,
                 scenario_file=None if scenario_file is None else str(scenario_file),
+                measures=None if measures is None else str(measures),
                 supplier=supplier,
                 sectors=sectors,
                 products=products,
@@ -940,6 +954,7 @@ class Workspace:
                     year=year,
                     theta=theta,
                     supplier_sectors=supplier_sectors,
+                    cache=self.icio_cache,
                 )
             )
         from chokepoints.questions.dependencies import trade_exposure
@@ -1575,11 +1590,14 @@ class Workspace:
 
     # -- inspection ----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """What the store holds: per source and year, rows, value and reporter coverage.
+        """What the store holds: per source and year, rows, value and reporter coverage, and
+        the ICIO tables kept as Parquet (``icio``).
 
         Read from the manifest, each listed file checked to be whole (as an engine opening the
         store checks it), so that a damaged store says so here.
         """
+        from chokepoints.sources.icio_cache import cached_tables
+
         with self._pinned() as manifest:
             for table in DATA_FOLDERS:
                 self.store.files(table, manifest)
@@ -1619,6 +1637,7 @@ class Workspace:
             "sources": sources,
             "products": sum(p["rows"] for p in manifest["parts"] if p["table"] == "products"),
             "ingests": manifest["ingests"],
+            "icio": cached_tables(self.icio_cache),
         }
 
     def _coverage(self, trade: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:

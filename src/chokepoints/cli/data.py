@@ -454,6 +454,7 @@ def data_info(
         sys.stdout.write(json.dumps(info, indent=1, default=str) + "\n")
         return
     _print_info(info)
+    _print_icio(info["icio"])
 
 
 @data_app.command("repair")
@@ -542,6 +543,25 @@ def _print_info(info: dict[str, Any]) -> None:
     )
     if info["demo"]:
         console.print(f"[yellow]{DEMO_NOTE}[/yellow]")
+
+
+def _print_icio(tables: list[dict[str, Any]]) -> None:
+    """The ICIO tables kept as Parquet in HOME/icio/cache, one row each."""
+    if not tables:
+        return
+    table = Table(title="ICIO tables held (Parquet copies)", header_style="bold")
+    for name in ("year", "regions x sectors", "Z", "source file", "source MB", "cached MB"):
+        table.add_column(name, justify="left" if name == "source file" else "right")
+    for held in tables:
+        table.add_row(
+            str(held["year"] or "?"),
+            f"{held['regions']} x {held['sectors']}",
+            " x ".join(f"{n:,}" for n in held["z_shape"]),
+            escape(held["source_file"]),
+            f"{held['source_bytes'] / 1e6:,.1f}",
+            f"{held['cached_bytes'] / 1e6:,.1f}",
+        )
+    console.print(table)
 
 
 @app.command("groups")

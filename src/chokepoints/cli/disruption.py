@@ -19,6 +19,7 @@ from chokepoints.cli.common import (
     YearOption,
     _at_least_zero,
     _emit,
+    _emit_tables,
     _format_for,
     _print_or_write,
     _split,
@@ -66,6 +67,21 @@ DOWNSTREAM_TABLE = [
     "input_supplier_share",
     "path",
 ]
+#: Columns of the table of measures shown in the terminal (files get every column).
+MEASURE_TABLE = [
+    "measure_id",
+    "imposing",
+    "direction",
+    "partners",
+    "type",
+    "fraction",
+    "codes",
+    "flows",
+    "matched_value_usd",
+    "value_at_risk_usd",
+    "binding_lost_usd",
+    "status",
+]
 EXPOSURE_TABLE = [
     "region",
     "sector",
@@ -97,6 +113,13 @@ def shock(
         typer.Option(help="A shipped scenario, e.g. china-gallium-germanium-2023 (see --list)."),
     ] = None,
     scenario: Annotated[Path | None, typer.Option(help="A scenario TOML file.")] = None,
+    measures: Annotated[
+        Path | None,
+        typer.Option(
+            help="A CSV of trade measures (imposing economy, HS6, HS revision, type: ban, "
+            "licensing, quota, tax...; OECD inventory and Global Trade Alert headers read too)."
+        ),
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the shipped presets.")] = False,
     by: Annotated[
         str,
@@ -170,6 +193,7 @@ def shock(
     frame = Workspace.open(home).shock(
         preset=preset,
         scenario_file=str(scenario) if scenario else None,
+        measures=str(measures) if measures else None,
         supplier=supplier,
         sectors=_split(sector),
         products=_split(product),
@@ -183,6 +207,14 @@ def shock(
         by=cast(ShockBy, by),
     )
     provenance = frame.attrs["provenance"]
+    if measures and fmt is not OutputFormat.table:
+        _emit_tables(
+            {"impact": frame, "measures": pd.DataFrame(provenance["measures"])},
+            fmt,
+            output,
+            {k: v for k, v in provenance.items() if k != "measures"},
+        )
+        return
     shown = _table_rows(frame, fmt, limit)
     # A preset's name may carry the year of the measure: the data year is said apart from it.
     title = f"{provenance['scenario']['name']} on {provenance['year']} trade"
@@ -197,6 +229,14 @@ def shock(
         )
         console.print(_world_line(provenance), highlight=False)
     columns = SHOCK_TABLE if by in ("product", "member") else SHOCK_GROUP_TABLE
+    if measures:
+        columns = [columns[0], "measure_id", *columns[1:]]
+        render(
+            _table_rows(pd.DataFrame(provenance["measures"])[MEASURE_TABLE], fmt, limit),
+            OutputFormat.table,
+            title=f"{title}: the measures",
+            console=console,
+        )
     _emit(shown, fmt, output, columns, f"{title}: by {by}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
@@ -26,6 +26,9 @@ from chokepoints.questions.common import (
 from chokepoints.questions.context import Context
 from chokepoints.reference.economies import Economy, disjoint
 
+if TYPE_CHECKING:
+    from chokepoints.sources.measures import Measure
+
 # -- shocks ----------------------------------------------------------------------------------
 SHOCK_COLUMNS = [
     "year",
@@ -33,6 +36,7 @@ SHOCK_COLUMNS = [
     "product",
     "description",
     "sector",
+    "measure_id",
     "import_value_usd",
     "lost_value_usd",
     "lost_quantity_t",
@@ -56,6 +60,7 @@ def shock(
     scenario: Any = None,
     preset: str | None = None,
     scenario_file: str | None = None,
+    measures: str | None = None,
     supplier: str | None = None,
     sectors: Sequence[str] = (),
     products: Sequence[str] = (),
@@ -75,30 +80,46 @@ def shock(
     buyer. The world's spare capacity of each product is shared among all importers hit
     (``allocation``: ``pro_rata`` or the optimistic ``per_importer``).
 
-    The scenario is a ``Scenario`` object, a preset name, a TOML file, or the generic "supplier
-    X stops exporting sectors S (or products P) to importers I". The frame's provenance holds
-    the scenario, its sources, the allocation rule, totals per importer (``by_importer``) and
-    for the world (``world``).
+    The scenario is a ``Scenario`` object, a preset name, a TOML file, a measures CSV file
+    (``measures``: each row a measure on an HS6 code, see ``sources.measures``), or the generic
+    "supplier X stops exporting sectors S (or products P) to importers I". The frame's
+    provenance holds the scenario, its sources, the allocation rule, totals per importer
+    (``by_importer``) and for the world (``world``); with ``measures``, each row names the
+    measures binding on it (``measure_id``) and the provenance lists every measure with its
+    matched flows and value at risk (``measures``).
     """
     from chokepoints.analysis import scenario as scenarios
 
     if by not in SHOCK_BY:
         raise InputError(f"unknown by {by!r}", field="by", hint=f"use {', '.join(SHOCK_BY)}")
     scenarios.check_allocation(allocation)
-    scenario = _scenario(
-        ctx,
-        {
-            "scenario": scenario,
-            "preset": preset,
-            "scenario_file": scenario_file,
-            "supplier": supplier,
-            "sectors": sectors,
-            "products": products,
-            "importers": importers,
-            "fraction": fraction,
-        },
-    )
+    listed: list[Measure] = []
+    if measures:
+        from chokepoints.sources.measures import read_measures
+
+        listed = read_measures(measures, economies=ctx.economies)
+    else:
+        scenario = _scenario(
+            ctx,
+            {
+                "scenario": scenario,
+                "preset": preset,
+                "scenario_file": scenario_file,
+                "supplier": supplier,
+                "sectors": sectors,
+                "products": products,
+                "importers": importers,
+                "fraction": fraction,
+            },
+        )
     dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
+    measure_ids: list[str] = []
+    if measures:
+        from chokepoints.questions.measures import measures_scenario
+
+        scenario, measure_ids = measures_scenario(
+            listed, dataset.classification, file=measures, sector_dirs=ctx.sector_dirs
+        )
     flows = flows_of(ctx, dataset, [year])
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
     by_member = by == "member"
@@ -166,7 +187,40 @@ def shock(
         frame = summed_frame.sort_values(
             [*order, *keys], ascending=[False] * len(order) + [True] * len(keys)
         )
+    if measures:
+        frame, provenance["measures"] = _traced(
+            ctx, frame, flows, scenario, measure_ids, listed, dataset.classification, year, by
+        )
     return finish(frame, SHOCK_COLUMNS, provenance)
+
+
+def _traced(
+    ctx: Context,
+    frame: pd.DataFrame,
+    flows: ibis.Table,
+    scenario: Any,
+    measure_ids: list[str],
+    listed: Sequence[Measure],
+    classification: str,
+    year: int,
+    by: str,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """``frame`` with the ids of the measures binding on each row (``measure_id``), and the
+    table of measures (matched flows, value at risk) as records for the provenance."""
+    from chokepoints.analysis.measures import measure_totals, measured_flows
+    from chokepoints.questions.measures import binding_ids, measure_table
+    from chokepoints.reference.sectors import sector_table
+
+    resolved = scenario.resolve(classification, by_member=by == "member")
+    measured = measured_flows(flows, year, list(zip(measure_ids, resolved, strict=True)))
+    table = measure_table(listed, measure_totals(measured).to_pandas(), classification, year)
+    keys = {"product": ["importer", "product"], "member": ["importer", "product"]}.get(
+        by, ["importer", "sector"] if by == "sector" else ["importer"]
+    )
+    sectors = sector_table(classification, extra_dirs=ctx.sector_dirs) if by == "sector" else None
+    ids = binding_ids(measured.to_pandas(), keys, [m.id for m in listed], sectors)
+    frame = frame.merge(ids.rename("measure_id"), left_on=keys, right_index=True, how="left")
+    return frame, table.to_dict(orient="records")
 
 
 def _grouped_for(
@@ -309,16 +363,19 @@ def io_exposure(
     year: int | None = None,
     theta: float = 1.0,
     supplier_sectors: Sequence[str] | None = None,
+    cache: Path,
 ) -> pd.DataFrame:
     """Per sector of ``country``: face-value and look-through reliance on ``supplier``, and the
     output it would lose if ``supplier`` stopped supplying intermediate inputs (share ``theta``;
     only its ``supplier_sectors``, e.g. ``["C26"]``, when given).
 
     ``icio`` is an OECD ICIO file or folder (default: ``HOME/icio``, where ``data fetch icio``
-    puts it). Regions are the table's own codes (ISO3 for countries).
+    puts it). Regions are the table's own codes (ISO3 for countries). The parsed table is kept
+    as Parquet in ``cache`` (``HOME/icio/cache``) and later read from there
+    (``sources.icio_cache``).
     """
     from chokepoints.analysis import input_output as io
-    from chokepoints.sources.icio import read_icio
+    from chokepoints.sources.icio_cache import read_icio_cached
 
     location = Path(icio)
     if not location.exists():
@@ -326,8 +383,12 @@ def io_exposure(
             f"no input-output table at {location}: run `chokepoints data fetch icio --year Y` "
             "or pass --icio FILE (an OECD ICIO csv or zip)"
         )
-    system = read_icio(location, year)
-    system.calc_system()
+    read = read_icio_cached(location, year, cache)
+    system = read.system
+    # Gross output and coefficients only: pymrio's calc_system would also invert I - A
+    # explicitly (L), seconds of work on a full table that no figure here uses.
+    demand = system.Y.sum(axis=1)
+    coefficients = io.technical_coefficients(system.Z, system.Z.sum(axis=1) + demand)
     who, by = ctx.economy(country), ctx.economy(supplier)
     regions = set(system.Z.index.get_level_values(0))
     missing = [c for c in (*who.members, *by.members) if c not in regions]
@@ -338,9 +399,9 @@ def io_exposure(
         )
     suppliers = [m for m in by.members if m in regions]
     face = io.face_value_reliance(system.Z, suppliers)
-    look = io.look_through_reliance(system.A, suppliers)
+    look = io.look_through_reliance(coefficients, suppliers)
     loss = io.hypothetical_extraction(
-        system.A, system.Y.sum(axis=1), suppliers, supplier_sectors or None, theta=theta
+        coefficients, demand, suppliers, supplier_sectors or None, theta=theta
     )
     frame = pd.DataFrame({"face_value_reliance": face, "look_through_reliance": look}).join(loss)
     frame = frame[frame.index.get_level_values(0).isin(who.members)]
@@ -349,9 +410,10 @@ def io_exposure(
     frame.insert(0, "supplier", by.name)
     provenance = {
         "source": "icio",
-        "releases": [str(location.name)],
+        "releases": [str(read.file.name)],
         "classification": "ICIO sectors",
-        "year": year,
+        "year": read.year,
+        "icio": {"file": read.file.name, "sha256": read.sha256, "read": read.how},
         "economy": who.name,
         "tool": f"chokepoints {__version__}",
         "demo": False,

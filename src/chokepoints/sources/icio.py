@@ -50,7 +50,7 @@ def read_icio(path: str | Path, year: int | None = None) -> pymrio.IOSystem:
     """
     import pymrio
 
-    file = _locate(Path(path), year)
+    file = locate_icio(Path(path), year)
     try:
         system = pymrio.parse_oecd(file)
     except (ValueError, KeyError, IndexError, TypeError, OSError, zipfile.BadZipFile) as exc:
@@ -88,7 +88,7 @@ def fetch_icio(
     return _extract_year(archive, year)
 
 
-def _locate(path: Path, year: int | None) -> Path:
+def locate_icio(path: Path, year: int | None) -> Path:
     """The table file for ``path`` and ``year``, or InputError naming what was looked for."""
     if path.is_file():
         return path
