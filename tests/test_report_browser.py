@@ -107,21 +107,38 @@ PIXEL_TOLERANCE = 48
 MAX_CHANGED = 0.01
 
 
+#: Pixels a section may move or grow by: a section lower on the page starts on another
+#: fraction of a pixel when a section above changes by a line, so it is drawn a pixel off.
+SHIFT_TOLERANCE = 2
+
+
 def _changed_share(shot: Path, baseline: Path, diff: Path) -> float:
-    """The share of pixels that differ between two screenshots of equal size (1.0 when the
-    sizes differ); the differing pixels are painted red into ``diff`` for people to look at."""
+    """The share of pixels that differ between two screenshots of about the same size, at the
+    best alignment within ``SHIFT_TOLERANCE`` pixels (1.0 when the sizes differ by more); the
+    differing pixels are painted red into ``diff`` for people to look at."""
     from PIL import Image, ImageChops
 
     now, then = Image.open(shot).convert("RGB"), Image.open(baseline).convert("RGB")
-    if now.size != then.size:
+    if any(abs(a - b) > SHIFT_TOLERANCE for a, b in zip(now.size, then.size, strict=True)):
         return 1.0
-    delta = (
-        ImageChops.difference(now, then)
-        .convert("L")
-        .point(lambda v: 255 if v > PIXEL_TOLERANCE else 0)
-    )
-    changed = sum(delta.histogram()[1:]) / (now.width * now.height)  # pixels not 0
-    marked = now.copy()
+    width = min(now.width, then.width) - SHIFT_TOLERANCE
+    height = min(now.height, then.height) - SHIFT_TOLERANCE
+    best: tuple[float, Image.Image, Image.Image] | None = None
+    shifts = range(-SHIFT_TOLERANCE, SHIFT_TOLERANCE + 1)
+    for dx, dy in ((dx, dy) for dx in shifts for dy in shifts):
+        a = now.crop((max(dx, 0), max(dy, 0), max(dx, 0) + width, max(dy, 0) + height))
+        b = then.crop((max(-dx, 0), max(-dy, 0), max(-dx, 0) + width, max(-dy, 0) + height))
+        delta = (
+            ImageChops.difference(a, b)
+            .convert("L")
+            .point(lambda v: 255 if v > PIXEL_TOLERANCE else 0)
+        )
+        share = sum(delta.histogram()[1:]) / (width * height)  # pixels not 0
+        if best is None or share < best[0]:
+            best = (share, a, delta)
+    assert best is not None
+    changed, shown, delta = best
+    marked = shown.copy()
     marked.paste((220, 0, 0), mask=delta)
     marked.save(diff)
     return changed

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chokepoints.sources.icio import locate_icio, read_icio
-
 if TYPE_CHECKING:
     import pandas as pd
     import pymrio
@@ -69,6 +67,8 @@ def read_icio_cached(path: str | Path, year: int | None, cache: Path) -> IcioRea
 
     Failing to write the copy (permissions, disk full) does not fail the read: ``how`` says so.
     """
+    from chokepoints.sources.icio import locate_icio, read_icio  # data info lists copies only
+
     file = locate_icio(Path(path), year)
     stat = file.stat()
     source = {"path": str(file.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
