@@ -7,6 +7,7 @@ never changed in place.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pandas as pd
@@ -112,12 +113,20 @@ async def country(
     order = [sector] if sector else lookups.sector_order(names)
     params = {"year": year, "sector": sector}
     dominance = dependent["top_supplier"].value_counts()
-    suppliers = await _suppliers(answerer, who, codes, year, dominance)
-    supplier = str(dominance.index[0]) if len(dominance) else _first(suppliers, "exporter")
-    trend, trend_record = await _trend(answerer, who, supplier, sector, year)
-    exports = await answerer.ask(
-        "dependencies", country=who, year=year, sector=sector, side="exports", include_all=True
+    # The questions below need only the dependencies: asked together, they run side by side
+    # on the server's workspaces (the trend waits for the suppliers only when no supplier
+    # dominates a dependent product).
+    known = str(dominance.index[0]) if len(dominance) else ""
+    suppliers, exports, (trend, trend_record) = await asyncio.gather(
+        _suppliers(answerer, who, codes, year, dominance),
+        answerer.ask(
+            "dependencies", country=who, year=year, sector=sector, side="exports", include_all=True
+        ),
+        _trend(answerer, who, known, sector, year),
     )
+    supplier = known or _first(suppliers, "exporter")
+    if not known:
+        trend, trend_record = await _trend(answerer, who, supplier, sector, year)
     exports = exports[exports["product"].isin(set(codes))].sort_values(
         ["dependent", "export_value_usd"], ascending=False
     )
