@@ -24,7 +24,7 @@ from werkzeug import Request, Response
 
 from chokepoints.sources import http
 from chokepoints.workspace import Workspace
-from helpers import assert_one_sentence_error, run, snapshot
+from helpers import SMALL_ROWS, assert_one_sentence_error, run, snapshot, write_baci
 from test_http import truncated_response
 
 SAMPLE = "comtrade/HS-60a6ad.json"
@@ -147,8 +147,9 @@ def expected(records: list[dict[str, Any]], years: range) -> tuple[int, float]:
 
 
 def totals(home: Path) -> tuple[int, float]:
-    """(flows, value) of the trade the store holds."""
-    frame = Workspace.open(home).sql("SELECT count(*) AS n, sum(value_usd) AS v FROM trade")
+    """(flows, value) of the Comtrade trade the store holds."""
+    query = "SELECT count(*) AS n, sum(value_usd) AS v FROM trade WHERE source = 'comtrade'"
+    frame = Workspace.open(home).sql(query)
     return int(frame["n"].iloc[0]), float(frame["v"].iloc[0])
 
 
@@ -201,6 +202,7 @@ def test_preview_calls_are_split_at_the_cap_and_all_records_ingested(
     assert "fetched 1178 records of THA M 8542,2805 2014-2024" in said
     assert "in 7 call(s); 3 call(s) returned the cap of 500 records and were split" in said
     assert not (home / ".staging").exists()
+    assert not any((home / "downloads" / ".fetch").glob("*")), "committed: the calls go"
 
 
 def test_fetch_gives_the_rows_of_the_csv_ingest_of_the_same_export(
@@ -398,6 +400,8 @@ def test_interrupted_fetch_continues_with_the_unfinished_calls_only(
     assert store_files(loaded) == before
     assert answered == PREVIEW_CALLS[:3]
 
+    # Another ingest into the same home meanwhile leaves the fetch's calls alone.
+    Workspace.open(loaded).ingest_baci(write_baci(loaded.parent / "baci", SMALL_ROWS))
     httpserver.clear()
     httpserver.expect_request(PREVIEW).respond_with_handler(api)
     code, out, err = fetch(capsys, httpserver, loaded)
@@ -492,12 +496,13 @@ def test_work_area_cleared_during_the_fetch_is_said_and_refetched_next_time(
     home: Path,
     records: list[dict[str, Any]],
 ) -> None:
-    """An ingest into the same home clears ``.staging`` (here: while the fourth call runs)."""
+    """The work area removed while the fourth call runs (the same fetch, run at the same
+    time, finished and removed it)."""
     api = ComtradeApi(records)
 
     def clear_before_the_fourth(request: Request) -> Response:
         if len(httpserver.log) == 3:
-            shutil.rmtree(home / ".staging")
+            shutil.rmtree(home / "downloads" / ".fetch")
         return api(request)
 
     httpserver.expect_request(PREVIEW).respond_with_handler(clear_before_the_fourth)
@@ -506,7 +511,7 @@ def test_work_area_cleared_during_the_fetch_is_said_and_refetched_next_time(
 
     assert_one_sentence_error(code, err)
     assert "could not write to" in err and "(No such file or directory)" in err
-    assert "if an ingest into the same home ran meanwhile" in err
+    assert "if the same fetch finished meanwhile" in err
     assert not (home / "manifest.json").exists()
 
     httpserver.clear()

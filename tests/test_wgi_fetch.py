@@ -198,6 +198,7 @@ def test_fetch_reads_every_page_and_stores_the_workbook_estimates(
     assert f"fetched {len(wanted)} WGI estimates (1996-2023)" in said
     assert "KSV->XKX" in said and "ROM->ROU" in said
     assert not (home / ".staging").exists()
+    assert not any((home / "downloads" / ".fetch").glob("*")), "committed: the calls go"
 
 
 def test_fetch_and_ingest_give_the_same_governance_rows(

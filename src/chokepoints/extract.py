@@ -126,6 +126,9 @@ class Extract:
     notes: list[str] = field(default_factory=list)
     #: Called once the store is done with the extract (temporary files of the source).
     cleanup: Callable[[], None] | None = None
+    #: Called once the store has committed the extract: work kept until then so that a failed
+    #: or refused ingest can be run again without redoing it (an API fetch's answers).
+    committed: Callable[[], None] | None = None
 
 
 def sql_path(path: Path) -> str:

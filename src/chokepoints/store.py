@@ -378,6 +378,8 @@ class Store:
                     staging.mkdir(parents=True)
                     staged = self._stage(extract, ingest_id, staging, progress, writer)
                     record = self._commit(extract, ingest_id, staged, started, replace, progress)
+                    if extract.committed is not None:
+                        extract.committed()
                 except OSError as exc:
                     raise StoreError(
                         f"could not write to {self.home} ({exc.strerror or exc}); the store is "

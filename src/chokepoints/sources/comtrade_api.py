@@ -230,6 +230,7 @@ def fetch_comtrade(
             else ""
         ),
     )
+    extract.committed = run.discard
     return extract
 
 

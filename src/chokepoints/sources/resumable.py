@@ -1,13 +1,12 @@
 """Resumable API fetches: the answer of every finished call kept until the data is committed.
 
 A fetch of many API calls (Comtrade chunks, World Bank pages) works in
-``HOME/.staging/<kind>-fetch-<hash of the request>/``: each finished call's JSON answer is a file
-there and ``manifest.json`` lists the calls done, so rerunning the same request after an
+``HOME/downloads/.fetch/<kind>-<hash of the request>/``: each finished call's JSON answer is a
+file there and ``manifest.json`` lists the calls done, so rerunning the same request after an
 interruption asks only for the calls not yet answered. Each call goes through
 :func:`chokepoints.sources.http.download` (retries, ``Retry-After``, web pages refused, the file
-written whole or not at all). The store clears ``.staging`` when an ingest starts, so nothing
-stays once the fetched data is committed; an ingest run in between makes the next fetch start
-over.
+written whole or not at all). Other ingests into the home leave it alone; it is removed once the
+fetched data is committed (``discard``, the extract's ``committed``).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ import httpx
 
 from chokepoints.errors import DownloadError
 from chokepoints.sources import http
-from chokepoints.store import STAGING
+
+#: Where fetches keep their finished calls, under the home (beside the archives downloaded).
+FETCHES = Path("downloads") / ".fetch"
 
 #: Says what is wrong with a parsed answer (an error it reports, a missing field), or None.
 AnswerCheck = Callable[[Any], "str | None"]
@@ -38,7 +40,7 @@ class ResumableFetch:
         self.request = json.loads(text)
         #: Names the request: the same request always works in the same folder.
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-        self.folder = Path(home) / STAGING / f"{kind}-fetch-{self.digest}"
+        self.folder = Path(home) / FETCHES / f"{kind}-{self.digest}"
         self._manifest = self.folder / "manifest.json"
         self._entries = self._read()
         #: Calls answered by the server in this run (the others came from an earlier run).
@@ -67,15 +69,15 @@ class ResumableFetch:
         return entry
 
     def answer(self, key: str) -> Any:
-        """The kept JSON answer of a finished call; DownloadError when it has gone since (an
-        ingest into the same home clears ``.staging``, this fetch's work area included)."""
+        """The kept JSON answer of a finished call; DownloadError when it has gone since (the
+        same fetch, run at the same time, committed and removed it)."""
         try:
             return json.loads(self._answer_path(key).read_bytes())
         except (OSError, ValueError) as exc:
             raise DownloadError(
                 f"the answer {self._answer_path(key)} of an earlier call is gone or damaged "
-                f"({exc.__class__.__name__}), most likely because an ingest into the same home "
-                "cleared its .staging folder while this fetch ran; run the same command again"
+                f"({exc.__class__.__name__}), most likely because the same fetch ran at the same "
+                "time and finished; run the same command again"
             ) from exc
 
     def fetch(
@@ -133,10 +135,14 @@ class ResumableFetch:
     def _unwritable(self, exc: OSError) -> DownloadError:
         """The sentence for a work area that cannot be written: removed by an ingest, or full."""
         return DownloadError(
-            f"could not write to {self.folder} ({exc.strerror or exc}): if an ingest into the "
-            "same home ran meanwhile (it clears .staging), run the same command again, else free "
+            f"could not write to {self.folder} ({exc.strerror or exc}): if the same fetch "
+            "finished meanwhile (it removes the folder), run the same command again, else free "
             "disk space or fix permissions"
         )
+
+    def discard(self) -> None:
+        """Remove the work area: the fetched data is committed, no rerun needs its calls."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     @property
     def finished(self) -> int:

@@ -114,6 +114,7 @@ def fetch_wgi(
             f"set aside rows of entities the API gives no country code chokepoints knows: {listing}"
         )
     extract.notes[:0] = notes
+    extract.committed = run.discard
     return extract
 
 
