@@ -60,6 +60,7 @@ def terminal_console(*, stderr: bool = False) -> Console:
 #: Short headers for terminal tables (files keep the documented snake_case names).
 LABELS = {
     "import_value_usd": "imports $m",
+    "measure_id": "measure",
     "export_value_usd": "exports $m",
     "import_quantity_t": "imports t",
     "n_suppliers": "suppliers",

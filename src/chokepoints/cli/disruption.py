@@ -67,20 +67,21 @@ DOWNSTREAM_TABLE = [
     "input_supplier_share",
     "path",
 ]
-#: Columns of the table of measures shown in the terminal (files get every column).
+#: Columns of the table of measures shown in the terminal (files get every column), what a
+#: reader needs first on the left: a narrow terminal leaves out columns from the right.
 MEASURE_TABLE = [
     "measure_id",
     "imposing",
-    "direction",
-    "partners",
     "type",
-    "fraction",
-    "codes",
-    "flows",
-    "matched_value_usd",
     "value_at_risk_usd",
     "binding_lost_usd",
     "status",
+    "fraction",
+    "direction",
+    "partners",
+    "matched_value_usd",
+    "flows",
+    "codes",
 ]
 EXPOSURE_TABLE = [
     "region",
