@@ -23,14 +23,14 @@ YEAR = 2022
 HEADER = "measure_id,imposing_economy,direction,partner,hs6,hs_revision,year,measure_type,fraction"
 #: Overlapping measures on the demo world: m2 (a ban to the USA) binds where m1 (licensing,
 #: default 0.5) also covers; m3 an EU import tax on Russian crude (default 0.25); m4 matches
-#: no flow; m5 lists only HS07 codes, which HS17 data cannot use.
+#: no flow; m5 lists only an HS07 code that no revision holds (nothing to convert).
 NATIVE = f"""{HEADER}
 m1,CHN,export,,811292,HS17,2023,licensing,
 m1,CHN,export,,250490,HS17,2023,licensing,
 m2,CHN,export,USA,811292,HS17,2024,ban,
 m3,EU27,import,RUS,270900,HS17,2022,tax,
 m4,JPN,export,,010121,HS17,2022,other,0.3
-m5,IDN,export,,260400,HS07,2014,ban,
+m5,IDN,export,,999999,HS07,2014,ban,
 """
 
 
@@ -271,8 +271,31 @@ def test_bad_files_name_file_line_and_field(
     assert error.hint or field is None
 
 
-def test_codes_of_another_revision_only_are_refused(demo_home: Path, tmp_path: Path) -> None:
+def test_codes_of_another_revision_are_converted(demo_home: Path, tmp_path: Path) -> None:
+    """An HS2007 code on HS2017 data: 260400 (nickel ores and concentrates) is the same code in
+    both revisions (UNSD HS2017-HS2012 and HS2012-HS2007 tables: no change to heading 2604), so
+    the measure binds on the HS17 flows of 260400, and the provenance states the conversion."""
+    ws = Workspace.open(demo_home)
     path = scenario_file(tmp_path, f"{HEADER}\nx,IDN,export,,260400,HS07,,ban,\n")
+    frame = ws.shock(measures=path, year=YEAR)
+    value, flows = sql_value(ws, "exporter = 'IDN' AND product = '260400'")
+    assert flows > 0
+    assert frame["lost_value_usd"].sum() == pytest.approx(value, rel=1e-9)
+    provenance = frame.attrs["provenance"]
+    [conversion] = provenance["hs_conversion"]
+    assert (conversion["what"], conversion["from"], conversion["to"]) == (
+        "measure x",
+        "HS07",
+        "HS17",
+    )
+    assert conversion["codes"] == ["260400"] and not conversion["approximate"]
+    assert any("measure x: HS07 codes converted" in w for w in provenance["warnings"])
+    [measure] = provenance["measures"]
+    assert measure["value_at_risk_usd"] == pytest.approx(value, rel=1e-9)
+
+
+def test_codes_no_revision_holds_are_refused(demo_home: Path, tmp_path: Path) -> None:
+    path = scenario_file(tmp_path, f"{HEADER}\nx,IDN,export,,999999,HS07,,ban,\n")
     with pytest.raises(InputError, match=r"lists no HS17 codes \(its codes are HS07\)"):
         Workspace.open(demo_home).shock(measures=path, year=YEAR)
 

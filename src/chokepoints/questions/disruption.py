@@ -114,14 +114,19 @@ def shock(
         )
     dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
     measure_ids: list[str] = []
+    converted: list[dict[str, Any]] = []
+    notes: list[str] = []
     if measures:
-        from chokepoints.questions.measures import measures_scenario
+        from chokepoints.questions.measures import in_revision, measures_scenario
+        from chokepoints.questions.revisions import conversion_provenance
 
+        listed, made = in_revision(listed, dataset.classification)
+        converted, notes = conversion_provenance(made)
         scenario, measure_ids = measures_scenario(
             listed, dataset.classification, file=measures, sector_dirs=ctx.sector_dirs
         )
     flows = flows_of(ctx, dataset, [year])
-    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial)
+    warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial) + notes
     by_member = by == "member"
     if not by_member:
         flows = _grouped_for(flows, scenario.importer_economies, scenario.supplier_economies)
@@ -155,6 +160,7 @@ def shock(
     provenance = dataset.provenance(
         year=year,
         warnings=warnings,
+        **({"hs_conversion": converted} if converted else {}),
         method={
             "name": "direct_impact",
             "redirect_fraction": redirect_fraction,

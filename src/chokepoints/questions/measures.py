@@ -4,6 +4,7 @@ of each measure through the result (which rows it cuts, its matched flows and va
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 
 from chokepoints.analysis.scenario import ANY_REVISION, Scenario, Shock
 from chokepoints.errors import InputError
+from chokepoints.reference.hs_revisions import CodeConversion, convert_codes, nearest_revision
 from chokepoints.sources.measures import Measure
 
 #: Columns of the table of measures (``provenance["measures"]``, the CLI's second table).
@@ -43,7 +45,8 @@ def measures_scenario(
     of each of its shocks (an export measure is one shock: the imposing economy stops exporting
     to its partners, all when none; an import measure one shock per partner, the exporter).
 
-    Raises InputError when no measure lists codes of that revision (codes are not converted).
+    Raises InputError when no measure lists codes of that revision (``in_revision`` converts
+    them first).
     """
     shocks, ids = [], []
     for measure in measures:
@@ -75,8 +78,8 @@ def measures_scenario(
             f"revision of the data",
             file=file,
             field="hs_revision",
-            hint=f"give the measures' codes in {classification} (codes are not converted "
-            "between revisions), or answer on data of the file's revision with --source",
+            hint=f"give the measures' codes in {classification} or an HS revision, or answer "
+            "on data of the file's revision with --source",
         )
     slug = re.sub(r"[^a-z0-9]+", "-", Path(file).stem.lower()).strip("-") or "file"
     scenario = Scenario(
@@ -87,6 +90,29 @@ def measures_scenario(
         shocks=tuple(shocks),
     )
     return scenario, ids
+
+
+def in_revision(
+    measures: Sequence[Measure], classification: str
+) -> tuple[list[Measure], list[tuple[str, CodeConversion]]]:
+    """The ``measures`` with codes of ``classification``: a measure listing codes of other
+    revisions only gets those of the nearest one converted through the UNSD tables
+    (``reference.hs_revisions.convert_codes``); each conversion is returned for provenance."""
+    kept: list[Measure] = []
+    made: list[tuple[str, CodeConversion]] = []
+    for measure in measures:
+        revision = nearest_revision(classification, measure.products)
+        if codes_in(measure, classification) or revision is None:
+            kept.append(measure)
+            continue
+        conversion = convert_codes(measure.products[revision], revision, classification)
+        if not conversion.codes:  # no code of that revision: the measure's status says so
+            kept.append(measure)
+            continue
+        made.append((f"measure {measure.id}", conversion))
+        products = {**measure.products, classification: conversion.codes}
+        kept.append(dataclasses.replace(measure, products=products))
+    return kept, made
 
 
 def codes_in(measure: Measure, classification: str) -> tuple[str, ...]:
