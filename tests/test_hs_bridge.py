@@ -368,3 +368,21 @@ def test_trend_spans_hs92_and_hs22(shared_data: Path, tmp_path: Path) -> None:
     assert (carried["from"], carried["to"]) == ("HS92", "HS22")
     assert carried["weighted_by"] == "baci HS22 2022 world trade"
     assert record.details["years"] == [2021, 2022]
+
+
+def test_shock_on_a_converted_sector_states_the_conversion(
+    algeria: Workspace, shared_data: Path
+) -> None:
+    """China cut off from Algeria in the HS22-only sector: the loss is Algeria's imports from
+    China of the sector's HS92 codes (by hand above), and the provenance names the conversion."""
+    frame = algeria.shock(
+        supplier="CHN", sectors=["minerals_hs22"], importers=["DZA"], allow_partial=True
+    )
+    rows = [r for r in algeria_rows(shared_data) if r["product"] in HS92_CODES]
+    chinese = sum(float(r["value"]) for r in rows if r["exporter"] == "CHN")
+    assert chinese > 0
+    assert frame["lost_value_usd"].sum() == pytest.approx(chinese, rel=1e-12)
+    conversions = provenance(frame).hs_conversions
+    assert [(c["what"], c["from"], c["to"]) for c in conversions] == [
+        ("sector minerals_hs22", "HS22", "HS92")
+    ]

@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 from chokepoints.analysis.concentration import attach, exporter_totals, positive
 from chokepoints.errors import InputError, UnknownCodeError
 from chokepoints.reference.economies import Economies, Economy
-from chokepoints.reference.sectors import list_sectors, sector_products, sector_table
+from chokepoints.reference.sectors import list_sectors, sector_products_in, sector_table
 from chokepoints.reference.toml_files import packaged_files, parse_toml, read_text
 from chokepoints.schema import HS_REVISIONS
 
@@ -95,7 +95,9 @@ class Shock:
         revision = classification.strip().upper()
         codes: set[str] = set()
         for sector in self.sectors or ():
-            codes.update(sector_products(sector, revision, extra_dirs=self.sector_dirs))
+            # A sector without a list for the revision: its nearest list converted (the
+            # question records the conversion in the provenance).
+            codes.update(sector_products_in(sector, revision, extra_dirs=self.sector_dirs)[0])
         if self.products:
             listed = self.products.get(revision, self.products.get(ANY_REVISION))
             if listed is None:

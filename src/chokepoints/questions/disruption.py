@@ -113,18 +113,21 @@ def shock(
             },
         )
     dataset, year = dataset_and_year(ctx, source=source, year=year, level=6)
+    from chokepoints.questions.revisions import conversion_provenance, sector_selection
+
     measure_ids: list[str] = []
-    converted: list[dict[str, Any]] = []
-    notes: list[str] = []
+    made: list[tuple[str, Any]] = []
     if measures:
         from chokepoints.questions.measures import in_revision, measures_scenario
-        from chokepoints.questions.revisions import conversion_provenance
 
         listed, made = in_revision(listed, dataset.classification)
-        converted, notes = conversion_provenance(made)
         scenario, measure_ids = measures_scenario(
             listed, dataset.classification, file=measures, sector_dirs=ctx.sector_dirs
         )
+    # Sectors without a list in the data's revision are cut by their converted codes: say so.
+    shocked = sorted({sector for shock in scenario.shocks for sector in shock.sectors or ()})
+    made += [(f"sector {s}", sector_selection(ctx, s, dataset)[1]) for s in shocked]
+    converted, notes = conversion_provenance(made)
     flows = flows_of(ctx, dataset, [year])
     warnings = check_coverage(ctx, dataset, [year], allow_partial=allow_partial) + notes
     by_member = by == "member"
