@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -149,7 +150,11 @@ def peak_rss_mib(pid: int) -> float:
 def run_locust(url: str, lists: dict[str, list[str]], users: int, seconds: int, out: Path) -> Path:
     """locust headless against ``url``; returns the prefix of its CSV statistics."""
     prefix = out / "locust"
-    env = {**os.environ, "WEB_LOAD_LISTS": json.dumps(lists)}
+    env = {
+        **os.environ,
+        "WEB_LOAD_LISTS": json.dumps(lists),
+        "WEB_LOAD_BY_SERVER": str(out / "by_server.json"),
+    }
     command = [
         sys.executable, "-m", "locust", "-f", str(Path(__file__)), "--headless",
         "--host", url, "--users", str(users), "--spawn-rate", str(users),
@@ -186,6 +191,23 @@ def report(stats: list[dict[str, str]], rss: float, args: argparse.Namespace) ->
     print(f"server peak RSS: {rss:,.0f} MiB")
 
 
+def report_by_server(path: Path) -> None:
+    """p50/p95 of the pages by what the server says: ``hit`` (a kept page) or ``miss`` (made
+    for the request, perhaps after waiting for another request's computation)."""
+    if not path.is_file():
+        return
+    times: dict[tuple[str, str], list[float]] = {}
+    for kind, said, ms in json.loads(path.read_text()):
+        times.setdefault((kind, said), []).append(ms)
+    print("\nby the server's X-Chokepoints-Cache header")
+    print(f"{'page':<22}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}")
+    for (kind, said), values in sorted(times.items()):
+        ordered = sorted(values)
+        p50 = ordered[len(ordered) // 2]
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        print(f"{kind + ' ' + said:<22}{len(ordered):>8}{p50:>9.0f}{p95:>9.0f}")
+
+
 def main() -> None:
     """Build the store, serve it, load it, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -209,16 +231,30 @@ def main() -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
     report(read_stats(prefix), rss, args)
+    report_by_server(work / "by_server.json")
     if args.work is None:
         shutil.rmtree(work)
 
 
 # -- the locustfile ----------------------------------------------------------------------------
 if __name__ != "__main__":
-    from locust import HttpUser, between, task
+    from locust import HttpUser, between, events, task
 
     _LISTS = json.loads(os.environ.get("WEB_LOAD_LISTS", '{"economies": [], "products": []}'))
     _SEEN: set[str] = set()
+    #: (kind, what the server says of its cache, milliseconds) of every page answered.
+    _BY_SERVER: list[tuple[str, str, float]] = []
+
+    @events.request.add_listener
+    def _by_server(name: str, response_time: float, response: Any, **_: Any) -> None:
+        """Each page's time, under the cache state the server reports for it."""
+        said = getattr(response, "headers", {}).get("X-Chokepoints-Cache")
+        if said:
+            _BY_SERVER.append((name.split()[0], said, response_time))
+
+    @events.quitting.add_listener
+    def _write_by_server(**_: Any) -> None:
+        Path(os.environ["WEB_LOAD_BY_SERVER"]).write_text(json.dumps(_BY_SERVER))
 
     class Analyst(HttpUser):
         """Opens country and product views, and now and then the baseline."""

@@ -302,3 +302,14 @@ def test_bad_input_is_a_page_with_one_sentence(
     sentence = text_of(message.group(1))
     assert words.lower() in sentence.lower()
     assert "Traceback" not in response.text
+
+
+def test_a_page_is_kept_and_says_so(client: TestClient) -> None:
+    """The first request for a URL makes the page, the next gets the same page kept; the
+    header says which (the load benchmark reports latencies by it)."""
+    first = client.get("/product/850511?year=2021")
+    again = client.get("/product/850511?year=2021")
+    other = client.get("/product/850511?year=2022")
+    assert first.headers["X-Chokepoints-Cache"] == "miss"
+    assert again.headers["X-Chokepoints-Cache"] == "hit" and again.text == first.text
+    assert other.headers["X-Chokepoints-Cache"] == "miss"

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 router = APIRouter(include_in_schema=False)
+#: Says whether a page came from those kept (``hit``) or was made for the request (``miss``).
+CACHE_HEADER = "X-Chokepoints-Cache"
 #: A page endpoint: the request first, then its path and query parameters.
 Endpoint = Callable[..., Awaitable[Response]]
 
@@ -55,10 +57,11 @@ def kept(endpoint: Endpoint) -> Endpoint:
         key = ("page", request.url.path, request.url.query, partial)
         body = answerer.cached(key)
         if body is not None:
-            return HTMLResponse(body, headers={"Vary": "HX-Request"})
+            return HTMLResponse(body, headers={"Vary": "HX-Request", CACHE_HEADER: "hit"})
         response = await endpoint(request, *args, **kwargs)
         if response.status_code == 200:
             answerer.remember(key, bytes(response.body))
+        response.headers[CACHE_HEADER] = "miss"
         return response
 
     return cast(Endpoint, serve)
