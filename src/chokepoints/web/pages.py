@@ -14,6 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from pydantic import BeforeValidator, Field
 
@@ -67,6 +68,12 @@ def kept(endpoint: Endpoint) -> Endpoint:
     return cast(Endpoint, serve)
 
 
+async def made(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """The page rendered in a worker thread: turning its charts to JSON takes a while, and on
+    the event loop it would hold up every other request, kept pages included."""
+    return await run_in_threadpool(page, request, template, **context)
+
+
 def _split(text: str | None) -> tuple[str, ...]:
     """A comma list as a tuple of its trimmed, non-empty items."""
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
@@ -77,14 +84,14 @@ def _split(text: str | None) -> tuple[str, ...]:
 async def home(request: Request) -> Response:
     """The home page: datasets held, a quick search, where to start."""
     context = await explore.home(answerer_of(request))
-    return page(request, "home.html", **context)
+    return await made(request, "home.html", context)
 
 
 @router.get("/search", response_class=HTMLResponse)
 async def search(request: Request, q: Annotated[str, Query(max_length=80)] = "") -> Response:
     """Countries, groups and products matching ``q``."""
     context = await explore.search(answerer_of(request), q)
-    return page(request, "search.html", **context)
+    return await made(request, "search.html", context)
 
 
 @router.get("/country/{economy}", response_class=HTMLResponse)
@@ -94,7 +101,7 @@ async def country(
 ) -> Response:
     """A country's or group's dependencies, suppliers, map, trend and export markets."""
     context = await explore.country(answerer_of(request), economy, year=year, sector=sector)
-    return page(request, "country.html", **context)
+    return await made(request, "country.html", context)
 
 
 @router.get("/country/{economy}/suppliers.csv")
@@ -112,7 +119,7 @@ async def country_suppliers(
 async def product(request: Request, code: Code, year: Year = None) -> Response:
     """A product's world picture: exporters and the importers' concentration."""
     context = await explore.product(answerer_of(request), code, year=year)
-    return page(request, "product.html", **context)
+    return await made(request, "product.html", context)
 
 
 def _shock(
@@ -154,7 +161,7 @@ async def scenario(
     """A preset or custom supply shock: impacts by importer and downstream."""
     shock = _shock(preset, supplier, sector, product, importer, fraction, year, allocation)
     context = await policy.scenario(answerer_of(request), shock)
-    return page(request, "scenario.html", **context)
+    return await made(request, "scenario.html", context)
 
 
 @router.get("/scenario/downstream.csv")
@@ -195,7 +202,7 @@ async def diversify(
         trusted=_split(trusted),
         max_share=None if max_share is None or max_share >= 1 else max_share,
     )
-    return page(request, "diversify.html", **context)
+    return await made(request, "diversify.html", context)
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -213,7 +220,7 @@ async def compare(
             request, 422, "parameter economies: name two or more, e.g. economies=JPN,DEU"
         )
     context = await policy.compare(answerer_of(request), partners, year=year, sector=sector)
-    return page(request, "compare.html", **context)
+    return await made(request, "compare.html", context)
 
 
 @router.get("/vendor/plotly.min.js")
