@@ -386,3 +386,22 @@ def test_shock_on_a_converted_sector_states_the_conversion(
     assert [(c["what"], c["from"], c["to"]) for c in conversions] == [
         ("sector minerals_hs22", "HS22", "HS92")
     ]
+
+
+def test_a_code_the_data_holds_is_its_own(tmp_path: Path) -> None:
+    """850760 is no HS92 code (lithium-ion accumulators got their own code in HS2012), but a
+    store labelled HS92 that holds flows of 850760 (a synthetic or national code) answers
+    `product 850760` from those flows, without converting anything."""
+    folder = tmp_path / "baci"
+    write_baci(
+        folder,
+        ["2021,156,392,850760,1000,1", "2021,410,392,850760,500,1", "2021,156,842,850760,250,1"],
+        name="BACI_HS92_Y2021_V202501.csv",
+    )
+    ws = Workspace.open(tmp_path / "home")
+    ws.ingest_baci(folder)
+    picture = ws.product("850760", allow_partial=True)
+    importers = picture.importers.set_index("importer")
+    assert importers.loc["JPN", "import_value_usd"] == pytest.approx(1_500_000.0)
+    assert importers.loc["USA", "import_value_usd"] == pytest.approx(250_000.0)
+    assert provenance(picture.summary).hs_conversions == ()

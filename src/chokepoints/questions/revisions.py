@@ -160,6 +160,13 @@ def converted_flows(flows: ir.Table, conversion: ValueConversion) -> ir.Table:
 
 
 # -- product codes ---------------------------------------------------------------------------
+def _holds(ctx: Context, dataset: Dataset, code: str) -> bool:
+    """Whether the dataset has flows of ``code`` as written: data may hold codes outside the
+    official list of its revision (a national or synthetic code), and those are its own."""
+    flows = flows_of(ctx, dataset, list(dataset.years))
+    return int(flows.filter(flows["product"] == code).limit(1).count().execute()) > 0
+
+
 def product_code(
     ctx: Context, code: str, dataset: Dataset
 ) -> tuple[str, str | None, ValueConversion | None]:
@@ -167,13 +174,14 @@ def product_code(
     conversion carrying the dataset's flows to that revision (None when none is needed).
 
     ``HS17:854140`` names the revision; a bare 6-digit code that is no code of the dataset's
-    revision but one of another is taken in the newest such revision.
+    revision, and that the dataset holds no flow of, but a code of another revision is taken in
+    the newest such revision.
     """
     bare, revision = parse_code(code)
     here = dataset.classification
     if here not in REVISIONS or len(bare) != 6:
         return bare, None, None
-    if revision is None and bare not in revision_codes(here):
+    if revision is None and bare not in revision_codes(here) and not _holds(ctx, dataset, bare):
         revision = next((r for r in reversed(REVISIONS) if bare in revision_codes(r)), None)
     if revision is None or revision == here:
         return bare, None, None
