@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from chokepoints.analysis.scenario import Scenario
-    from chokepoints.questions.context import Context
+    from chokepoints.questions.context import Context, Memos
 
 #: What ``info`` counts reporters, importers and exporters by.
 COVERAGE_BY = ("source", "classification", "year")
@@ -82,6 +82,8 @@ class Workspace:
         self._manifest: dict[str, Any] | None = None
         self._manifest_raw: bytes | None = None
         self._held = False
+        #: Set by ``serve``: the memos shared with a server's other workspaces.
+        self._memos: Memos | None = None
 
     @classmethod
     def open(
@@ -165,17 +167,35 @@ class Workspace:
     def context(self) -> Context:
         """What the questions are handed: tables, the manifest's parts, the user's reference
         files and a cache, made anew after every commit to the store."""
-        from chokepoints.questions.context import Context
+        from chokepoints.questions.context import Context, Memo
 
         manifest = self._pin()
         if self._context is None:
+            shared = self._memos
             self._context = Context(
                 con=self._engine(),
                 parts=list(manifest["parts"]),
                 economies=self.economies,
                 sector_dirs=tuple(self.sector_dirs),
+                cache=Memo() if shared is None else shared.of(self._manifest_raw or b""),
+                screens=shared is not None,
             )
         return self._context
+
+    def serve(self, memos: Memos) -> None:
+        """Answer as one of a server's workspaces: share ``memos`` with the others, so that a
+        world-wide result is computed once per store generation for all of them, and answer
+        one economy's or product's common questions from world screens (``questions.screens``),
+        computed once per year and sliced."""
+        self._memos = memos
+        self._context = None
+
+    def prepare_screens(self, say: Callable[[str], None] = lambda _: None) -> str | None:
+        """Compute the world screens of the default dataset's latest year (see ``serve``);
+        returns what was prepared, None when the store holds no complete year."""
+        from chokepoints.questions import screens
+
+        return screens.prepare(self.context, say)
 
     @property
     def economies(self) -> Economies:

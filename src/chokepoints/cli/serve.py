@@ -37,6 +37,13 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=16, help="Questions answered side by side.")
     ] = WORKERS,
+    screens: Annotated[
+        bool,
+        typer.Option(
+            help="Prepare the latest year's world screens at start and answer pages by "
+            "slicing them (fast pages; memory of about 50 bytes per flow of the year).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web app and the REST API (/api/v1) over the store, read-only."""
     import uvicorn
@@ -57,7 +64,13 @@ def serve(
             markup=False,
         )
     settings = ServerSettings(
-        home=home, host=host, port=port, token=token, timeout_seconds=timeout, workers=workers
+        home=home,
+        host=host,
+        port=port,
+        token=token,
+        timeout_seconds=timeout,
+        workers=workers,
+        screens=screens,
     )
     application = create_app(settings)
     uvicorn.run(application, host=host, port=port, log_level="warning")

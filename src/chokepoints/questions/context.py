@@ -8,6 +8,7 @@ every ingest).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,54 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+class Memo:
+    """Values remembered for one store generation, each computed once even when several
+    threads ask for it at the same time (a server's workspaces share one)."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+        self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._values
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value under ``key``, computed by ``compute()`` the first time; a thread asking
+        while another computes it waits for that value."""
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:
+            if key not in self._values:
+                value = compute()
+                with self._lock:
+                    self._values[key] = value
+                    self._computing.pop(key, None)
+        return self._values[key]
+
+
+class Memos:
+    """A ``Memo`` per store generation (the committed manifest), shared by the workspaces of
+    one process reading the same store: a world-wide result is computed once for all of them.
+    Only the latest ``keep`` generations are kept."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self._by_manifest: dict[bytes, Memo] = {}
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    def of(self, manifest: bytes) -> Memo:
+        """The memo of the generation whose manifest is ``manifest``."""
+        with self._lock:
+            memo = self._by_manifest.pop(manifest, None) or Memo()
+            self._by_manifest[manifest] = memo  # the most recent last
+            while len(self._by_manifest) > self._keep:
+                del self._by_manifest[next(iter(self._by_manifest))]
+            return memo
+
+
 @dataclass
 class Context:
     """The engine's tables, the store's parts and the user's reference files, with a cache."""
@@ -29,7 +78,10 @@ class Context:
     parts: list[dict[str, Any]]
     economies: Economies = field(default_factory=Economies)
     sector_dirs: tuple[Path, ...] = ()
-    cache: dict[Hashable, Any] = field(default_factory=dict)
+    cache: Memo = field(default_factory=Memo)
+    #: Answer one economy's or product's common questions from world screens (computed once
+    #: per year for every economy, then sliced): worth it for a server, not for one question.
+    screens: bool = False
 
     def table(self, name: str) -> ir.Table:
         """One of the canonical tables (``trade``, ``products``, ``governance``...)."""
@@ -50,9 +102,7 @@ class Context:
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered under ``key`` for the life of this context."""
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        return self.cache.get(key, compute)
 
     def rows(self, name: str) -> int:
         """Rows of table ``name`` that the manifest's parts hold, counted without a query

@@ -18,6 +18,7 @@ from chokepoints.analysis import concentration, dependency
 from chokepoints.analysis import trend as trend_analysis
 from chokepoints.datasets import Dataset
 from chokepoints.errors import InputError, NoDataError
+from chokepoints.questions import screens
 from chokepoints.questions.common import (
     WORLD_METRICS,
     check_coverage,
@@ -307,6 +308,11 @@ def _import_dependencies(
         held = len(years) - len(missing)
         if missing:
             warnings.append(dependency.short_history_warning(missing, held, params, year))
+        if ctx.screens and not focus and not who.is_group:
+            frame = screens.imports(ctx, dataset, year, held)[0].rows(who.name)
+            if codes is not None:
+                frame = frame[frame["product"].isin(codes)]
+            return frame, params.parameters(), warnings
         result = dependency.geodep(
             flows,
             year,
@@ -345,10 +351,15 @@ def _export_dependencies(
     threshold: float = 0.4,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Products whose sales hang on one market: destination HHI above ``threshold``."""
-    flows = flows_of(ctx, dataset, [year])
-    local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
-    table = concentration.export_dependence(local.filter(local.exporter == who.name), focus=focus)
-    frame = table.to_pandas()
+    if ctx.screens and not focus and not who.is_group:
+        frame = screens.exports(ctx, dataset, year).rows(who.name)
+    else:
+        flows = flows_of(ctx, dataset, [year])
+        local = concentration.as_group(flows, who.name, who.members) if who.is_group else flows
+        table = concentration.export_dependence(
+            local.filter(local.exporter == who.name), focus=focus
+        )
+        frame = table.to_pandas()
     frame["dependent"] = frame["market_hhi"] > threshold
     frame["method"] = "market_concentration"
     return frame, {"name": "market_concentration", "market_hhi": threshold}
@@ -537,14 +548,23 @@ def product_picture(
     converted, notes = conversion_provenance([(what, conversion)])
     warnings += notes
     this_year = flows.filter(flows.year == year)
-    exporters = concentration.exporter_shares(this_year).to_pandas()
+    held = len(set(years) & set(dataset.years))
+    sliced = ctx.screens and conversion is None
+    if sliced:
+        by_product, summaries = screens.exporters(ctx, dataset, year)
+        exporters, summary = by_product.rows(code), summaries.rows(code)
+    else:
+        exporters = concentration.exporter_shares(this_year).to_pandas()
     if exporters.empty:
         raise NoDataError(f"no trade in product {code} in {year} in {dataset.label}")
     exporters = exporters.sort_values(["export_value_usd", "exporter"], ascending=[False, True])
-    summary = concentration.world_exports(this_year).to_pandas()
+    if not sliced:
+        summary = concentration.world_exports(this_year).to_pandas()
     summary = describe(ctx, summary, revision or dataset.classification)
-    held = len(set(years) & set(dataset.years))
-    importers = dependency.geodep(flows, year, params=params, years_held=held).to_pandas()
+    if sliced:
+        importers = screens.imports(ctx, dataset, year, held)[1].rows(code)
+    else:
+        importers = dependency.geodep(flows, year, params=params, years_held=held).to_pandas()
     importers = importers.sort_values(
         ["dependent", "import_value_usd", "importer"], ascending=[False, False, True]
     )
@@ -668,9 +688,13 @@ def import_sources(
     dataset, year = dataset_and_year(
         ctx, economy=who, source=source, year=year, level=code_level(products or ())
     )
-    flows = flows_of(ctx, dataset, [year])
-    if who.is_group:
-        flows = concentration.as_group(flows, who.name, who.members)
+    if ctx.screens and not who.is_group:
+        # The importer's slice of the year's flows, sorted by importer once per generation.
+        flows = ibis.memtable(screens.import_flows(ctx, dataset, year).of(who.name))
+    else:
+        flows = flows_of(ctx, dataset, [year])
+        if who.is_group:
+            flows = concentration.as_group(flows, who.name, who.members)
     mine = concentration.positive(flows.filter(flows.importer == who.name))
     if products is not None:
         mine = mine.filter(mine["product"].isin(list(products)))

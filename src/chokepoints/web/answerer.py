@@ -13,13 +13,16 @@ import asyncio
 import hashlib
 import json
 import queue
+import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from chokepoints.errors import ChokepointsError
+from chokepoints.questions.context import Memos
 from chokepoints.store import Store
 from chokepoints.web.settings import ServerSettings
 from chokepoints.workspace import Workspace
@@ -37,6 +40,13 @@ class Answerer:
         first = Workspace.open(settings.home)
         workers = 1 if first.settings.is_spark else max(1, settings.workers)
         self.workspaces = [first] + [Workspace.open(settings.home) for _ in range(workers - 1)]
+        #: Whether questions are answered from world screens (DuckDB only: on Spark a screen
+        #: would pull every economy's answer to the driver).
+        self.screens = settings.screens and not first.settings.is_spark
+        if self.screens:
+            memos = Memos()
+            for workspace in self.workspaces:
+                workspace.serve(memos)
         self.store = Store(first.home)
         self._executor: ThreadPoolExecutor | None = None
         self._free: queue.SimpleQueue[Workspace] = queue.SimpleQueue()
@@ -97,11 +107,27 @@ class Answerer:
                 self._cache.popitem(last=False)
 
     def _check_generation(self) -> None:
-        """Drop the cache when the store changed since it was filled."""
+        """Drop the cache when the store changed since it was filled, and prepare the new
+        generation's world screens in the background."""
         generation = self.generation()
         if generation != self._generation:
             self._cache.clear()
+            if self._generation is not None and self.screens:
+                self._threads().submit(self._on_free_workspace, self._prepare, [])
             self._generation = generation
+
+    async def prepare(self) -> None:
+        """Compute the world screens of the latest year before the first request (a server
+        then answers every economy's page by slicing them), saying so on stderr."""
+        if self.screens:
+            await self.run(self._prepare, timeout=None)
+
+    def _prepare(self, workspace: Workspace) -> None:
+        """The world screens of the store's latest year, on ``workspace``."""
+        started = time.perf_counter()
+        what = workspace.prepare_screens(_say)
+        if what is not None:
+            _say(f"world screens of {what} ready in {time.perf_counter() - started:,.1f} s")
 
     def key(self, question: str, params: dict[str, Any]) -> tuple[str, str, str]:
         """The cache key of a question: generation, name and canonical parameters."""
@@ -190,6 +216,11 @@ class Answerer:
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _say(message: str) -> None:
+    """Progress of the server's preparation, on stderr."""
+    print(f"chokepoints serve: {message}", file=sys.stderr, flush=True)
 
 
 def _interrupt(workspace: Workspace) -> None:

@@ -37,6 +37,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await answerer.prepare()
         yield
         answerer.close()
 

@@ -117,19 +117,23 @@ async def country(
     # on the server's workspaces (the trend waits for the suppliers only when no supplier
     # dominates a dependent product).
     known = str(dominance.index[0]) if len(dominance) else ""
+    years = await lookups.years_of(answerer, record.get("source"))
+    # A trend needs two years: with one held up to this year, there is nothing to ask.
+    over = len([held for held in years if held <= year]) > 1
     suppliers, exports, (trend, trend_record) = await asyncio.gather(
         _suppliers(answerer, who, codes, year, dominance),
         answerer.ask(
             "dependencies", country=who, year=year, sector=sector, side="exports", include_all=True
         ),
-        _trend(answerer, who, known, sector, year),
+        _trend(answerer, who, known if over else "", sector, year, over=over),
     )
     supplier = known or _first(suppliers, "exporter")
-    if not known:
-        trend, trend_record = await _trend(answerer, who, supplier, sector, year)
+    if over and not known:
+        trend, trend_record = await _trend(answerer, who, supplier, sector, year, over=over)
     exports = exports[exports["product"].isin(set(codes))].sort_values(
         ["dependent", "export_value_usd"], ascending=False
     )
+    by_sector = _by_sector(strategic, order)
     deps_csv = api_url(f"dependencies/{who}", include_all=True, **params)
     links = {
         "product": lambda row: f"/product/{row['product']}?year={year}",
@@ -147,7 +151,7 @@ async def country(
         "year": year,
         "sector": sector,
         "sectors": names,
-        "years": await lookups.years_of(answerer, record.get("source")),
+        "years": years,
         "members": record.get("members") or [who],
         "figures": _country_figures(strategic, dependent, suppliers, trend_record),
         "charts": [
@@ -173,11 +177,11 @@ async def country(
                 "Sectors at a glance",
                 "Products imported per sector, and how many of them meet the dependency "
                 "criteria (a product can belong to several sectors).",
-                report_charts.sector_bars(_by_sector(strategic, order), names),
+                report_charts.sector_bars(by_sector, names),
                 [
                     Table(
                         "Per sector",
-                        _by_sector(strategic, order).assign(
+                        by_sector.assign(
                             sector=lambda f: f["sector"].map(lambda s: names.get(s, s))
                         ),
                         ["sector", "n_products", "n_dependent", "import_value_usd"],
@@ -273,10 +277,17 @@ def _first(frame: pd.DataFrame, column: str) -> str:
     return "" if frame.empty else str(frame[column].iloc[0])
 
 
+#: What the trend panel says when the store holds a single year.
+ONE_YEAR = "The store holds one year here, so there is no trend to show."
+
+
 async def _trend(
-    answerer: Answerer, who: str, supplier: str, sector: str | None, year: int
+    answerer: Answerer, who: str, supplier: str, sector: str | None, year: int, *, over: bool
 ) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """The supplier's trend and its provenance; None and a note when there is none."""
+    """The supplier's trend and its provenance; None and a note when there is none (``over``
+    says whether the store holds more than one year up to ``year``)."""
+    if not over:
+        return None, {"note": ONE_YEAR}
     if not supplier:
         return None, {"note": "No supplier, so no trend."}
     try:
@@ -286,7 +297,7 @@ async def _trend(
     except NoDataError as exc:
         return None, {"note": f"No trend: {exc}."}
     if len(trend) < 2:
-        return None, {"note": "The store holds one year here, so there is no trend to show."}
+        return None, {"note": ONE_YEAR}
     return trend, dict(trend.attrs["provenance"])
 
 

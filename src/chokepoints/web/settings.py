@@ -36,6 +36,8 @@ class ServerSettings:
     cache_entries: int = CACHE_ENTRIES
     job_timeout_seconds: float = JOB_TIMEOUT_SECONDS
     max_jobs: int = MAX_JOBS
+    #: Answer pages and questions from world screens prepared per store generation.
+    screens: bool = True
 
 
 def is_loopback(host: str) -> bool:
