@@ -118,24 +118,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    """``chokepoints serve`` on loopback; returns once it answers."""
+def start_server(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``chokepoints serve`` on loopback, its output in ``log``; returns once it answers (it
+    prepares its world screens first)."""
     import httpx
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chokepoints", "serve", "--home", str(home), "--port", str(port)],
-        env=env,
-    )
-    deadline = time.monotonic() + 120
+    started = time.perf_counter()
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chokepoints",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/datasets", timeout=60).is_success:
+                say(f"server ready in {time.perf_counter() - started:,.0f} s (log: {log})")
                 return server
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit("the server did not answer within 120 s")
+    raise SystemExit(f"the server did not answer within 300 s; see {log}")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -223,7 +238,7 @@ def main() -> None:
     home = build_store(work, args.rows_per_year)
     lists = browse_lists(home)
     port = free_port()
-    server = start_server(home, port)
+    server = start_server(home, port, work / "server.log")
     try:
         prefix = run_locust(f"http://127.0.0.1:{port}", lists, args.users, args.seconds, work)
         rss = peak_rss_mib(server.pid)

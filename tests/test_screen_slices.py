@@ -52,7 +52,8 @@ def pair(demo_home: Path) -> tuple[Workspace, Workspace]:
     """The demo store opened twice: alone, and as a server's workspace with screens."""
     served = Workspace.open(demo_home)
     served.serve(Memos())
-    assert served.prepare_screens() == "demo HS17 2022"
+    prepared = served.prepare_screens()
+    assert prepared is not None and prepared.label == "demo HS17 2022"
     return Workspace.open(demo_home), served
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from chokepoints.analysis.scenario import Scenario
     from chokepoints.questions.context import Context, Memos
+    from chokepoints.questions.screens import Prepared
 
 #: What ``info`` counts reporters, importers and exporters by.
 COVERAGE_BY = ("source", "classification", "year")
@@ -190,7 +191,7 @@ class Workspace:
         self._memos = memos
         self._context = None
 
-    def prepare_screens(self, say: Callable[[str], None] = lambda _: None) -> str | None:
+    def prepare_screens(self, say: Callable[[str], None] = lambda _: None) -> Prepared | None:
         """Compute the world screens of the default dataset's latest year (see ``serve``);
         returns what was prepared, None when the store holds no complete year."""
         from chokepoints.questions import screens

@@ -148,9 +148,21 @@ def import_flows(ctx: Context, dataset: Dataset, year: int) -> ImportFlows:
     return found
 
 
-def prepare(ctx: Context, say: Callable[[str], None]) -> str | None:
-    """Compute the screens of the default dataset's latest year; returns what was prepared,
-    None when the store holds no complete year to screen."""
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare`` screened, with the largest importer and the most traded product (a
+    server makes their pages once to have every lazy part ready)."""
+
+    label: str
+    economy: str
+    product: str
+
+
+def prepare(ctx: Context, say: Callable[[str], None]) -> Prepared | None:
+    """Compute the screens of the default dataset's latest year, and the memos every question
+    reads (self-trade, descriptions); None when the store holds no complete year to screen."""
+    from chokepoints.questions.common import descriptions, self_trade
+
     try:
         dataset, year = dataset_and_year(ctx)
         check_coverage(ctx, dataset, [year], allow_partial=False)
@@ -162,10 +174,15 @@ def prepare(ctx: Context, say: Callable[[str], None]) -> str | None:
     held = len(set(window) & set(dataset.years))
     what = f"{dataset.label} {year}"
     say(f"preparing the world screens of {what} (every economy's dependencies)")
-    imports(ctx, dataset, year, held)
+    by_importer, _ = imports(ctx, dataset, year, held)
     say(f"preparing the world screens of {what} (export markets, exporters)")
     exports(ctx, dataset, year)
-    exporters(ctx, dataset, year)
+    _, summaries = exporters(ctx, dataset, year)
     say(f"preparing the world screens of {what} (import flows by importer)")
-    import_flows(ctx, dataset, year)
-    return what
+    flows = import_flows(ctx, dataset, year)
+    self_trade(ctx)
+    descriptions(ctx, dataset.classification)
+    largest = max(flows.ranges.items(), key=lambda item: item[1][1] - item[1][0])[0]
+    summary = summaries.frame
+    product = str(summary.loc[summary["world_export_value_usd"].idxmax(), "product"])
+    return Prepared(what, largest if largest in by_importer.positions else "", product)

@@ -146,9 +146,11 @@ def map_centre(members: Sequence[str]) -> float:
     return MAP_CENTRE.get(str(continent), MAP_CENTRE["Europe"])
 
 
-def supplier_map(suppliers: pd.DataFrame, centre: float = 0.0) -> go.Figure | None:
+def supplier_map(
+    suppliers: pd.DataFrame, centre: float = 0.0, legend: str = "imports"
+) -> go.Figure | None:
     """World map of where the strategic imports come from (log colour scale, USD), centred on
-    the longitude ``centre`` (the report's economy's region)."""
+    the longitude ``centre`` (the report's economy's region); ``legend`` titles the scale."""
     frame = suppliers[suppliers["imports_usd"] > 0]
     if frame.empty:
         return None
@@ -175,7 +177,7 @@ def supplier_map(suppliers: pd.DataFrame, centre: float = 0.0) -> go.Figure | No
                 "%{customdata[2]}: $%{customdata[0]:,.0f} (%{customdata[1]:.1%})<extra></extra>"
             ),
             colorbar={
-                "title": {"text": "imports"},
+                "title": {"text": legend},
                 "tickvals": ticks,
                 "ticktext": [_money_tick(t) for t in ticks],
                 "thickness": 12,

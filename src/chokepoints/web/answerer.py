@@ -23,6 +23,7 @@ from typing import Any
 
 from chokepoints.errors import ChokepointsError
 from chokepoints.questions.context import Memos
+from chokepoints.questions.screens import Prepared
 from chokepoints.store import Store
 from chokepoints.web.settings import ServerSettings
 from chokepoints.workspace import Workspace
@@ -116,18 +117,27 @@ class Answerer:
                 self._threads().submit(self._on_free_workspace, self._prepare, [])
             self._generation = generation
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> Prepared | None:
         """Compute the world screens of the latest year before the first request (a server
         then answers every economy's page by slicing them), saying so on stderr."""
-        if self.screens:
-            await self.run(self._prepare, timeout=None)
+        if not self.screens:
+            return None
+        prepared: Prepared | None = await self.run(self._prepare, timeout=None)
+        return prepared
 
-    def _prepare(self, workspace: Workspace) -> None:
+    def _prepare(self, workspace: Workspace) -> Prepared | None:
         """The world screens of the store's latest year, on ``workspace``."""
         started = time.perf_counter()
-        what = workspace.prepare_screens(_say)
-        if what is not None:
-            _say(f"world screens of {what} ready in {time.perf_counter() - started:,.1f} s")
+        prepared = workspace.prepare_screens(_say)
+        if prepared is not None:
+            took = time.perf_counter() - started
+            _say(f"world screens of {prepared.label} ready in {took:,.1f} s")
+        return prepared
+
+    def forget(self) -> None:
+        """Drop the answers and pages kept (the store generation's memos stay)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def key(self, question: str, params: dict[str, Any]) -> tuple[str, str, str]:
         """The cache key of a question: generation, name and canonical parameters."""

@@ -37,7 +37,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await answerer.prepare()
+        prepared = await answerer.prepare()
+        if prepared is not None and prepared.economy:
+            await _warm(app, [f"/country/{prepared.economy}", f"/product/{prepared.product}"])
         yield
         answerer.close()
 
@@ -64,6 +66,22 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+async def _warm(app: FastAPI, urls: list[str]) -> None:
+    """Make ``urls`` through the app, then forget them: the imports, templates, chart code and
+    reference lookups every page needs are then ready, and the first analysts' pages cost what
+    later ones do (none of them is kept)."""
+    import httpx
+
+    settings: ServerSettings = app.state.settings
+    headers = {} if settings.token is None else {"Authorization": f"Bearer {settings.token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm") as client:
+        for url in urls:
+            await client.get(url, headers=headers)
+    answerer: Answerer = app.state.answerer
+    answerer.forget()
 
 
 def answerer_of(request: Request) -> Answerer:

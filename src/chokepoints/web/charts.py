@@ -40,10 +40,7 @@ def exporters_map(exporters: pd.DataFrame) -> go.Figure | None:
     """World map of a product's exporters (log colour scale, USD): the report's supplier map
     over export values."""
     frame = exporters.rename(columns={"export_value_usd": "imports_usd", "world_share": "share"})
-    figure = supplier_map(frame, centre=0.0)
-    if figure is not None:
-        figure.update_traces(colorbar_title_text="exports")
-    return figure
+    return supplier_map(frame, centre=0.0, legend="exports")
 
 
 def importer_concentration(

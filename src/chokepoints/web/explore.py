@@ -304,7 +304,8 @@ async def _trend(
 def _by_sector(strategic: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Per sector of ``order``: products imported, dependent ones and their imports (a product
     of several sectors counts in each)."""
-    listed = strategic.assign(sector=strategic["sector"].str.split(",")).explode("sector")
+    needed = strategic[["product", "sector", "dependent", "import_value_usd"]]
+    listed = needed.assign(sector=needed["sector"].str.split(",")).explode("sector")
     listed = listed[listed["sector"].isin(order)]
     grouped = listed.groupby("sector").agg(
         n_products=("product", "nunique"),
