@@ -230,12 +230,15 @@ def describe(ctx: Context, frame: pd.DataFrame, classification: str) -> pd.DataF
     """Add ``description`` (from the store, else the sector files) and ``sector`` columns."""
     from chokepoints.reference.sectors import sector_table
 
+    def sectors_by_product() -> pd.DataFrame:
+        sectors = sector_table(classification, extra_dirs=ctx.sector_dirs, converted=True)
+        return sectors.groupby("product").agg(
+            sector=("sector", lambda s: ",".join(sorted(set(s)))),
+            sector_description=("description", "first"),
+        )
+
     found = descriptions(ctx, classification)
-    sectors = sector_table(classification, extra_dirs=ctx.sector_dirs, converted=True)
-    by_product = sectors.groupby("product").agg(
-        sector=("sector", lambda s: ",".join(sorted(set(s)))),
-        sector_description=("description", "first"),
-    )
+    by_product = ctx.memo(("sectors by product", classification), sectors_by_product)
     frame = frame.merge(found, on="product", how="left").merge(
         by_product, left_on="product", right_index=True, how="left"
     )

@@ -82,15 +82,20 @@ class Context:
     #: Answer one economy's or product's common questions from world screens (computed once
     #: per year for every economy, then sliced): worth it for a server, not for one question.
     screens: bool = False
+    #: This context's engine's tables, by name (bound to its connection, so never shared).
+    _tables: dict[str, ir.Table] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> ir.Table:
-        """One of the canonical tables (``trade``, ``products``, ``governance``...)."""
-        return self.con.table(name)
+        """One of the canonical tables (``trade``, ``products``, ``governance``...), looked up
+        once for the life of this context (each look-up asks the engine for the schema)."""
+        if name not in self._tables:
+            self._tables[name] = self.con.table(name)
+        return self._tables[name]
 
     @property
     def trade(self) -> ir.Table:
         """The canonical ``trade`` table."""
-        return self.con.table("trade")
+        return self.table("trade")
 
     def economy(self, spec: str) -> Economy:
         """A country code, built-in group or user group as an Economy."""

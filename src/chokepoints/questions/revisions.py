@@ -162,9 +162,16 @@ def converted_flows(flows: ir.Table, conversion: ValueConversion) -> ir.Table:
 # -- product codes ---------------------------------------------------------------------------
 def _holds(ctx: Context, dataset: Dataset, code: str) -> bool:
     """Whether the dataset has flows of ``code`` as written: data may hold codes outside the
-    official list of its revision (a national or synthetic code), and those are its own."""
-    flows = flows_of(ctx, dataset, list(dataset.years))
-    return int(flows.filter(flows["product"] == code).limit(1).count().execute()) > 0
+    official list of its revision (a national or synthetic code), and those are its own. The
+    codes held are read once per store generation."""
+
+    def held() -> frozenset[str]:
+        flows = flows_of(ctx, dataset, list(dataset.years))
+        return frozenset(flows.select("product").distinct().to_pandas()["product"])
+
+    key = ("codes held", dataset.source, dataset.classification, dataset.level, dataset.years)
+    codes: frozenset[str] = ctx.memo(key, held)
+    return code in codes
 
 
 def product_code(

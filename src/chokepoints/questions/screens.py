@@ -32,21 +32,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Sliced:
-    """A world-wide frame and, per value of its key column, the positions of its rows."""
+    """A world-wide frame and, per value of its key column, where its rows are: a range when
+    the frame is sorted by the key (a view, nothing copied), else their positions."""
 
     frame: pd.DataFrame
-    positions: dict[str, np.ndarray]
+    positions: dict[str, slice | np.ndarray]
 
     @classmethod
-    def by(cls, frame: pd.DataFrame, column: str) -> Sliced:
-        """``frame`` sliced by ``column``."""
-        positions = frame.groupby(column, sort=False, dropna=True).indices
-        return cls(frame, {str(key): rows for key, rows in positions.items()})
+    def by(cls, frame: pd.DataFrame, column: str, *, sort: bool = True) -> Sliced:
+        """``frame`` sliced by ``column``; sorted by it first (rows of one key keep their
+        order) unless ``sort`` is False, when slices are taken by position."""
+        if not sort:
+            found = frame.groupby(column, sort=False).indices
+            return cls(frame, {str(key): rows for key, rows in found.items()})
+        frame = frame.sort_values(column, kind="stable", ignore_index=True)
+        found = frame.groupby(column, sort=False).indices
+        return cls(
+            frame, {str(key): slice(int(rows[0]), int(rows[-1]) + 1) for key, rows in found.items()}
+        )
 
     def rows(self, key: str) -> pd.DataFrame:
         """The rows whose key is ``key`` (none when absent), indexed from 0."""
         found = self.positions.get(key)
-        chosen = self.frame.iloc[found if found is not None else []]
+        chosen = self.frame.iloc[found if found is not None else slice(0, 0)]
         return chosen.reset_index(drop=True)
 
 
@@ -87,7 +95,9 @@ def imports(ctx: Context, dataset: Dataset, year: int, years_held: int) -> tuple
         frame = dependency.geodep(
             flows, year, params=params, years_held=years_held, world=world
         ).to_pandas()
-        return Sliced.by(frame, "importer"), Sliced.by(frame, "product")
+        by_importer = Sliced.by(frame, "importer")
+        # A product's importers are a few hundred rows: taken by position from the same copy.
+        return by_importer, Sliced.by(by_importer.frame, "product", sort=False)
 
     found: tuple[Sliced, Sliced] = _screen(  # type: ignore[assignment]
         ctx, f"imports {years_held}", dataset, year, compute
