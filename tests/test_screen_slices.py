@@ -141,3 +141,23 @@ def test_memos_are_per_generation_and_keep_the_latest_two() -> None:
     second, third = memos.of(b"two"), memos.of(b"three")
     assert memos.of(b"three") is third and memos.of(b"two") is second
     assert memos.of(b"one") is not first  # dropped when the third generation came
+
+
+def test_sliced_questions_run_on_their_workspace_connection(
+    pair: tuple[Workspace, Workspace],
+) -> None:
+    """A question over a screen's slice alone runs on its workspace's own connection, never
+    on Ibis's default backend, which every thread of a server shares (under load: "connection
+    is busy with another call")."""
+    import ibis
+
+    alone, served = pair
+    closed = ibis.duckdb.connect()
+    closed.disconnect()
+    saved = ibis.options.default_backend
+    ibis.options.default_backend = closed
+    try:
+        found = served.import_sources("DEU", products=["850511", "854231"])
+    finally:
+        ibis.options.default_backend = saved
+    _same(alone.import_sources("DEU", products=["850511", "854231"]), found, "import sources")

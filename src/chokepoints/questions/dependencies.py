@@ -701,7 +701,9 @@ def import_sources(
     table = mine.group_by("exporter").aggregate(
         imports_usd=mine.value_usd.sum(), n_products=mine["product"].nunique()
     )
-    frame = table.to_pandas()
+    # On the workspace's own connection: an expression over a screen's slice alone names no
+    # backend, and Ibis's default one is shared by every thread of a server.
+    frame = ctx.con.execute(table)
     if frame.empty:
         raise NoDataError(f"{who.name} imported none of these products in {year}")
     frame["share"] = frame["imports_usd"] / frame["imports_usd"].sum()
