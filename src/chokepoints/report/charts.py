@@ -19,17 +19,28 @@ BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#8c8c8c"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 
 
-def _layout(figure: go.Figure, *, height: int = 380, **extra: object) -> go.Figure:
-    """The common look: compact margins, readable font, white background."""
-    figure.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        font={"family": FONT, "size": 12},
-        paper_bgcolor="white",
-        plot_bgcolor="white",
+def _look(height: int, **extra: object) -> dict[str, object]:
+    """The common look as layout settings: compact margins, readable font, white background."""
+    return {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "font": {"family": FONT, "size": 12},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
         **extra,
-    )
+    }
+
+
+def styled(figure: go.Figure, *, height: int = 380, **extra: object) -> go.Figure:
+    """``figure`` given the common look (``extra`` may use Plotly's ``a_b`` shorthands)."""
+    figure.update_layout(**_look(height, **extra))
     return figure
+
+
+def styled_figure(data: object, *, height: int, **layout: object) -> go.Figure:
+    """A figure with the common look, its layout given whole when made: updating a made
+    figure's layout costs several times more, and a server draws many of them."""
+    return go.Figure(data=data, layout=_look(height, **layout))
 
 
 def _label(sector: str, names: Mapping[str, str]) -> str:
@@ -67,7 +78,7 @@ def dependencies_treemap(
             hovertemplate="%{label}<br>imports $%{value:,.0f}<extra></extra>",
         )
     )
-    return _layout(figure, height=460)
+    return styled(figure, height=460)
 
 
 def _first_of(listed: str, sectors: list[str]) -> str:
@@ -100,7 +111,7 @@ def sector_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Figure 
             ),
         ]
     )
-    return _layout(
+    return styled(
         figure,
         height=max(260, 28 * len(frame) + 80),
         barmode="stack",
@@ -128,7 +139,7 @@ def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
             ),
         )
     )
-    return _layout(figure, height=max(280, 24 * len(frame) + 60), xaxis_tickformat=".0%")
+    return styled(figure, height=max(280, 24 * len(frame) + 60), xaxis_tickformat=".0%")
 
 
 #: Longitude a map is centred on, by the continent of the report's economy.
@@ -157,7 +168,7 @@ def supplier_map(
     logs = np.log10(frame["imports_usd"])
     low, high = float(np.floor(logs.min())), float(np.ceil(logs.max()))
     ticks = np.arange(low, high + 1)
-    figure = go.Figure(
+    return styled_figure(
         go.Choropleth(
             locations=frame["exporter"],
             locationmode="ISO-3",
@@ -184,18 +195,17 @@ def supplier_map(
             },
             marker_line_color="white",
             marker_line_width=0.4,
-        )
+        ),
+        height=440,
+        geo={
+            "showframe": False,
+            "showcoastlines": False,
+            "showland": True,
+            "landcolor": "#eeeeee",
+            "projection": {"type": "natural earth", "rotation": {"lon": centre}},
+            "resolution": 110,
+        },
     )
-    figure.update_geos(
-        showframe=False,
-        showcoastlines=False,
-        showland=True,
-        landcolor="#eeeeee",
-        projection_type="natural earth",
-        projection_rotation={"lon": centre},
-        resolution=110,
-    )
-    return _layout(figure, height=440)
 
 
 def _money_tick(power: float) -> str:
@@ -253,7 +263,7 @@ def trend_lines(trend: pd.DataFrame, supplier: str) -> go.Figure | None:
     figure.update_yaxes(tickformat=".0%", range=[0, min(1.0, top_share * 1.25 + 0.02)], row=1)
     figure.update_yaxes(rangemode="tozero", tickformat="d", row=2)
     figure.update_xaxes(dtick=1, tickformat="d")
-    return _layout(figure, height=440, showlegend=False)
+    return styled(figure, height=440, showlegend=False)
 
 
 def stress_bars(stress: pd.DataFrame, names: Mapping[str, str]) -> go.Figure | None:
@@ -283,7 +293,7 @@ def stress_bars(stress: pd.DataFrame, names: Mapping[str, str]) -> go.Figure | N
             ),
         ]
     )
-    return _layout(
+    return styled(
         figure,
         height=max(280, 26 * len(frame) + 80),
         barmode="stack",
@@ -303,7 +313,7 @@ def diversification_bars(batch: pd.DataFrame) -> go.Figure | None:
             go.Bar(x=labels, y=batch["hhi_after"], name="HHI optimised", marker_color=GREEN),
         ]
     )
-    return _layout(
+    return styled(
         figure,
         barmode="group",
         xaxis={"type": "category", "title": "product"},
@@ -325,7 +335,7 @@ def cooperation_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Fi
     figure = go.Figure(
         [go.Bar(x=labels, y=by_sector[c], name=n, marker_color=k) for c, n, k in series]
     )
-    return _layout(
+    return styled(
         figure,
         barmode="group",
         yaxis_title="products",
@@ -355,7 +365,7 @@ def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
             ),
         )
     )
-    return _layout(
+    return styled(
         figure,
         height=max(260, 26 * len(frame) + 60),
         xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of sales to the top market"},
@@ -413,7 +423,7 @@ def stage_dots(stages: pd.DataFrame, country: str) -> go.Figure | None:
     height = max(300, 24 * len(stages) + 60 * len(chains) + 90)
     legend = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1 + 30 / height}
     legend["yanchor"] = "bottom"
-    _layout(figure, height=height, legend=legend)
+    styled(figure, height=height, legend=legend)
     return figure.update_layout(margin={"t": 70})
 
 

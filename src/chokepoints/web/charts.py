@@ -12,20 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from chokepoints.reference.countries import labelled
-from chokepoints.report.charts import BLUE, FONT, GREEN, GREY, RED, supplier_map
-
-
-def _layout(figure: go.Figure, *, height: int, **extra: object) -> go.Figure:
-    """The report's look: compact margins, its font, white background."""
-    figure.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        font={"family": FONT, "size": 12},
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        **extra,
-    )
-    return figure
+from chokepoints.report.charts import BLUE, GREEN, GREY, RED, styled, styled_figure, supplier_map
 
 
 def _usd_unit(largest: float) -> tuple[float, str]:
@@ -51,7 +38,8 @@ def importer_concentration(
     frame = importers.head(top).iloc[::-1]
     if frame.empty:
         return None
-    figure = go.Figure(
+    line = {"type": "line", "xref": "x", "yref": "y domain", "y0": 0, "y1": 1}
+    return styled_figure(
         go.Bar(
             y=[labelled(code) for code in frame["importer"]],
             x=frame["hhi"],
@@ -69,14 +57,12 @@ def importer_concentration(
                 "%{y}: HHI %{x:.2f}, imports $%{customdata[0]:,.0f}<br>"
                 "top supplier %{customdata[1]} (%{customdata[2]:.0%})<extra></extra>"
             ),
-        )
-    )
-    if threshold is not None:
-        figure.add_vline(x=threshold, line_dash="dash", line_color=GREY)
-    return _layout(
-        figure,
+        ),
         height=max(300, 24 * len(frame) + 70),
-        xaxis={"range": [0, 1], "title": "import concentration (HHI, 0-1)"},
+        xaxis={"range": [0, 1], "title": {"text": "import concentration (HHI, 0-1)"}},
+        shapes=[]
+        if threshold is None
+        else [{**line, "x0": threshold, "x1": threshold, "line": {"dash": "dash", "color": GREY}}],
     )
 
 
@@ -110,7 +96,7 @@ def shock_by_importer(by_importer: pd.DataFrame, top: int = 15) -> go.Figure | N
             ),
         ]
     )
-    return _layout(
+    return styled(
         figure,
         height=max(280, 26 * len(frame) + 90),
         barmode="stack",
@@ -147,7 +133,7 @@ def downstream_bars(downstream: pd.DataFrame, top: int = 15) -> go.Figure | None
             ),
         )
     )
-    return _layout(
+    return styled(
         figure,
         height=max(280, 26 * len(frame) + 70),
         xaxis={"title": f"exports of the downstream product ({unit})", "tickformat": ",~r"},
@@ -178,7 +164,7 @@ def mix_bars(mix: pd.DataFrame) -> go.Figure | None:
             for column, name, colour in series
         ]
     )
-    return _layout(
+    return styled(
         figure,
         height=max(260, 34 * len(frame) + 90),
         barmode="group",
