@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,18 @@ from chokepoints import __version__, export
 from chokepoints.errors import ChokepointsError
 from chokepoints.workspace import Workspace
 from helpers import assert_one_sentence_error, run
+from kept import answers_kept
 
 ANSI = re.compile(r"\x1b\[")
 COMPARE_TABLES = ["by_sector", "shared", "complementarity", "best_practice", "joint"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _answered_once() -> Iterator[None]:
+    """The module checks how answers are written, not how they are computed: each question
+    (``compare JPN DEU`` is asked by eight tests) is computed once and handed out as copies."""
+    with answers_kept():
+        yield
 
 
 @pytest.fixture(scope="module")
