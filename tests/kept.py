@@ -3,7 +3,8 @@
 For tests that run the same command several times only to see its answer drawn differently
 (at several terminal widths, piped, as JSON): the answer is the same each time, its
 rendering is what they look at. Each call gets a deep copy, so a command that changes the
-frames it prints cannot change what the next one sees.
+frames it prints cannot change what the next one sees. Answers are kept by store folder and
+arguments, not by store generation: use it only where the store does not change in the block.
 """
 
 from __future__ import annotations
