@@ -1,14 +1,15 @@
 """Run analyses on many small worlds with their SQL compiled once.
 
 A hypothesis example used to pay an Ibis compilation per query (~0.1 s, most of its time);
-here each analysis is built once over a DuckDB table ``world`` of canonical flows, compiled,
-and each example replaces the table's rows and runs that same SQL. What runs is exactly what
-the analysis compiles to; only the rows change.
+here each analysis is built once over DuckDB tables (by default one, ``world``, of canonical
+flows), compiled, and each example replaces the tables' rows and runs that same SQL. What runs
+is exactly what the analysis compiles to; only the rows change. Several analyses of the same
+rows load them once (``load``, then ``query`` each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 
 import ibis
 import ibis.expr.schema as sch
@@ -24,13 +25,26 @@ WORLD_COLUMNS = (
 
 
 class CompiledOnce:
-    """Analyses over one table ``world``, each compiled the first time it is run."""
+    """Analyses over named tables (``world`` unless ``tables`` says otherwise: name -> Ibis
+    schema), each compiled the first time it is run."""
 
-    def __init__(self) -> None:
+    def __init__(self, tables: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.con = ibis.duckdb.connect()
-        self.con.raw_sql(f"CREATE TABLE world ({WORLD_COLUMNS})")
-        self.world = self.con.table("world")
+        if tables is None:
+            self.con.raw_sql(f"CREATE TABLE world ({WORLD_COLUMNS})")
+            names = ["world"]
+        else:
+            for name, schema in tables.items():
+                self.con.create_table(name, schema=ibis.schema(dict(schema)))
+            names = list(tables)
+        #: The tables, in the order ``build`` functions take them.
+        self.tables = [self.con.table(name) for name in names]
         self._queries: dict[Hashable, tuple[str, sch.Schema]] = {}
+
+    @property
+    def world(self) -> ir.Table:
+        """The first table (``world`` by default)."""
+        return self.tables[0]
 
     def run(
         self,
@@ -40,17 +54,26 @@ class CompiledOnce:
     ) -> pd.DataFrame:
         """``build(world)`` executed on the rows of ``world``; ``key`` names the analysis when
         ``build`` is made anew for each call (a lambda over its parameters)."""
+        self.load(world=world)
+        return self.query(build, key)
+
+    def load(self, **frames: pd.DataFrame) -> None:
+        """Replace the rows of each named table by those of its frame."""
+        duck = self.con.con
+        for name, frame in frames.items():
+            duck.execute(f"DELETE FROM {name}")
+            duck.register("incoming", frame)
+            try:
+                duck.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+            finally:
+                duck.unregister("incoming")
+
+    def query(self, build: Callable[..., ir.Table], key: Hashable | None = None) -> pd.DataFrame:
+        """``build(*tables)`` executed on the rows loaded last."""
         key = build if key is None else key
         if key not in self._queries:
-            expr = build(self.world)
+            expr = build(*self.tables)
             self._queries[key] = (self.con.compile(expr), expr.schema())
         sql, schema = self._queries[key]
-        duck = self.con.con
-        duck.execute("DELETE FROM world")
-        duck.register("incoming", world)
-        try:
-            duck.execute("INSERT INTO world BY NAME SELECT * FROM incoming")
-        finally:
-            duck.unregister("incoming")
         # The same conversion to pandas as ``expr.to_pandas()``, from the same SQL's result.
-        return PandasData.convert_table(duck.execute(sql).df(), schema)
+        return PandasData.convert_table(self.con.con.execute(sql).df(), schema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,12 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_home: Path) -> Any:
+    """The report's content for Japan with Germany on the demo store, gathered once per
+    session (its heaviest question, ``compare``, costs seconds); tests only read it."""
+    from chokepoints.report import gather
+
+    return gather(Workspace.open(demo_home), "JPN", partners=["DEU"])

@@ -60,6 +60,26 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def run_quietly(*args: str) -> tuple[int, str, str]:
+    """Run ``chokepoints ARGS`` in-process with stdout and stderr captured in buffers (no
+    capsys: for module and session fixtures); return (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["chokepoints", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue()
+
+
 def assert_one_sentence_error(code: int, err: str) -> None:
     """A user error: exit 1, a single 'error:' sentence, no traceback."""
     assert code == 1

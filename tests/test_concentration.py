@@ -386,14 +386,21 @@ def sorted_rows(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return frame.sort_values(key).reset_index(drop=True)
 
 
+def every_function(world: pd.DataFrame) -> list[pd.DataFrame]:
+    """Each of ``FUNCTIONS`` on ``world`` (its rows loaded once), as ``sorted_rows``."""
+    ONCE.load(world=world)
+    return [sorted_rows(ONCE.query(function), key) for function, key in FUNCTIONS]
+
+
 @FAST
 @given(world=worlds())
 def test_supplier_shares_sum_to_one(world: pd.DataFrame) -> None:
-    shares = ONCE.run(conc.supplier_shares, world)
+    ONCE.load(world=world)
+    shares = ONCE.query(conc.supplier_shares)
     sums = shares.groupby(IMPORT_KEY)["share"].sum()
     assert sums.tolist() == pytest.approx([1.0] * len(sums), rel=1e-12)
     assert (shares["share"] > 0).all()
-    world_shares = ONCE.run(conc.exporter_shares, world)
+    world_shares = ONCE.query(conc.exporter_shares)
     sums = world_shares.groupby(["year", "product"])["world_share"].sum()
     assert sums.tolist() == pytest.approx([1.0] * len(sums), rel=1e-12)
 
@@ -401,15 +408,16 @@ def test_supplier_shares_sum_to_one(world: pd.DataFrame) -> None:
 @FAST
 @given(world=worlds())
 def test_hhi_lies_between_one_over_n_and_one(world: pd.DataFrame) -> None:
+    ONCE.load(world=world)
     eps = 1e-12
-    imports = ONCE.run(conc.import_concentration, world)
+    imports = ONCE.query(conc.import_concentration)
     assert (imports["hhi"] >= 1 / imports["n_suppliers"] - eps).all()
     assert (imports["hhi"] <= 1 + eps).all()
     assert ((imports["n_suppliers"] > 1) | (imports["hhi"] == 1.0)).all()
-    exports = ONCE.run(conc.world_exports, world)
+    exports = ONCE.query(conc.world_exports)
     assert (exports["world_export_hhi"] >= 1 / exports["n_exporters"] - eps).all()
     assert (exports["world_export_hhi"] <= 1 + eps).all()
-    markets = ONCE.run(conc.export_dependence, world)
+    markets = ONCE.query(conc.export_dependence)
     assert (markets["market_hhi"] >= 1 / markets["n_markets"] - eps).all()
     assert (markets["market_hhi"] <= 1 + eps).all()
 
@@ -417,7 +425,8 @@ def test_hhi_lies_between_one_over_n_and_one(world: pd.DataFrame) -> None:
 @FAST
 @given(world=worlds())
 def test_top_shares_are_ordered(world: pd.DataFrame) -> None:
-    imports = ONCE.run(conc.import_concentration, world)
+    ONCE.load(world=world)
+    imports = ONCE.query(conc.import_concentration)
     eps = 1e-12
     assert (imports["top3_share"] >= imports["top_supplier_share"] - eps).all()
     assert (imports["top3_share"] <= 1 + eps).all()
@@ -425,7 +434,7 @@ def test_top_shares_are_ordered(world: pd.DataFrame) -> None:
     # HHI <= top share (a weighted mean of shares is at most the largest one).
     assert (imports["hhi"] <= imports["top_supplier_share"] + eps).all()
     # The named top supplier has the largest share (any of the tied ones).
-    shares = ONCE.run(conc.supplier_shares, world)
+    shares = ONCE.query(conc.supplier_shares)
     named = imports.merge(
         shares, left_on=[*IMPORT_KEY, "top_supplier"], right_on=[*IMPORT_KEY, "exporter"]
     )
@@ -460,13 +469,9 @@ def test_trade_balance_is_consistent(world: pd.DataFrame) -> None:
 @given(world=worlds(), data=st.data())
 def test_results_do_not_depend_on_row_order(world: pd.DataFrame, data: st.DataObject) -> None:
     order = data.draw(st.permutations(range(len(world))))
-    shuffled = world.iloc[list(order)].reset_index(drop=True)
-    for function, key in FUNCTIONS:
-        pd.testing.assert_frame_equal(
-            sorted_rows(ONCE.run(function, shuffled), key),
-            sorted_rows(ONCE.run(function, world), key),
-            check_exact=True,
-        )
+    shuffled = every_function(world.iloc[list(order)].reset_index(drop=True))
+    for result, expected in zip(shuffled, every_function(world), strict=True):
+        pd.testing.assert_frame_equal(result, expected, check_exact=True)
 
 
 @FAST
@@ -476,11 +481,9 @@ def test_results_are_invariant_to_scaling(world: pd.DataFrame, factor: float) ->
     # Multiplying by a power of two is exact in binary floating point, so then every number
     # must come out bit for bit the same; other factors round, within 1e-9.
     exact = math.frexp(factor)[0] == 0.5
-    scaled = world.assign(value_usd=world["value_usd"] * factor)
-    for function, key in FUNCTIONS:
-        base = sorted_rows(ONCE.run(function, world), key)
+    scaled = every_function(world.assign(value_usd=world["value_usd"] * factor))
+    for base, result in zip(every_function(world), scaled, strict=True):
         expected = base.assign(**{c: base[c] * factor for c in DOLLARS & set(base.columns)})
-        result = sorted_rows(ONCE.run(function, scaled), key)
         pd.testing.assert_frame_equal(result, expected, check_exact=exact, rtol=1e-9)
 
 

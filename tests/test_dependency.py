@@ -557,8 +557,9 @@ def _geodep_2022(table: ir.Table) -> ir.Table:
 
 def flags(world: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """geodep 2022 and ec2021 2022 (EU = DEU, FRA) on ``world``, sorted, argmax names dropped."""
-    geodep = ONCE.run(_geodep_2022, world).drop(columns="top_supplier")
-    ec = ONCE.run(_ec2021_eu, world)
+    ONCE.load(world=world)
+    geodep = ONCE.query(_geodep_2022).drop(columns="top_supplier")
+    ec = ONCE.query(_ec2021_eu)
     return {
         "geodep": geodep.sort_values(["importer", "product"]).reset_index(drop=True),
         "ec2021": ec.drop(columns="top_supplier").sort_values("product").reset_index(drop=True),

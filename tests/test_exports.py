@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,25 @@ from chokepoints import __version__, export
 from chokepoints.errors import ChokepointsError
 from chokepoints.workspace import Workspace
 from helpers import assert_one_sentence_error, run
+from kept import answers_kept
 
 ANSI = re.compile(r"\x1b\[")
 COMPARE_TABLES = ["by_sector", "shared", "complementarity", "best_practice", "joint"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _answered_once() -> Iterator[None]:
+    """The module checks how answers are written, not how they are computed: each question
+    (``compare JPN DEU`` is asked by eight tests) is computed once and handed out as copies."""
+    with answers_kept():
+        yield
+
+
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo")
-    Workspace.open(home).load_demo()
-    return home
+def jpn_deu(demo_home: Path) -> Any:
+    """``Workspace.compare`` of Japan and Germany on the demo store: the expected tables of
+    the compare exports, computed once for the module (the tests only read them)."""
+    return Workspace.open(demo_home).compare(["JPN", "DEU"])
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -86,7 +96,7 @@ def _assert_provenance_sheet(sheet: Any, provenance: dict[str, Any]) -> None:
 
 # -- Excel -----------------------------------------------------------------------------------
 def test_compare_xlsx_has_every_table_and_provenance(
-    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path, jpn_deu: Any
 ) -> None:
     target = tmp_path / "jpn-deu.xlsx"
     code, out, err = run(
@@ -103,7 +113,7 @@ def test_compare_xlsx_has_every_table_and_provenance(
     )
     assert code == 0, err
     assert out == ""
-    expected = Workspace.open(demo_home).compare(["JPN", "DEU"])
+    expected = jpn_deu
     book = load_workbook(target)
     assert book.sheetnames == [*COMPARE_TABLES, "provenance"]
     for name in COMPARE_TABLES:
@@ -254,9 +264,9 @@ def test_xlsx_needs_an_output_file(capsys: pytest.CaptureFixture[str], demo_home
 
 # -- several tables as CSV, Parquet, JSON -----------------------------------------------------
 def test_multi_table_csv_and_parquet_write_one_file_per_table(
-    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path, jpn_deu: Any
 ) -> None:
-    compared = Workspace.open(demo_home).compare(["JPN", "DEU"])
+    compared = jpn_deu
     provenance = compared.by_sector.attrs["provenance"]
     expected = compared.frames()
     code, _, err = run(
@@ -562,26 +572,50 @@ def _environment(**extra: str) -> dict[str, str]:
 
 CLI = [sys.executable, "-c", "from chokepoints.cli import main; main()"]
 
+#: A child that runs each command of ``argv[1]`` (JSON) as ``chokepoints`` would, one after the
+#: other, writing a separator line and the exit code after each: several commands on the same
+#: pipes for one Python start-up (the console is made at import, as in a process of its own).
+PIPED = """
+import json, sys
+from chokepoints.cli import main
+for args in json.loads(sys.argv[1]):
+    sys.argv = ["chokepoints", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        stream.write(f"\\x1eEND {code}\\n")
+        stream.flush()
+"""
+
 
 @pytest.mark.slow
 def test_piped_output_has_no_escape_codes(demo_home: Path) -> None:
-    for args, expected in (
+    cases = (
         (["deps", "JPN"], "dependent products"),
         (["compare", "JPN", "DEU"], "Shared chokepoints"),
         (["diversify", "JPN", "850511"], "Optimised sourcing mix"),
-    ):
-        done = subprocess.run(
-            [*CLI, *args, "--home", str(demo_home)],
-            capture_output=True,
-            text=True,
-            env=_environment(),
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        assert expected in done.stdout
-        assert "demo data (synthetic)" in done.stdout
-        assert not ANSI.search(done.stdout) and not ANSI.search(done.stderr), args
+    )
+    jobs = [[*args, "--home", str(demo_home)] for args, _ in cases]
+    done = subprocess.run(
+        [sys.executable, "-c", PIPED, json.dumps(jobs)],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    outs = re.split(r"\x1eEND (\S+)\n", done.stdout)
+    errs = re.split(r"\x1eEND (\S+)\n", done.stderr)
+    assert outs[1::2] == errs[1::2] == ["0"] * len(cases), done.stderr
+    for (args, expected), out, err in zip(cases, outs[0:-1:2], errs[0:-1:2], strict=True):
+        assert expected in out, args
+        assert "demo data (synthetic)" in out, args
+        assert not ANSI.search(out) and not ANSI.search(err), args
 
 
 def _on_terminal(args: list[str], env: dict[str, str]) -> str:

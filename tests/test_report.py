@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,15 +34,15 @@ VOID = {"meta", "link", "br", "hr", "img", "input", "source", "col", "area", "ba
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    ws = Workspace.open(tmp_path_factory.mktemp("demo"))
-    ws.load_demo()
-    return ws
+def demo(demo_home: Path) -> Workspace:
+    """The session's demo store (the tests only read it)."""
+    return Workspace.open(demo_home)
 
 
 @pytest.fixture(scope="module")
-def jpn_deu(demo: Workspace):
-    return gather(demo, "JPN", partners=["DEU"])
+def jpn_deu(demo_report: Any) -> Any:
+    """Japan's report with Germany, gathered once for the session."""
+    return demo_report
 
 
 class TagBalance(HTMLParser):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,20 +45,43 @@ def chromium() -> str:
     pytest.skip(message)
 
 
-@pytest.mark.parametrize("partners", [["DEU"], []], ids=["with-partner", "alone"])
-def test_report_renders_offline_in_chromium(tmp_path: Path, partners: list[str]) -> None:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module; each test opens a page of its own."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
-    ws = Workspace.open(tmp_path / "home")
-    ws.load_demo()
-    report = tmp_path / "report.html"
-    write_report(gather(ws, "JPN", partners=partners), report)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=QUIET)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def jpn_deu_report(demo_report: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo report of Japan with Germany as an HTML file (the session's content)."""
+    report = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(demo_report, report)
+    return report
+
+
+@pytest.mark.parametrize("partners", [["DEU"], []], ids=["with-partner", "alone"])
+def test_report_renders_offline_in_chromium(
+    request: pytest.FixtureRequest,
+    browser: Any,
+    demo_home: Path,
+    tmp_path: Path,
+    partners: list[str],
+) -> None:
+    if partners:
+        report = request.getfixturevalue("jpn_deu_report")
+    else:
+        report = tmp_path / "report.html"
+        write_report(gather(Workspace.open(demo_home), "JPN", partners=partners), report)
     errors: list[str] = []
     requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=QUIET)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: requests.append(r.url))
@@ -89,7 +114,8 @@ def test_report_renders_offline_in_chromium(tmp_path: Path, partners: list[str])
             "Array.from(document.querySelectorAll('details')).every(d => d.open)"
         )
         page.emulate_media(media="screen")
-        browser.close()
+    finally:
+        page.close()
     assert errors == []
     assert [r for r in requests if r != report.as_uri()] == []
     for key, svgs, count in marks:
@@ -144,22 +170,14 @@ def _changed_share(shot: Path, baseline: Path, diff: Path) -> float:
     return changed
 
 
-def test_sections_look_as_their_baselines(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    ws = Workspace.open(tmp_path / "home")
-    ws.load_demo()
-    report = tmp_path / "report.html"
-    write_report(gather(ws, "JPN", partners=["DEU"]), report)
+def test_sections_look_as_their_baselines(browser: Any, jpn_deu_report: Path) -> None:
     update = os.environ.get("CHOKEPOINTS_UPDATE_BASELINES") == "1"
     artefacts = REPO / "test-artifacts" / "sections"
     artefacts.mkdir(parents=True, exist_ok=True)
     keys = ["key-figures", *CHARTS, "cooperation"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=QUIET)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(report.as_uri())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(jpn_deu_report.as_uri())
         for key in CHARTS:
             page.wait_for_selector(f"#chart-{key} svg.main-svg", timeout=15_000)
         page.wait_for_timeout(500)  # let Plotly finish its transitions
@@ -167,7 +185,8 @@ def test_sections_look_as_their_baselines(tmp_path: Path) -> None:
             page.locator(f"#{key}").screenshot(
                 path=str(artefacts / f"{key}.png"), animations="disabled"
             )
-        browser.close()
+    finally:
+        page.close()
     if update:
         BASELINES.mkdir(exist_ok=True)
         for key in keys:

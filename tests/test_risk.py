@@ -22,6 +22,7 @@ from chokepoints.analysis.risk import (
 from chokepoints.errors import ChokepointsError, InputError
 from chokepoints.sources.wgi import read_wgi
 from chokepoints.workspace import Workspace
+from compiled import CompiledOnce
 
 GOVERNANCE_SCHEMA = {"country": "string", "year": "int16", "indicator": "string"}
 GOVERNANCE_SCHEMA["estimate"] = "float64"
@@ -62,30 +63,44 @@ def uniform(country: str, year: int, estimate: float) -> list[tuple[str, int, st
     return [(country, year, indicator, estimate) for indicator in WGI_INDICATORS]
 
 
-def shares_table(rows: list[tuple[int, str, str, str, float]]) -> ibis.Table:
+SCORES_SCHEMA = {"country": "string", "wgi_scaled": "float64"}
+
+
+def shares_frame(rows: list[tuple[int, str, str, str, float]]) -> pd.DataFrame:
     """Supplier shares from (year, importer, product, exporter, value) rows, computed here."""
     frame = pd.DataFrame(rows, columns=["year", "importer", "product", "exporter", "value_usd"])
     totals = frame.groupby(["year", "importer", "product"])["value_usd"].transform("sum")
     frame["share"] = frame["value_usd"] / totals
-    return ibis.memtable(frame, schema=SHARES_SCHEMA)
+    return frame
 
 
-def world_table(rows: list[tuple[int, str, str, float]]) -> ibis.Table:
+def shares_table(rows: list[tuple[int, str, str, str, float]]) -> ibis.Table:
+    return ibis.memtable(shares_frame(rows), schema=SHARES_SCHEMA)
+
+
+def world_frame(rows: list[tuple[int, str, str, float]]) -> pd.DataFrame:
     """World export shares from (year, product, exporter, value) rows."""
     frame = pd.DataFrame(rows, columns=["year", "product", "exporter", "export_value_usd"])
     totals = frame.groupby(["year", "product"])["export_value_usd"].transform("sum")
     frame["world_share"] = frame["export_value_usd"] / totals
-    return ibis.memtable(frame, schema=WORLD_SCHEMA)
+    return frame
+
+
+def world_table(rows: list[tuple[int, str, str, float]]) -> ibis.Table:
+    return ibis.memtable(world_frame(rows), schema=WORLD_SCHEMA)
 
 
 def balance_table(rows: list[tuple[int, str, str, float, float]]) -> ibis.Table:
     return ibis.memtable(pd.DataFrame(rows, columns=list(BALANCE_SCHEMA)), schema=BALANCE_SCHEMA)
 
 
-def scores_table(scores: dict[str, float]) -> ibis.Table:
+def scores_frame(scores: dict[str, float]) -> pd.DataFrame:
     """A scores table with given 0-10 scores (as governance_scores returns them)."""
-    frame = pd.DataFrame({"country": list(scores), "wgi_scaled": list(scores.values())})
-    return ibis.memtable(frame, schema={"country": "string", "wgi_scaled": "float64"})
+    return pd.DataFrame({"country": list(scores), "wgi_scaled": list(scores.values())})
+
+
+def scores_table(scores: dict[str, float]) -> ibis.Table:
+    return ibis.memtable(scores_frame(scores), schema=SCORES_SCHEMA)
 
 
 def by_key(table: ibis.Table, *keys: str) -> pd.DataFrame:
@@ -410,7 +425,18 @@ worlds = st.fixed_dictionaries(
 )
 
 
-def build(world: dict, factor: float = 1.0, seed: int | None = None) -> dict[str, ibis.Table]:
+#: The inputs of ``supply_risk_trade`` as DuckDB tables, each analysis compiled once.
+ONCE = CompiledOnce(
+    {
+        "shares": SHARES_SCHEMA,
+        "world_shares": WORLD_SCHEMA,
+        "flows_balance": BALANCE_SCHEMA,
+        "scores": SCORES_SCHEMA,
+    }
+)
+
+
+def build(world: dict, factor: float = 1.0, seed: int | None = None) -> dict[str, pd.DataFrame]:
     """supply_risk_trade inputs of a generated world: values times ``factor``, rows shuffled."""
     flows = [(2022, imp, prod, exp, value * factor) for imp, prod, exp, value in world["flows"]]
     world_rows: dict[tuple[str, str], float] = {}
@@ -433,23 +459,36 @@ def build(world: dict, factor: float = 1.0, seed: int | None = None) -> dict[str
                 .tolist()
             )
     return {
-        "shares": shares_table(flows),
-        "world_shares": world_table(world_list),
-        "flows_balance": balance_table(balance),
-        "scores": scores_table(world["scores"]),
+        "shares": shares_frame(flows),
+        "world_shares": world_frame(world_list),
+        "flows_balance": pd.DataFrame(balance, columns=list(BALANCE_SCHEMA)),
+        "scores": scores_frame(world["scores"]),
     }
 
 
-def results(inputs: dict[str, ibis.Table]) -> pd.DataFrame:
-    frame = supply_risk_trade(**inputs).to_pandas()
+def _supply_risk(
+    shares: ibis.Table, world_shares: ibis.Table, flows_balance: ibis.Table, scores: ibis.Table
+) -> ibis.Table:
+    return supply_risk_trade(shares, world_shares, flows_balance, scores)
+
+
+def _hhi_wgi(
+    shares: ibis.Table, world_shares: ibis.Table, flows_balance: ibis.Table, scores: ibis.Table
+) -> ibis.Table:
+    return hhi_wgi(shares, scores)
+
+
+def results(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    ONCE.load(**inputs)
+    frame = ONCE.query(_supply_risk)
     return frame.sort_values(["importer", "product"]).reset_index(drop=True)
 
 
 @settings(max_examples=25, deadline=None)
 @given(worlds)
 def test_hhi_wgi_lies_between_zero_and_ten_times_hhi(world: dict) -> None:
-    inputs = build(world)
-    frame = hhi_wgi(inputs["shares"], inputs["scores"]).to_pandas()
+    ONCE.load(**build(world))
+    frame = ONCE.query(_hhi_wgi)
     assert (frame["hhi_wgi"] >= -1e-12).all()
     assert (frame["hhi_wgi"] <= 10 * frame["hhi"] + 1e-9).all()
     assert ((frame["hhi"] > 0) & (frame["hhi"] <= 1 + 1e-12)).all()

@@ -25,7 +25,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -36,6 +36,7 @@ import pytest
 import chokepoints
 from chokepoints.cli import main
 from conftest import REPO
+from kept import answers_kept
 
 ARTEFACTS = REPO / "test-artifacts" / "cli"
 #: One worker captures the screens (a session fixture is made once per pytest-xdist worker).
@@ -68,21 +69,25 @@ def _environment() -> dict[str, str]:
 
 
 #: What the child runs: each job's command at its width (the window resized before it), then a
-#: marker line with the exit code; errors go to stderr.
+#: marker line with the exit code; errors go to stderr. A command asked at two widths is
+#: answered once (``kept.answers_kept``): the widths change the drawing, not the answer.
 CHILD = """
 import fcntl, json, struct, sys, termios
+sys.path.insert(0, sys.argv[2])
 from chokepoints.cli import main
-for args, width in json.loads(sys.argv[1]):
-    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 60, width, 0, 0))
-    sys.argv = ["chokepoints", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    sys.stdout.flush()
-    sys.stdout.write(f"\\x1eEND {code}\\n")
-    sys.stdout.flush()
+from kept import answers_kept
+with answers_kept():
+    for args, width in json.loads(sys.argv[1]):
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 60, width, 0, 0))
+        sys.argv = ["chokepoints", *args]
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        sys.stdout.flush()
+        sys.stdout.write(f"\\x1eEND {code}\\n")
+        sys.stdout.flush()
 """
 END = re.compile(r"\x1eEND (\S+)\n")
 
@@ -94,7 +99,7 @@ def run_on_terminal(jobs: list[tuple[list[str], int]], home: Path) -> list[str]:
     master, slave = pty.openpty()
     argv = json.dumps([([*args, "--home", str(home)], width) for args, width in jobs])
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, argv],
+        [sys.executable, "-c", CHILD, argv, str(Path(__file__).parent)],
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=subprocess.PIPE,
@@ -153,31 +158,47 @@ class Screen:
         return ANSI.sub("", self.raw)
 
 
-def capture(home: Path, label: str) -> dict[tuple[str, str], Screen]:
-    """Every command at every width, with its JSON; the text saved under ``ARTEFACTS``."""
+def capture(
+    home: Path, label: str, also: dict[str, list[str]] | None = None
+) -> tuple[dict[tuple[str, str], Screen], dict[str, str]]:
+    """Every command at every width, with its JSON; the text saved under ``ARTEFACTS``. The
+    commands of ``also`` run on the same terminal at 80 columns; their outputs by name."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     jobs = [(name, mode, width) for name in COMMANDS for mode, width in WIDTHS.items() if width]
-    on_terminal = run_on_terminal([(COMMANDS[name], width) for name, _, width in jobs], home)
-    seen = {(name, mode): raw for (name, mode, _), raw in zip(jobs, on_terminal, strict=True)}
+    extra = also or {}
+    on_terminal = run_on_terminal(
+        [(COMMANDS[name], width) for name, _, width in jobs] + [(a, 80) for a in extra.values()],
+        home,
+    )
+    seen = {(name, mode): raw for (name, mode, _), raw in zip(jobs, on_terminal, strict=False)}
     screens = {}
-    for name, args in COMMANDS.items():
-        records = json.loads(run_piped([*args, "--format", "json"], home))
-        for mode, width in WIDTHS.items():
-            raw = seen[name, mode] if width else run_piped(args, home)
-            screen = Screen(name, mode, width, raw, records)
-            (ARTEFACTS / f"{label}-{name}-{mode}.txt").write_text(screen.text, encoding="utf-8")
-            screens[name, mode] = screen
-    return screens
+    with answers_kept():  # the JSON and the piped table of a command: one answer
+        for name, args in COMMANDS.items():
+            records = json.loads(run_piped([*args, "--format", "json"], home))
+            for mode, width in WIDTHS.items():
+                raw = seen[name, mode] if width else run_piped(args, home)
+                screen = Screen(name, mode, width, raw, records)
+                (ARTEFACTS / f"{label}-{name}-{mode}.txt").write_text(screen.text, encoding="utf-8")
+                screens[name, mode] = screen
+    return screens, dict(zip(extra, on_terminal[len(jobs) :], strict=True))
 
 
 @pytest.fixture(scope="session")
-def demo_screens(demo_home: Path) -> dict[tuple[str, str], Screen]:
-    return capture(demo_home, "demo")
+def demo_capture(demo_home: Path) -> tuple[dict[tuple[str, str], Screen], dict[str, str]]:
+    """The demo's screens, and ``stages JPN`` at 80 columns from the same terminal."""
+    return capture(demo_home, "demo", also={"stages-JPN": ["stages", "JPN"]})
+
+
+@pytest.fixture(scope="session")
+def demo_screens(
+    demo_capture: tuple[dict[tuple[str, str], Screen], dict[str, str]],
+) -> dict[tuple[str, str], Screen]:
+    return demo_capture[0]
 
 
 @pytest.fixture(scope="session")
 def atlas_screens(atlas: Any) -> dict[tuple[str, str], Screen]:
-    return capture(atlas.home, "atlas")
+    return capture(atlas.home, "atlas")[0]
 
 
 # -- the expected text of a value, formatted independently ------------------------------------
@@ -435,10 +456,9 @@ def test_atlas_screens_cut_no_number(
     check_screen(atlas_screens[name, mode])
 
 
-@pytest.mark.parametrize("store", ["demo", pytest.param("atlas", marks=pytest.mark.shared_data)])
-def test_screens_as_pictures(request: pytest.FixtureRequest, store: str) -> None:
-    """Each screen as an SVG (rich) and a PNG (Chromium) in ``ARTEFACTS``; the atlas's as PNG
-    at 80 columns only (the demo's cover every width; the SVGs keep the rest)."""
+@pytest.fixture(scope="module")
+def svg_page() -> Iterator[Any]:
+    """A page of one headless Chromium for the module's pictures, offline."""
     from test_report_browser import QUIET, chromium
 
     try:
@@ -449,6 +469,19 @@ def test_screens_as_pictures(request: pytest.FixtureRequest, store: str) -> None
             pytest.fail(message)
         pytest.skip(message)
     executable = chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=QUIET)
+        page = browser.new_page()
+        # rich's SVG asks a CDN for its font; offline, the browser's monospace font draws it.
+        page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("store", ["demo", pytest.param("atlas", marks=pytest.mark.shared_data)])
+def test_screens_as_pictures(request: pytest.FixtureRequest, svg_page: Any, store: str) -> None:
+    """Each screen as an SVG (rich) and a PNG (Chromium) in ``ARTEFACTS``; the atlas's as PNG
+    at 80 columns only (the demo's cover every width; the SVGs keep the rest)."""
     pictures = []
     screens = request.getfixturevalue(f"{store}_screens")
     for (name, mode), screen in screens.items():
@@ -456,20 +489,14 @@ def test_screens_as_pictures(request: pytest.FixtureRequest, store: str) -> None
         svg.write_text(as_svg(screen), encoding="utf-8")
         if store == "demo" or mode == "80":
             pictures.append(svg)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=QUIET)
-        page = browser.new_page()
-        # rich's SVG asks a CDN for its font; offline, the browser's monospace font draws it.
-        page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
-        for svg in pictures:
-            view = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg.read_text(encoding="utf-8"))
-            assert view, f"{svg} has no viewBox"
-            # The SVG fills the page: a page of its own size draws it at 1:1.
-            size = {"width": round(float(view[1])), "height": round(float(view[2]))}
-            page.set_viewport_size(size)
-            page.goto(svg.as_uri())
-            page.locator("svg").screenshot(path=str(svg.with_suffix(".png")))
-        browser.close()
+    for svg in pictures:
+        view = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg.read_text(encoding="utf-8"))
+        assert view, f"{svg} has no viewBox"
+        # The SVG fills the page: a page of its own size draws it at 1:1.
+        size = {"width": round(float(view[1])), "height": round(float(view[2]))}
+        svg_page.set_viewport_size(size)
+        svg_page.goto(svg.as_uri())
+        svg_page.locator("svg").screenshot(path=str(svg.with_suffix(".png")))
     for svg in pictures:
         assert svg.with_suffix(".png").stat().st_size > 10_000, f"{svg} drew nothing"
 
@@ -559,8 +586,10 @@ def test_floats_keep_their_trailing_zeros() -> None:
     assert cell_text(2022.0, "year") == "2022"
 
 
-def test_stages_keep_the_step_and_name_their_columns(demo_home: Path) -> None:
-    text = ANSI.sub("", run_on_terminal([(["stages", "JPN"], 80)], demo_home)[0])
+def test_stages_keep_the_step_and_name_their_columns(
+    demo_capture: tuple[dict[tuple[str, str], Screen], dict[str, str]],
+) -> None:
+    text = ANSI.sub("", demo_capture[1]["stages-JPN"])
     header = next(line for line in text.splitlines() if line.startswith("┃"))
     cells = [c.strip() for c in header.strip("┃").split("┃")]
     assert cells[0] == "step"

@@ -1,14 +1,11 @@
 """The REST API on the demo store: every endpoint answers with the CLI's numbers (the CLI's JSON
-run in a subprocess, and DuckDB SQL straight over the store's Parquet files), downloads carry
+run in this process, and DuckDB SQL straight over the store's Parquet files), downloads carry
 the same rows, and every bad parameter gets 404 or 422 with one sentence, never 500."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from chokepoints.web.app import create_app
 from chokepoints.web.settings import ServerSettings
+from helpers import run_quietly
 
-ROOT = Path(__file__).resolve().parents[1]
 #: The module's server returns at most this many rows (the schema's bound is larger).
 MAX_ROWS = 1000
 GALLIUM = "china-gallium-germanium-2023"
@@ -35,18 +32,10 @@ def client(demo_home: Path) -> Iterator[TestClient]:
         yield client
 
 
-def cli_json(home: Path, *args: str) -> subprocess.Popen[str]:
-    """``chokepoints ARGS --format json --home HOME`` started in a subprocess."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "chokepoints", *args, "--format", "json", "--home", str(home)]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-
-
 @pytest.fixture(scope="module")
 def cli_answers(demo_home: Path) -> dict[str, Any]:
-    """The CLI's JSON for the questions the API is compared on, run side by side."""
+    """The CLI's JSON for the questions the API is compared on (run in this process: the
+    comparison is of numbers, not of the process)."""
     commands = {
         "deps": ("deps", "JPN"),
         "product": ("product", "850511"),
@@ -54,11 +43,10 @@ def cli_answers(demo_home: Path) -> dict[str, Any]:
         "diversify": ("diversify", "JPN", "850511", "--exclude", "CHN"),
         "compare": ("compare", "JPN,DEU"),
     }
-    running = {name: cli_json(demo_home, *args) for name, args in commands.items()}
     answers = {}
-    for name, process in running.items():
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
+    for name, args in commands.items():
+        code, out, err = run_quietly(*args, "--format", "json", "--home", str(demo_home))
+        assert code == 0, err
         answers[name] = json.loads(out)
     return answers
 
