@@ -161,6 +161,53 @@ def mirror_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+class Origins:
+    """Effective origins of products from one set of flows (exporter, importer, product,
+    value_usd): the flows split by product, the countries and each input's supply mix are made
+    once, however many products are asked about (a report asks about a hundred). Each input's
+    domestic supply is ``domestic[code]`` (USD by country, e.g. valued production) when given,
+    else its exports (a lower bound)."""
+
+    def __init__(
+        self, flows: pd.DataFrame, domestic: Mapping[str, pd.Series] | None = None
+    ) -> None:
+        self._none = flows.iloc[0:0]
+        self._by_product = dict(iter(flows.groupby("product", sort=False)))
+        self._countries = sorted(pd.unique(pd.concat([flows["exporter"], flows["importer"]])))
+        self._domestic = domestic or {}
+        self._mixes: dict[str, pd.DataFrame | None] = {}
+
+    def _mix(self, code: str) -> pd.DataFrame | None:
+        """The supply mix of input ``code``; None when the flows hold none of it."""
+        if code not in self._mixes:
+            mine = self._by_product.get(code, self._none)
+            mix = None
+            if not mine.empty:
+                own = self._domestic.get(code)
+                if own is None:
+                    own = mine.groupby("exporter")["value_usd"].sum()
+                mix = supply_mix(mine, own, self._countries)
+            self._mixes[code] = mix
+        return self._mixes[code]
+
+    def of(
+        self,
+        product: str,
+        path: Sequence[str],
+        *,
+        importers: Sequence[str] | None = None,
+        with_paths: bool = True,
+    ) -> pd.DataFrame:
+        """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
+        ``importers`` (all when None); an input with no flows is skipped (its step taken at
+        face value)."""
+        direct = import_shares(self._by_product.get(product, self._none))
+        if importers is not None:
+            direct = direct[direct["importer"].isin(list(importers))]
+        mixes = [mix for mix in map(self._mix, path) if mix is not None]
+        return look_through(direct, mixes, with_paths=with_paths)
+
+
 def effective_origins(
     flows: pd.DataFrame,
     product: str,
@@ -170,24 +217,8 @@ def effective_origins(
     with_paths: bool = True,
     domestic: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
-    ``importers`` (all when None), from the flows (exporter, importer, product, value_usd) of
-    the product and its inputs. Each input's domestic supply is ``domestic[code]`` (USD by
-    country, e.g. valued production) when given, else its exports (a lower bound); an input
-    with no flows is skipped (its step taken at face value)."""
-    direct = import_shares(flows[flows["product"] == product])
-    if importers is not None:
-        direct = direct[direct["importer"].isin(list(importers))]
-    countries = sorted(pd.unique(pd.concat([flows["exporter"], flows["importer"]])))
-    mixes = []
-    for code in path:
-        mine = flows[flows["product"] == code]
-        if not mine.empty:
-            own = (domestic or {}).get(code)
-            if own is None:
-                own = mine.groupby("exporter")["value_usd"].sum()
-            mixes.append(supply_mix(mine, own, countries))
-    return look_through(direct, mixes, with_paths=with_paths)
+    """:func:`look_through` of one ``product`` via the inputs of ``path`` (see ``Origins``)."""
+    return Origins(flows, domestic).of(product, path, importers=importers, with_paths=with_paths)
 
 
 def look_through(

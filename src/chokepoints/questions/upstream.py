@@ -172,10 +172,9 @@ def upstream(
         )
     looked = {code for path in paths for code in path} & held
     domestic, rules = _domestic_supplies(ctx, frame, looked, year, who, dataset)
+    origins = analysis.Origins(frame, domestic)
     rows = [
-        analysis.effective_origins(
-            frame, product, path, importers=[who.name], domestic=domestic
-        ).assign(
+        origins.of(product, path, importers=[who.name]).assign(
             via=" < ".join(path) if path else "(direct)",
             looked_through=all(code in held for code in path),
         )
@@ -218,16 +217,15 @@ def effective_top(
     held = set(frame["product"])
     looked = {c for found in paths.values() for path in found for c in path} & held
     domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
+    origins = analysis.Origins(frame, domestic)
     rows = []
     for product, found in paths.items():
         inputs = sorted({code for path in found for code in path})
-        result = analysis.effective_origins(
-            frame,
+        result = origins.of(
             product,
             [code for code in inputs if code in held][:1] or inputs[:1],
             importers=[who.name],
             with_paths=False,
-            domestic=domestic,
         )
         if result.empty:
             continue
