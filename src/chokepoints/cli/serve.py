@@ -41,7 +41,7 @@ def serve(
         bool,
         typer.Option(
             help="Prepare the latest year's world screens at start and answer pages by "
-            "slicing them (fast pages; memory of about 50 bytes per flow of the year).",
+            "slicing them (fast pages, at about 140 bytes of memory per flow of that year).",
         ),
     ] = True,
 ) -> None:
