@@ -116,6 +116,29 @@ def test_data_info_table_shows_each_year(demo_home: Path) -> None:
         assert "reconciled (world)" in line
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_data_info_on_a_narrow_terminal_cuts_no_number(demo_home: Path, width: int) -> None:
+    """At 60 and 80 columns ``data info`` leaves out whole columns, says which, and prints
+    every number it keeps whole (rich alone would shorten "3,288.54" to "3,288.…")."""
+    from rich.console import Console
+
+    from chokepoints.cli import data
+    from chokepoints.workspace import Workspace
+
+    console = Console(width=width, force_terminal=True, color_system=None)
+    saved, data.console = data.console, console
+    try:
+        with console.capture() as captured:
+            data._print_info(Workspace.open(demo_home).info())
+    finally:
+        data.console = saved
+    text = captured.get()
+    assert "…" not in text and "left out for width:" in text
+    for year, rows, value, *_ in held_per_year(demo_home):
+        [line] = [line for line in text.splitlines() if f" {year} " in line]
+        assert f" {rows:,} " in line and f" {value / 1e9:,.2f} " in line
+
+
 def test_store_data_folders_are_the_schema_tables() -> None:
     assert ("trade", *schema.COMPANION_TABLES) == store.DATA_FOLDERS
 

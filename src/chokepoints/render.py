@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,10 +246,18 @@ def print_table(frame: pd.DataFrame, console: Console, *, title: str | None = No
     a file or a CI log, so that no number is ever cut. ``frame.attrs["total_rows"]`` tells how
     many rows the result had before a ``--limit``."""
     total = frame.attrs.get("total_rows")
+    print_fitted(
+        lambda width: rich_table(frame, title=title, width=width, total_rows=total), console
+    )
+
+
+def print_fitted(make: Callable[[int | None], Table], console: Console) -> None:
+    """The table ``make(width)`` makes, fitted to a terminal (``width`` its columns), whole at
+    its natural width (``width`` None) on a pipe, a file or a CI log, its caption below."""
     if console.is_terminal:
-        console.print(rich_table(frame, title=title, width=console.width, total_rows=total))
+        console.print(make(console.width))
         return
-    table = rich_table(frame, title=title, width=None, total_rows=total)
+    table = make(None)
     note, table.caption = table.caption, None  # on one line below, not wrapped to the table
     narrow = console.width
     console.width = max(narrow, table_width(table, console))  # print() caps at the console's
@@ -278,6 +286,8 @@ def render_tables(
     return write_tables(tables, str(fmt), output, provenance)
 
 
+#: Where the columns a narrow terminal leaves out can be seen.
+WIDER = "a wider terminal or --format csv shows them"
 #: Text columns at most this wide are kept whole like numbers; wider ones wrap to fit.
 TEXT_MIN = 12
 #: Columns left out first when a terminal is too narrow, in this order; columns not listed go
@@ -312,19 +322,42 @@ def rich_table(
         [cell_text(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
         for row in frame.itertuples(index=False)
     ]
-    headers = [column_label(str(c)) for c in frame.columns]
-    natural = [
-        max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(frame.columns))
-    ]
     numeric = [
         pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in frame.columns
     ]
+    return text_table(
+        [str(c) for c in frame.columns],
+        cells,
+        numeric,
+        title=title,
+        width=width,
+        total_rows=total_rows,
+        headers=[column_label(str(c)) for c in frame.columns],
+    )
+
+
+def text_table(
+    columns: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    numeric: Sequence[bool],
+    *,
+    title: str | None = None,
+    width: int | None = 100,
+    total_rows: int | None = None,
+    headers: Sequence[str] | None = None,
+    wider: str = WIDER,
+) -> Table:
+    """:func:`rich_table` of rows already written as text (``numeric`` marks the columns
+    aligned right and never cut), for commands that print without pandas (``data info``);
+    ``wider`` says where the columns left out for width can be seen."""
+    headers = list(headers or columns)
+    natural = [max([len(headers[n]), *(len(row[n]) for row in cells)]) for n in range(len(headers))]
     whole = [numeric[n] or natural[n] <= TEXT_MIN for n in range(len(natural))]
     least = [natural[n] if whole[n] else TEXT_MIN for n in range(len(natural))]
     kept = list(range(len(natural)))
     dropped: list[str] = []
     if width is not None:
-        order = _drop_order([str(c) for c in frame.columns])
+        order = _drop_order(list(columns))
         while len(kept) > 1 and sum(least[n] for n in kept) + 3 * len(kept) + 1 > width:
             gone = next(n for n in order if n in kept)
             kept.remove(gone)
@@ -336,7 +369,7 @@ def rich_table(
         text_width = max(TEXT_MIN, room // len(texts))
     table = Table(
         title=Text(title) if title else None,
-        caption=_caption(len(frame), total_rows, dropped),
+        caption=_caption(len(cells), total_rows, dropped, wider),
         header_style="bold",
         show_lines=False,
         box=box.HEAVY_HEAD if width is not None else box.SIMPLE_HEAD,
@@ -363,16 +396,14 @@ def _drop_order(columns: list[str]) -> list[int]:
     return listed + rest
 
 
-def _caption(shown: int, total: int | None, dropped: list[str]) -> Text | None:
-    """What the table leaves out: rows past the limit, columns past the width."""
+def _caption(shown: int, total: int | None, dropped: list[str], wider: str) -> Text | None:
+    """What the table leaves out: rows past the limit, columns past the width (``wider``
+    says where to see them)."""
     parts = []
     if total is not None and total > shown:
         parts.append(f"{shown:,} of {total:,} rows shown (--limit N shows more)")
     if dropped:
-        parts.append(
-            f"left out for width: {', '.join(dropped)} (a wider terminal or --format csv shows "
-            "them)"
-        )
+        parts.append(f"left out for width: {', '.join(dropped)} ({wider})")
     return Text("; ".join(parts)) if parts else None
 
 

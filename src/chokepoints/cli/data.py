@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from chokepoints.cli.common import (
     FormatOption,
@@ -28,7 +27,7 @@ from chokepoints.cli.common import (
 )
 from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
-from chokepoints.render import OutputFormat
+from chokepoints.render import OutputFormat, print_fitted, text_table
 from chokepoints.workspace import Workspace
 
 data_app = typer.Typer(help="Ingest, download and inspect trade data.", no_args_is_help=True)
@@ -502,41 +501,27 @@ def _print_info(info: dict[str, Any]) -> None:
             "ingest baci PATH`."
         )
         return
-    table = Table(header_style="bold")
-    for name in (
-        "source",
-        "release",
-        "HS",
-        "year",
-        "flows",
-        "value (bn USD)",
-        "reporters",
-        "exporters",
+    rows = [
+        [
+            source["source"] + (" (demo)" if _labelled_demo(source) else ""),
+            source["release"],
+            source["classification"],
+            str(year["year"]),
+            f"{year['rows']:,}",
+            f"{year['value_usd'] / 1e9:,.2f}",
+            f"{year.get('reporters', 0):,}",
+            f"{year.get('exporters', 0):,}",
+            year.get("coverage", ""),
+        ]
+        for source in info["sources"]
+        for year in source["years"]
+    ]
+    names = (
+        "source", "release", "HS", "year", "flows", "value (bn USD)", "reporters", "exporters",
         "coverage",
-    ):
-        table.add_column(
-            name,
-            justify="right"
-            if name in ("flows", "value (bn USD)", "reporters", "exporters")
-            else "left",
-        )
-    for source in info["sources"]:
-        label = source["source"] + (
-            " (demo)" if source["demo"] and source["source"] != "demo" else ""
-        )
-        for year in source["years"]:
-            table.add_row(
-                escape(label),
-                escape(source["release"]),
-                escape(source["classification"]),
-                str(year["year"]),
-                f"{year['rows']:,}",
-                f"{year['value_usd'] / 1e9:,.2f}",
-                f"{year.get('reporters', 0):,}",
-                f"{year.get('exporters', 0):,}",
-                year.get("coverage", ""),
-            )
-    console.print(table)
+    )  # fmt: skip
+    numeric = [False, False, False, False, True, True, True, True, False]
+    print_fitted(lambda width: text_table(names, rows, numeric, width=width, wider=WHOLE), console)
     console.print(
         f"{info['rows']:,} flows, {info['value_usd'] / 1e9:,.2f} bn USD, "
         f"{info['products']:,} product descriptions, {len(info['ingests'])} ingest(s)."
@@ -549,19 +534,33 @@ def _print_icio(tables: list[dict[str, Any]]) -> None:
     """The ICIO tables kept as Parquet in HOME/icio/cache, one row each."""
     if not tables:
         return
-    table = Table(title="ICIO tables held (Parquet copies)", header_style="bold")
-    for name in ("year", "regions x sectors", "Z", "source file", "source MB", "cached MB"):
-        table.add_column(name, justify="left" if name == "source file" else "right")
-    for held in tables:
-        table.add_row(
+    rows = [
+        [
             str(held["year"] or "?"),
             f"{held['regions']} x {held['sectors']}",
             " x ".join(f"{n:,}" for n in held["z_shape"]),
-            escape(held["source_file"]),
+            held["source_file"],
             f"{held['source_bytes'] / 1e6:,.1f}",
             f"{held['cached_bytes'] / 1e6:,.1f}",
-        )
-    console.print(table)
+        ]
+        for held in tables
+    ]
+    names = ("year", "regions x sectors", "Z", "source file", "source MB", "cached MB")
+    numeric = [False, False, True, False, True, True]
+    title = "ICIO tables held (Parquet copies)"
+    print_fitted(
+        lambda width: text_table(names, rows, numeric, title=title, width=width, wider=WHOLE),
+        console,
+    )
+
+
+#: Where ``data info``'s columns left out on a narrow terminal can be seen.
+WHOLE = "a wider terminal, or piped as in `chokepoints data info | less -S`, shows them"
+
+
+def _labelled_demo(source: dict[str, Any]) -> bool:
+    """Whether a source of demo data is not named ``demo`` and so needs the label."""
+    return bool(source["demo"]) and source["source"] != "demo"
 
 
 @app.command("groups")
