@@ -61,7 +61,7 @@ def dependencies_treemap(
     # A sector's colour: the import-weighted mean HHI of its dependent products.
     weighted = (rows["hhi"] * rows["import_value_usd"]).groupby(rows["group"]).sum() / groups
     ids = [f"s:{g}" for g in groups.index] + [f"p:{p}" for p in rows["product"]]
-    figure = go.Figure(
+    return styled_figure(
         go.Treemap(
             ids=ids,
             labels=[_label(g, names) for g in groups.index] + rows["label"].tolist(),
@@ -76,9 +76,9 @@ def dependencies_treemap(
                 "colorbar": {"title": {"text": "HHI"}, "thickness": 12},
             },
             hovertemplate="%{label}<br>imports $%{value:,.0f}<extra></extra>",
-        )
+        ),
+        height=460,
     )
-    return styled(figure, height=460)
 
 
 def _first_of(listed: str, sectors: list[str]) -> str:
@@ -93,7 +93,7 @@ def sector_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Figure 
         return None
     frame = by_sector.iloc[::-1]
     labels = [_label(s, names) for s in frame["sector"]]
-    figure = go.Figure(
+    return styled_figure(
         [
             go.Bar(
                 y=labels,
@@ -109,13 +109,10 @@ def sector_bars(by_sector: pd.DataFrame, names: Mapping[str, str]) -> go.Figure 
                 orientation="h",
                 marker_color=RED,
             ),
-        ]
-    )
-    return styled(
-        figure,
+        ],
         height=max(260, 28 * len(frame) + 80),
         barmode="stack",
-        xaxis_title="products",
+        xaxis={"title": {"text": "products"}},
         legend={"orientation": "h", "y": 1.08},
     )
 
@@ -126,7 +123,7 @@ def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
         return None
     frame = suppliers.head(top).iloc[::-1]
     colours = [RED if n > 0 else BLUE for n in frame["n_dominant"]]
-    figure = go.Figure(
+    return styled_figure(
         go.Bar(
             y=[labelled(code) for code in frame["exporter"]],
             x=frame["share"],
@@ -137,9 +134,10 @@ def supplier_bars(suppliers: pd.DataFrame, top: int = 15) -> go.Figure | None:
                 "%{y}: %{x:.1%} of imports ($%{customdata[0]:,.0f})<br>"
                 "dominant supplier of %{customdata[1]} dependent products<extra></extra>"
             ),
-        )
+        ),
+        height=max(280, 24 * len(frame) + 60),
+        xaxis={"tickformat": ".0%"},
     )
-    return styled(figure, height=max(280, 24 * len(frame) + 60), xaxis_tickformat=".0%")
 
 
 #: Longitude a map is centred on, by the continent of the report's economy.
@@ -352,7 +350,7 @@ def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
     labels = [
         f"{p} → {labelled(m)}" for p, m in zip(frame["product"], frame["top_market"], strict=True)
     ]
-    figure = go.Figure(
+    return styled_figure(
         go.Bar(
             y=labels,
             x=frame["top_market_share"],
@@ -363,10 +361,7 @@ def market_bars(exports: pd.DataFrame, top: int = 12) -> go.Figure | None:
                 "%{y}: %{x:.1%} of sales ($%{customdata[0]:,.0f}), market HHI "
                 "%{customdata[1]:.2f}<extra></extra>"
             ),
-        )
-    )
-    return styled(
-        figure,
+        ),
         height=max(260, 26 * len(frame) + 60),
         xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of sales to the top market"},
     )

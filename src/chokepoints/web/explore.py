@@ -106,6 +106,7 @@ async def country(
         "dependencies", country=economy, year=year, sector=sector, include_all=True
     )
     record = deps.attrs["provenance"]
+    deps = _bare(deps)
     who, year = str(record["economy"]), int(record["year"])
     strategic = deps[deps["sector"].fillna("") != ""]
     dependent = strategic[strategic["dependent"]].sort_values("import_value_usd", ascending=False)
@@ -130,6 +131,13 @@ async def country(
     supplier = known or _first(suppliers, "exporter")
     if over and not known:
         trend, trend_record = await _trend(answerer, who, supplier, sector, year, over=over)
+    provenance = [
+        ("Dependencies", record),
+        ("Suppliers and map", suppliers.attrs.get("provenance", {})),
+        ("Trend", trend_record),
+        ("Export markets", exports.attrs.get("provenance", {})),
+    ]
+    suppliers, exports = _bare(suppliers), _bare(exports)
     exports = exports[exports["product"].isin(set(codes))].sort_values(
         ["dependent", "export_value_usd"], ascending=False
     )
@@ -139,12 +147,6 @@ async def country(
         "product": lambda row: f"/product/{row['product']}?year={year}",
         "description": lambda row: f"/diversify/{who}/{row['product']}?year={year}",
     }
-    provenance = [
-        ("Dependencies", record),
-        ("Suppliers and map", suppliers.attrs.get("provenance", {})),
-        ("Trend", trend_record),
-        ("Export markets", exports.attrs.get("provenance", {})),
-    ]
     return {
         "who": who,
         "title": labelled(who),
@@ -270,6 +272,14 @@ async def _suppliers(
     frame = found.assign(n_dominant=found["exporter"].map(dominance).fillna(0).astype("int64"))
     frame.attrs = dict(found.attrs)
     return frame
+
+
+def _bare(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its attrs (its provenance, read before): pandas deep-copies them at
+    every operation, a third of a country page's work. The answer kept is left as it is."""
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return bare
 
 
 def _first(frame: pd.DataFrame, column: str) -> str:
