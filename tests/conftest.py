@@ -15,12 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 #: The tests' Spark queries read a few MB each: generating and compiling Java for every whole
 #: stage costs more there than it saves, so the JVMs the tests start, in this process or in a
 #: child, leave it off (expression code generation stays: interpreting every expression cost
-#: the parity tests an eighth more JVM time). The numbers do not depend on it.
+#: the parity tests 14% more JVM time). The numbers do not depend on it.
 os.environ.setdefault(
     "PYSPARK_SUBMIT_ARGS", "--conf spark.sql.codegen.wholeStage=false pyspark-shell"
 )
 #: Their drivers live a few minutes: the quick C1 compiler alone and the serial collector cost
-#: a third less CPU than Java's defaults (a fresh CLI run on Spark: 19 s instead of 31 s).
+#: a third less CPU than Java's defaults (a fresh CLI run on Spark: 19 s of CPU, not 31 s).
 os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 #: Settings of the one local Spark a test process starts (``local_spark``): its jobs read a few
