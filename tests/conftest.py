@@ -9,18 +9,30 @@ from typing import Any
 import pytest
 
 from chokepoints.workspace import Workspace
+from helpers import require_spark
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: The tests' Spark queries read a few MB each: generating and compiling Java for every query
-#: (whole-stage and expression code generation) costs more there than it saves, so the JVMs the
-#: tests start, in this process or in a child, interpret instead (a fifth less time for the
-#: parity tests; the numbers do not depend on it).
+#: The tests' Spark queries read a few MB each: generating and compiling Java for every whole
+#: stage costs more there than it saves, so the JVMs the tests start, in this process or in a
+#: child, leave it off (expression code generation stays: interpreting every expression cost
+#: the parity tests 14% more JVM time). The numbers do not depend on it.
 os.environ.setdefault(
-    "PYSPARK_SUBMIT_ARGS",
-    "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN "
-    "pyspark-shell",
+    "PYSPARK_SUBMIT_ARGS", "--conf spark.sql.codegen.wholeStage=false pyspark-shell"
 )
+#: Their drivers live a few minutes: the quick C1 compiler alone and the serial collector cost
+#: a third less CPU than Java's defaults (a fresh CLI run on Spark: 19 s of CPU, not 31 s).
+os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
+#: Settings of the one local Spark a test process starts (``local_spark``): its jobs read a few
+#: MB, so one shuffle partition, no adaptive re-planning and no web UI.
+SPARK_TEST_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -31,6 +43,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("spark") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+def start_local_spark() -> None:
+    """Start this process's Spark on ``local[2]`` with ``SPARK_TEST_CONF``, unless one runs
+    (a module may have stopped the last one)."""
+    from pyspark import SparkContext
+
+    from chokepoints.engine import spark_session
+
+    running = SparkContext._active_spark_context
+    if running is None or running._jsc is None:
+        spark_session("local[2]", SPARK_TEST_CONF)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every Spark test but the cluster's finds this worker's one local Spark running, started
+    with the tests' settings before the first one's fixtures (not with the library's defaults,
+    by whichever fixture comes first): one JVM start and warm-up per worker."""
+    group = item.get_closest_marker("xdist_group")
+    if item.get_closest_marker("spark") and not (group and "spark_cluster" in group.args):
+        require_spark()
+        start_local_spark()
 
 
 def shared_data_dir() -> Path:

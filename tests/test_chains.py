@@ -413,15 +413,13 @@ def test_unknown_chain_and_revision() -> None:
 # -- DuckDB and Spark agree ------------------------------------------------------------------
 @pytest.mark.spark
 @pytest.mark.slow
-def test_exposed_producers_same_on_duckdb_and_spark(tmp_path: Path) -> None:
+def test_exposed_producers_same_on_duckdb_and_spark(demo_home: Path) -> None:
     from chokepoints import engine
     from chokepoints.analysis.concentration import select_flows
     from chokepoints.store import Store
-    from chokepoints.workspace import Workspace
 
     require_spark("the chain's Spark parity test")
-    Workspace.open(tmp_path).load_demo()
-    store = Store(tmp_path)
+    store = Store(demo_home)
     graph = load_chain("permanent_magnets").graph("HS17")
     frames = []
     for backend in ("duckdb", "pyspark"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
@@ -30,8 +31,18 @@ def engines(demo_store: Store) -> tuple[ibis.BaseBackend, ibis.BaseBackend]:
     return engine.connect(demo_store, "duckdb"), engine.connect(demo_store, "pyspark")
 
 
-def _flows(con):
-    return concentration.select_flows(con.table("trade"), source="demo", classification="HS17")
+@pytest.fixture(scope="module")
+def flows(engines) -> Iterator[tuple[ibis.Table, ibis.Table]]:
+    """The demo flows selected by each engine. Spark keeps its selection in memory for the
+    module: every analysis below starts from it, and merging the reporter sides (a join and an
+    aggregation over every row) would otherwise run again for each."""
+    duck, spark = (
+        concentration.select_flows(con.table("trade"), source="demo", classification="HS17")
+        for con in engines
+    )
+    cached = spark.cache()
+    yield duck, cached
+    cached.release()
 
 
 def _same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str]) -> None:
@@ -101,7 +112,7 @@ def test_country_coverage_agrees(engines) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(ANALYSES))
-def test_duckdb_and_spark_agree(engines, name: str) -> None:
+def test_duckdb_and_spark_agree(flows, name: str) -> None:
     build, keys = ANALYSES[name]
-    duck, spark = engines
-    _same(build(_flows(duck)).to_pandas(), build(_flows(spark)).to_pandas(), keys)
+    duck, spark = flows
+    _same(build(duck).to_pandas(), build(spark).to_pandas(), keys)

@@ -6,7 +6,7 @@ and a small USGS production file. Frames must agree row for row once sorted by t
 (floats to ``rtol`` 1e-9), with the same columns and dtypes, and carry the same provenance.
 DuckDB's answer is the reference: the other tests check it against hand-computed cases.
 
-Spark is started once per pytest-xdist worker (and again only if another module stopped it);
+Spark is the worker's one local Spark (started again only if another module stopped it);
 the stores are built once per run and shared by the workers, read-only.
 """
 
@@ -16,8 +16,7 @@ import dataclasses
 import math
 import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pytest
 from filelock import FileLock
 
 from chokepoints.workspace import Workspace
-from conftest import ingest_atlas
+from conftest import ingest_atlas, start_local_spark
 from helpers import require_spark
 
 pytestmark = pytest.mark.spark
@@ -35,20 +34,6 @@ pytestmark = pytest.mark.spark
 #: Relative tolerance of floats: sums of the same values in another order differ in the last
 #: digits, nothing more.
 RTOL = 1e-9
-
-#: Settings of the test's Spark. Its jobs read a few MB, so one shuffle partition and no
-#: adaptive re-planning; its JVM lives for a few minutes of small queries, so the quick C1
-#: compiler alone and the serial collector (half the CPU of Java's defaults for this file).
-#: Numbers do not depend on them.
-SPARK_CONF = {
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.shuffle.partitions": "1",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
 
 # -- the data --------------------------------------------------------------------------------
 #: USGS Mineral Commodity Summaries world data in its published wide layout (MCS2025), for
@@ -147,60 +132,34 @@ def _shared_home(factory: pytest.TempPathFactory, name: str, build: Callable[[Pa
 class Engines:
     """One DuckDB and one Spark workspace per store, opened once per worker.
 
-    Spark runs in this process with ``SPARK_CONF`` and a warehouse folder of its own. Another
-    module may stop it (``session.stop()`` ends the process's SparkContext): it is then
-    started again, with a fresh warehouse, and the Spark workspaces reopened.
+    Spark is the worker's local one (``conftest.start_local_spark``). Another module may stop
+    it (``session.stop()`` ends the process's SparkContext): it is then started again and the
+    Spark workspaces reopened.
     """
 
-    def __init__(self, warehouses: Path) -> None:
-        self.warehouses = warehouses
-        self.started: Any = None
+    def __init__(self) -> None:
         #: Workspaces by (home, backend), with the SparkContext a Spark one was opened on.
         self.open: dict[tuple[str, str], tuple[Workspace, Any]] = {}
 
-    @staticmethod
-    def _running() -> Any:
-        """The process's live SparkContext, or None."""
-        from pyspark import SparkContext
-
-        context = SparkContext._active_spark_context
-        return context if context is not None and context._jsc is not None else None
-
-    def _start_spark(self) -> None:
-        from pyspark.sql import SparkSession
-
-        warehouse = tempfile.mkdtemp(prefix="warehouse-", dir=self.warehouses)
-        builder = SparkSession.builder.master("local[2]").appName("chokepoints-parity")
-        for key, value in {**SPARK_CONF, "spark.sql.warehouse.dir": warehouse}.items():
-            builder = builder.config(key, value)
-        self.started = builder.getOrCreate()
-        self.started.sparkContext.setLogLevel("ERROR")
-
     def workspace(self, home: Path, backend: str) -> Workspace:
-        """The workspace of ``home`` on ``backend``; a Spark one on the live SparkContext
-        (started here when none runs: another module may have stopped this one's)."""
+        """The workspace of ``home`` on ``backend``; a Spark one on the live SparkContext."""
         context = None
         if backend == "pyspark":
-            if self._running() is None:
-                self._start_spark()
-            context = self._running()
+            from pyspark import SparkContext
+
+            start_local_spark()
+            context = SparkContext._active_spark_context
         key = (str(home), backend)
         if key not in self.open or self.open[key][1] is not context:
             self.open[key] = (Workspace.open(home, backend=backend), context)
         return self.open[key][0]
 
-    def stop(self) -> None:
-        if self.started is not None and self._running() is not None:
-            self.started.stop()
-
 
 @pytest.fixture(scope="session")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+def engines() -> Engines:
     """The workspaces of this worker; skips without PySpark or Java, fails so under CI."""
     require_spark("Spark parity tests")
-    found = Engines(tmp_path_factory.mktemp("spark-warehouses"))
-    yield found
-    found.stop()
+    return Engines()
 
 
 @pytest.fixture(scope="session")

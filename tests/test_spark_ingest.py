@@ -6,7 +6,6 @@ import hashlib
 import json
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,33 +23,16 @@ from helpers import SMALL_ROWS, require_spark, run, snapshot, write_baci
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 ALGERIA = "baci/V202301_Anesouadou"
-#: The test's Spark: two local cores, few shuffle partitions, no UI, the quick JIT alone.
-SPARK_CONF = {
-    "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "2",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
 #: Splits of 64 KiB: Spark reads each test file in several tasks and writes several files, as it
 #: does a BACI year in 128 MiB splits, so the rows' order and the files' bytes are put to the test.
 SPLITS = {"spark.sql.files.maxPartitionBytes": "65536"}
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[EngineSettings]:
-    """Engine settings that use this process's SparkContext, started on ``local[2]`` when none
-    runs (and then stopped after the module), with small splits."""
+def spark() -> EngineSettings:
+    """Engine settings that use this worker's local Spark (see conftest), with small splits."""
     require_spark("Spark ingest tests")
-    from pyspark import SparkContext
-
-    from chokepoints.engine import spark_session
-
-    started = None
-    if SparkContext._active_spark_context is None:
-        started = spark_session("local[2]", {**SPARK_CONF, **SPLITS})
-    yield EngineSettings(backend="pyspark", spark_conf=SPLITS)
-    if started is not None:
-        started.stop()
+    return EngineSettings(backend="pyspark", spark_conf=SPLITS)
 
 
 # -- comparing two stores ---------------------------------------------------------------------
