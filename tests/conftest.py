@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ def start_local_spark() -> None:
     running = SparkContext._active_spark_context
     if running is None or running._jsc is None:
         spark_session("local[2]", SPARK_TEST_CONF)
+        # Spark's Ctrl-C handler outlives a stopped context, and then fails and swallows the
+        # interrupt: the tests that interrupt this process later need Python's own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)
