@@ -45,17 +45,22 @@ def snapshot(home: Path) -> dict[str, str]:
     }
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``chokepoints ARGS`` in-process; return (exit code, stdout, stderr)."""
+def _invoke(args: tuple[str, ...]) -> int:
+    """``chokepoints ARGS`` in-process; its exit code."""
     argv = sys.argv
     sys.argv = ["chokepoints", *args]
     try:
         cli.main()
-        code = 0
+        return 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        return exc.code if isinstance(exc.code, int) else 1
     finally:
         sys.argv = argv
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``chokepoints ARGS`` in-process; return (exit code, stdout, stderr)."""
+    code = _invoke(args)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -67,16 +72,8 @@ def run_quietly(*args: str) -> tuple[int, str, str]:
     import io
 
     out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["chokepoints", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _invoke(args)
     return code, out.getvalue(), err.getvalue()
 
 
