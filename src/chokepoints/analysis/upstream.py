@@ -201,9 +201,11 @@ class Origins:
         """:func:`look_through` of ``product`` via the inputs of ``path`` (nearest first) for
         ``importers`` (all when None); an input with no flows is skipped (its step taken at
         face value)."""
-        direct = import_shares(self._by_product.get(product, self._none))
+        flows = self._by_product.get(product, self._none)
         if importers is not None:
-            direct = direct[direct["importer"].isin(list(importers))]
+            # Shares are per importer: those of the importers asked, from their flows alone.
+            flows = flows[flows["importer"].isin(list(importers))]
+        direct = import_shares(flows)
         mixes = [mix for mix in map(self._mix, path) if mix is not None]
         return look_through(direct, mixes, with_paths=with_paths)
 
