@@ -31,9 +31,6 @@ class Memo:
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._values
-
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """The value under ``key``, computed by ``compute()`` the first time; a thread asking
         while another computes it waits for that value."""

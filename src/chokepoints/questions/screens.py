@@ -5,18 +5,19 @@ world-wide pass instead of one scan of the trade table per question.
 Each screen is the very function the one-economy question runs (``dependency.geodep``,
 ``concentration.export_dependence``, ``exporter_shares``, ``world_exports``), asked without
 narrowing to an economy: every one of them is computed per (importer or exporter, product),
-so an economy's slice of the world answer is its own answer. ``tests/test_screens_slices.py``
+so an economy's slice of the world answer is its own answer. ``tests/test_screen_slices.py``
 holds both paths equal, economy by economy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from chokepoints.analysis import concentration, dependency
@@ -25,8 +26,6 @@ from chokepoints.questions.common import check_coverage, dataset_and_year, flows
 from chokepoints.questions.context import Context
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from chokepoints.datasets import Dataset
 
 
@@ -36,7 +35,7 @@ class Sliced:
     the frame is sorted by the key (a view, nothing copied), else their positions."""
 
     frame: pd.DataFrame
-    positions: dict[str, slice | np.ndarray]
+    positions: Mapping[str, slice | np.ndarray]
 
     @classmethod
     def by(cls, frame: pd.DataFrame, column: str, *, sort: bool = True) -> Sliced:
@@ -46,10 +45,7 @@ class Sliced:
             found = frame.groupby(column, sort=False).indices
             return cls(frame, {str(key): rows for key, rows in found.items()})
         frame = frame.sort_values(column, kind="stable", ignore_index=True)
-        found = frame.groupby(column, sort=False).indices
-        return cls(
-            frame, {str(key): slice(int(rows[0]), int(rows[-1]) + 1) for key, rows in found.items()}
-        )
+        return cls(frame, _runs(pa.array(frame[column])))
 
     def rows(self, key: str) -> pd.DataFrame:
         """The rows whose key is ``key`` (none when absent), indexed from 0."""
@@ -60,15 +56,28 @@ class Sliced:
 
 @dataclass(frozen=True)
 class ImportFlows:
-    """The year's positive flows sorted by importer, with each importer's row range."""
+    """The year's positive flows sorted by importer, with each importer's rows."""
 
     table: pa.Table
-    ranges: dict[str, tuple[int, int]]
+    ranges: dict[str, slice]
 
     def of(self, importer: str) -> pa.Table:
         """The flows into ``importer`` (an empty table when it imports nothing)."""
-        start, stop = self.ranges.get(importer, (0, 0))
-        return self.table.slice(start, stop - start)
+        found = self.ranges.get(importer, slice(0, 0))
+        return self.table.slice(found.start, found.stop - found.start)
+
+
+def _runs(keys: pa.Array | pa.ChunkedArray) -> dict[str, slice]:
+    """Where each key's rows are in ``keys``, sorted by key: one range per run of equal keys."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    runs = pc.run_end_encode(keys)
+    stops = runs.run_ends.to_numpy()
+    starts = np.r_[0, stops[:-1]]
+    return {
+        str(key): slice(int(start), int(stop))
+        for key, start, stop in zip(runs.values.to_pylist(), starts, stops, strict=True)
+    }
 
 
 def _screen(
@@ -139,13 +148,7 @@ def import_flows(ctx: Context, dataset: Dataset, year: int) -> ImportFlows:
         flows = concentration.positive(flows_of(ctx, dataset, [year]))
         flows = flows.select("year", "importer", "exporter", "product", "value_usd")
         table = flows.order_by("importer").to_pyarrow()
-        runs = pc.run_end_encode(table.column("importer").combine_chunks())
-        stops = runs.run_ends.to_numpy()
-        starts = np.r_[0, stops[:-1]]
-        ranges = {
-            str(importer): (int(start), int(stop))
-            for importer, start, stop in zip(runs.values.to_pylist(), starts, stops, strict=True)
-        }
+        ranges = _runs(table.column("importer"))
         # Codes repeat across millions of flows: held as dictionaries, a fraction the size.
         for name in ("importer", "exporter", "product"):
             at = table.schema.get_field_index(name)
@@ -184,7 +187,7 @@ def prepare(ctx: Context, say: Callable[[str], None]) -> Prepared | None:
     held = len(set(window) & set(dataset.years))
     what = f"{dataset.label} {year}"
     say(f"preparing the world screens of {what} (every economy's dependencies)")
-    by_importer, _ = imports(ctx, dataset, year, held)
+    imports(ctx, dataset, year, held)
     say(f"preparing the world screens of {what} (export markets, exporters)")
     exports(ctx, dataset, year)
     _, summaries = exporters(ctx, dataset, year)
@@ -192,7 +195,7 @@ def prepare(ctx: Context, say: Callable[[str], None]) -> Prepared | None:
     flows = import_flows(ctx, dataset, year)
     self_trade(ctx)
     descriptions(ctx, dataset.classification)
-    largest = max(flows.ranges.items(), key=lambda item: item[1][1] - item[1][0])[0]
+    largest = max(flows.ranges.items(), key=lambda item: item[1].stop - item[1].start)[0]
     summary = summaries.frame
     product = str(summary.loc[summary["world_export_value_usd"].idxmax(), "product"])
-    return Prepared(what, largest if largest in by_importer.positions else "", product)
+    return Prepared(what, largest, product)

@@ -38,8 +38,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepared = await answerer.prepare()
-        if prepared is not None and prepared.economy:
+        if prepared is not None:
             await _warm(app, [f"/country/{prepared.economy}", f"/product/{prepared.product}"])
+            answerer.forget()
         yield
         answerer.close()
 
@@ -69,9 +70,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
 
 async def _warm(app: FastAPI, urls: list[str]) -> None:
-    """Make ``urls`` through the app, then forget them: the imports, templates, chart code and
-    reference lookups every page needs are then ready, and the first analysts' pages cost what
-    later ones do (none of them is kept)."""
+    """Make ``urls`` through the app: the imports, templates, chart code and reference lookups
+    every page needs are then ready, and the first analysts' pages cost what later ones do."""
     import httpx
 
     settings: ServerSettings = app.state.settings
@@ -80,8 +80,6 @@ async def _warm(app: FastAPI, urls: list[str]) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://warm") as client:
         for url in urls:
             await client.get(url, headers=headers)
-    answerer: Answerer = app.state.answerer
-    answerer.forget()
 
 
 def answerer_of(request: Request) -> Answerer:

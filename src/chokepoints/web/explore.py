@@ -120,13 +120,13 @@ async def country(
     known = str(dominance.index[0]) if len(dominance) else ""
     years = await lookups.years_of(answerer, record.get("source"))
     # A trend needs two years: with one held up to this year, there is nothing to ask.
-    over = len([held for held in years if held <= year]) > 1
+    over = sum(held <= year for held in years) > 1
     suppliers, exports, (trend, trend_record) = await asyncio.gather(
         _suppliers(answerer, who, codes, year, dominance),
         answerer.ask(
             "dependencies", country=who, year=year, sector=sector, side="exports", include_all=True
         ),
-        _trend(answerer, who, known if over else "", sector, year, over=over),
+        _trend(answerer, who, known, sector, year, over=over),
     )
     supplier = known or _first(suppliers, "exporter")
     if over and not known:
