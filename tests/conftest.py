@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,22 @@ SPARK_TEST_CONF = {
     "spark.sql.shuffle.partitions": "1",
     "spark.sql.adaptive.enabled": "false",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Where writing bytecode is turned off (``PYTHONDONTWRITEBYTECODE``, as in some CI images)
+    and the install compiled nothing (``pip install --no-compile``), every Python process the
+    suite starts (xdist workers, CLI children, servers) compiled pandas, ibis, sqlglot... from
+    source again: 2.7 s instead of 0.8 s to import them, 85 s of CPU per run. The run writes
+    them once into a cache of its own in the temporary folder instead, not into the tree."""
+    if not sys.dont_write_bytecode:
+        return
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(
+        Path(tempfile.gettempdir()) / "chokepoints-tests-pycache"
+    )
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.hookimpl(tryfirst=True)
