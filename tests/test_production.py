@@ -251,6 +251,43 @@ def test_any_production_table_with_a_mapping(
     assert snapshot(home) == before
 
 
+def test_production_workbook_reads_as_its_csv_and_a_damaged_one_is_refused(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    from helpers import run
+
+    # The same BGS-style table as a workbook written by openpyxl, numbers stored as numbers.
+    book = openpyxl.Workbook()
+    for row in [
+        ("Commodity", "Country", "Year", "Tonnes"),
+        ("Graphite", "China", 2023, 1230000),
+        ("Graphite", "MOZ", 2023, 96000),
+        ("Graphite", "Madagascar", 2023, 100000.5),
+        ("Graphite", "World total", 2023, 1600000),
+    ]:
+        book.active.append(row)
+    path = tmp_path / "bgs_graphite.xlsx"
+    book.save(path)
+    mapping = "commodity=Commodity,country=Country,year=Year,quantity=Tonnes"
+    args = ["--map", mapping, "--source", "bgs", "--stage", "mine", "--unit", "t"]
+    code, _, err = run(capsys, "data", "ingest", "production", str(path), *args,
+                       "--home", str(home))  # fmt: skip
+    assert code == 0, err
+    frame = production(Workspace.open(home).context, "graphite")
+    assert list(frame["country"]) == ["CHN", "MDG", "MOZ"]
+    assert list(frame["quantity"]) == [1_230_000, 100_000.5, 96_000]
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    before = snapshot(home)
+    code, _, err = run(capsys, "data", "ingest", "production", str(damaged), *args,
+                       "--home", str(home))  # fmt: skip
+    assert code == 1 and "damaged.xlsx: cannot be read as an Excel workbook" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert snapshot(home) == before
+
+
 def test_commodity_links_hold_for_their_revisions_only(shared_data: Path) -> None:
     import csv
 

@@ -25,6 +25,7 @@ from chokepoints.sources.usgs import (
     production_stage,
     production_table,
 )
+from chokepoints.sources.workbooks import read_sheets
 
 REQUIRED = ("commodity", "country", "year", "quantity")
 OPTIONAL = ("stage", "unit", "estimated", "notes")
@@ -84,7 +85,10 @@ def read_production(
 def _read(path: Path) -> pd.DataFrame:
     """The table's cells as text (CSV in UTF-8 or Latin-1, or the first sheet of a workbook)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=str).fillna("")
+        sheets = read_sheets(
+            path, label=path.name, header=0, keep_default_na=True, hint="save it as .xlsx or CSV"
+        )
+        return next(iter(sheets.values())).fillna("")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:

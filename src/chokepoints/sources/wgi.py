@@ -27,6 +27,7 @@ from chokepoints.errors import InputError, UnknownCodeError
 from chokepoints.extract import Extract, RelationBuilder, SourceFile, plausible_year, year_range
 from chokepoints.reference.countries import known_iso3, normalize_iso3
 from chokepoints.sources import archive as zips
+from chokepoints.sources.workbooks import read_sheets
 
 #: The six WGI dimensions as the bulk file writes them, in the World Bank's order.
 INDICATORS = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -129,16 +130,9 @@ def _read_grids(path: Path) -> tuple[str, dict[str, pd.DataFrame]]:
 
 def _excel_grids(label: str, source: Path | io.BytesIO) -> dict[str, pd.DataFrame]:
     """All sheets of a workbook, every cell as text (so that Namibia's ``NA`` stays ``NA``)."""
-    try:
-        sheets = pd.read_excel(
-            source, sheet_name=None, header=None, dtype=str, keep_default_na=False
-        )
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise InputError(
-            f"cannot be read as an Excel workbook ({exc})",
-            file=label,
-            hint="download the WGI bulk file again, or save it as .xlsx",
-        ) from exc
+    sheets = read_sheets(
+        source, label=label, hint="download the WGI bulk file again, or save it as .xlsx"
+    )
     # Cells right of a row's last value come back as NaN: blank, like an empty cell.
     return {name: grid.fillna("") for name, grid in sheets.items()}
 
