@@ -217,27 +217,31 @@ def effective_top(
     held = set(frame["product"])
     looked = {c for found in paths.values() for path in found for c in path} & held
     domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
-    origins = analysis.Origins(frame, domestic)
-    rows = []
-    for product, found in paths.items():
-        inputs = sorted({code for path in found for code in path})
-        result = origins.of(
-            product,
-            [code for code in inputs if code in held][:1] or inputs[:1],
-            importers=[who.name],
-            with_paths=False,
+    inputs = {
+        product: sorted({code for path in found for code in path})
+        for product, found in paths.items()
+    }
+    chosen = {
+        product: [code for code in codes if code in held][:1] or codes[:1]
+        for product, codes in inputs.items()
+    }
+    tops = analysis.Origins(frame, domestic).tops(who.name, chosen)
+    top = {
+        product: (origin, share)
+        for product, origin, share in zip(
+            tops["product"], tops["origin"], tops["effective_share"], strict=True
         )
-        if result.empty:
-            continue
-        top = result.iloc[0]
-        rows.append(
-            {
-                "product": product,
-                "effective_top_origin": top["origin"],
-                "effective_top_share": float(top["effective_share"]),
-                "looked_through": any(code in held for code in inputs),
-            }
-        )
+    }
+    rows = [
+        {
+            "product": product,
+            "effective_top_origin": top[product][0],
+            "effective_top_share": float(top[product][1]),
+            "looked_through": any(code in held for code in codes),
+        }
+        for product, codes in inputs.items()
+        if product in top
+    ]
     return pd.DataFrame(rows, columns=["product", *LOOK_THROUGH_COLUMNS])
 
 
