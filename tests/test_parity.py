@@ -12,7 +12,6 @@ the stores are built once per run and shared by the workers, read-only.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import shutil
@@ -220,13 +219,6 @@ def _engine_apart(attrs: Any) -> tuple[Any, str | None]:
     return {**attrs, "provenance": record}, engine
 
 
-def _without_engines(value: Any) -> Any:
-    """``value`` with every provenance's ``engine`` left out, at any depth."""
-    if isinstance(value, dict):
-        return {k: _without_engines(v) for k, v in value.items() if k != "engine"}
-    return value
-
-
 def _close(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
@@ -369,46 +361,6 @@ def test_question_agrees(engines: Engines, home_of, store: str, name: str) -> No
         assert any(len(frame) for frame in duck.values()), f"{name} answers nothing on {store}"
     for part, frame in duck.items():
         same_frames(frame, spark[part], question.keys[part], f"{store} {name} {part}".strip())
-
-
-def _generic_keys(frame: pd.DataFrame) -> list[str]:
-    """Every column of scalars that are not floats (codes, names, counts, flags): the keys of
-    a report table."""
-    return [
-        c
-        for c in frame.columns
-        if not pd.api.types.is_float_dtype(frame[c])
-        and not frame[c].map(lambda v: isinstance(v, list | tuple | dict)).any()
-    ]
-
-
-def test_report_content_agrees(engines: Engines, demo_home: Path) -> None:
-    """The report's tables (dependencies, suppliers, trend, exports, stress, diversification,
-    cooperation...) and their provenance, for two sectors and one partner."""
-    from chokepoints.report.content import gather
-
-    def ask(backend: str) -> Any:
-        ws = engines.workspace(demo_home, backend)
-        return gather(ws, "JPN", partners=["DEU"], sectors=["permanent_magnets", "batteries"])
-
-    duck, spark = ask("duckdb"), ask("pyspark")
-    assert not duck.dependencies.empty and duck.cooperation
-    for field in dataclasses.fields(duck):
-        mine, theirs = getattr(duck, field.name), getattr(spark, field.name)
-        parts = (
-            {"": (mine, theirs)}
-            if not isinstance(mine, dict)
-            else {k: (v, theirs.get(k)) for k, v in mine.items()}
-        )
-        if isinstance(mine, dict):
-            assert theirs.keys() == mine.keys(), field.name
-        for part, (a, b) in parts.items():
-            what = f"report {field.name} {part}".strip()
-            if isinstance(a, pd.DataFrame):
-                same_frames(a, b, _generic_keys(a), what, unique=False)
-            else:
-                a, b = _without_engines(a), _without_engines(b)
-                assert _close(a, b), f"{what}: {a!r} on DuckDB, {b!r} on Spark"
 
 
 def test_ties_name_the_smallest_code(engines: Engines, demo_home: Path) -> None:
