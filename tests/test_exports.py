@@ -255,11 +255,18 @@ def test_every_format_command_writes_xlsx(
     assert [json.loads(r[2]) for r in rows] == [list(m) for m in groups["members"]]
 
 
-def test_xlsx_needs_an_output_file(capsys: pytest.CaptureFixture[str], demo_home: Path) -> None:
+def test_xlsx_needs_an_output_file(
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
+) -> None:
     for args in (["deps", "JPN"], ["compare", "JPN", "DEU"], ["diversify", "JPN", "850511"]):
         code, out, err = run(capsys, *args, "--format", "xlsx", "--home", str(demo_home))
         assert_one_sentence_error(code, err)
         assert "--output" in err and out == ""
+    # Said before any work: an empty store, which the question would refuse, is not reached.
+    for fmt in ("xlsx", "parquet"):
+        code, out, err = run(capsys, "deps", "JPN", "--format", fmt, "--home", str(tmp_path))
+        assert_one_sentence_error(code, err)
+        assert f"--format {fmt} needs --output FILE.{fmt}" in err and out == ""
 
 
 # -- several tables as CSV, Parquet, JSON -----------------------------------------------------
@@ -316,12 +323,17 @@ def test_multi_table_csv_and_parquet_write_one_file_per_table(
 
 
 def test_multi_table_csv_and_parquet_need_output(
-    capsys: pytest.CaptureFixture[str], demo_home: Path
+    capsys: pytest.CaptureFixture[str], demo_home: Path, tmp_path: Path
 ) -> None:
-    for fmt in ("csv", "parquet"):
-        code, out, err = run(capsys, "product", "850511", "--format", fmt, "--home", str(demo_home))
+    # The empty store (tmp_path) is never reached: the tables are named before any work.
+    for fmt, home in (("csv", demo_home), ("parquet", demo_home), ("parquet", tmp_path)):
+        code, out, err = run(capsys, "product", "850511", "--format", fmt, "--home", str(home))
         assert_one_sentence_error(code, err)
         assert f"FILE.summary.{fmt}" in err and out == ""
+    code, out, err = run(capsys, "compare", "JPN", "DEU", "--format", "csv", "--home",
+                         str(tmp_path))  # fmt: skip
+    assert_one_sentence_error(code, err)
+    assert "this result has 5 tables" in err and "FILE.by_sector.csv" in err
 
 
 def test_multi_table_json_to_a_file(
@@ -439,8 +451,14 @@ def test_write_into_a_missing_folder_fails_cleanly(
             capsys, *args, "--format", fmt, "-o", str(target), "--home", str(demo_home)
         )
         assert_one_sentence_error(code, err)
-        assert "cannot write" in err and "absent" in err
-    assert list(tmp_path.iterdir()) == []
+        assert f"cannot write {target}: there is no folder {target.parent}" in err
+    # Before the work: the report is not gathered, from an empty store either.
+    target = tmp_path / "absent" / "jpn.html"
+    code, _, err = run(capsys, "report", "JPN", "-o", str(target), "--home", str(tmp_path / "h"))
+    assert_one_sentence_error(code, err)
+    assert f"cannot write {target}: there is no folder {target.parent}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["h"])
+    assert not (tmp_path / "absent").exists()
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")

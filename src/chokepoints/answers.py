@@ -114,9 +114,14 @@ class _Tables:
     """What every multi-table answer has: its frames by name, and the one provenance they
     share."""
 
+    @classmethod
+    def table_names(cls) -> list[str]:
+        """The names of the DataFrame fields, in the order declared: known before asking."""
+        return [f.name for f in fields(cls) if f.type == "pd.DataFrame"]  # type: ignore[arg-type]
+
     def frames(self) -> dict[str, pd.DataFrame]:
         """The DataFrame fields by name, in the order declared (for exports)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "pd.DataFrame"}  # type: ignore[arg-type]
+        return {name: getattr(self, name) for name in self.table_names()}
 
     @property
     def provenance(self) -> Provenance:

@@ -22,7 +22,7 @@ import re
 import secrets
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,13 +108,8 @@ def write_tables(
         write_text(output, text)
         return [(output, rows)]
     if output is None:
-        example = f"FILE.{fmt}"
-        each = ", ".join(f"FILE.{name}.{fmt}" for name in tables)
-        what = "one workbook" if fmt == "xlsx" else f"one file per table ({each})"
-        raise ChokepointsError(
-            f"--format {fmt} needs --output {example}: this result has {len(tables)} tables, "
-            f"written as {what}"
-        )
+        needed = output_needed(fmt, list(tables))
+        raise ChokepointsError(needed or f"--format {fmt} needs --output FILE.{fmt}")
     if fmt == "xlsx":
         write_xlsx(tables, output, provenance)
         return [(output, rows)]
@@ -168,8 +163,24 @@ def provenance_frame(provenance: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"], dtype=object)
 
 
+def output_needed(fmt: str, tables: Sequence[str] = ()) -> str | None:
+    """Why a result in ``fmt`` needs ``--output``, or None: Parquet and xlsx are files, and so is
+    CSV of a result of several ``tables`` (one file per table)."""
+    if fmt in ("table", "json") or (fmt == "csv" and len(tables) < 2):
+        return None
+    if len(tables) < 2:
+        return f"--format {fmt} needs --output FILE.{fmt}"
+    each = ", ".join(f"FILE.{name}.{fmt}" for name in tables)
+    what = "one workbook" if fmt == "xlsx" else f"one file per table ({each})"
+    return (
+        f"--format {fmt} needs --output FILE.{fmt}: this result has {len(tables)} tables, "
+        f"written as {what}"
+    )
+
+
 def check_target(path: Path) -> None:
-    """Refuse an output ``path`` that exists and is not a regular file, in one sentence.
+    """Refuse an output ``path`` in a folder that does not exist, or that exists and is not a
+    regular file, in one sentence.
 
     Writes rename a new file over the target: over a device node, named pipe or socket that
     would replace the node itself, and over a folder it cannot work, so both are refused first.
@@ -177,6 +188,11 @@ def check_target(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise ChokepointsError(
+                f"cannot write {path}: there is no folder {path.parent}; create it or give "
+                "another path"
+            ) from None
         return
     except OSError as exc:
         raise ChokepointsError(f"cannot write {path}: {exc.strerror or exc}") from exc

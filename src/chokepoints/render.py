@@ -26,6 +26,7 @@ from chokepoints.errors import ChokepointsError
 from chokepoints.export import (
     SHARE_SUFFIXES,
     csv_ready,
+    output_needed,
     write_parquet,
     write_tables,
     write_text,
@@ -219,7 +220,7 @@ def render(
     provenance = frame.attrs.get("provenance", {})
     if fmt in (OutputFormat.parquet, OutputFormat.xlsx):
         if output is None:
-            raise ChokepointsError(f"--format {fmt} needs --output FILE.{fmt}")
+            raise ChokepointsError(str(output_needed(fmt)))
         if fmt is OutputFormat.parquet:
             write_parquet(frame, output, provenance)
         else:

@@ -8,7 +8,7 @@ import contextlib
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,7 +29,7 @@ from chokepoints import __version__, config, engine
 from chokepoints.config import check_backend, check_master
 from chokepoints.datasets import DEMO_NOTE
 from chokepoints.errors import ChokepointsError
-from chokepoints.export import check_target
+from chokepoints.export import check_target, output_needed
 from chokepoints.render import OutputFormat, render, render_tables, terminal_console
 
 if TYPE_CHECKING:
@@ -321,15 +321,19 @@ FORMAT_BY_SUFFIX = {
 }
 
 
-def _format_for(fmt: OutputFormat, output: Path | None) -> OutputFormat:
+def _format_for(fmt: OutputFormat, output: Path | None, tables: Sequence[str] = ()) -> OutputFormat:
     """The format to write: ``fmt``, or with ``--output`` and no ``--format`` the file's type.
 
     A terminal table cannot go to a file, so ``-o deu.csv`` alone means CSV rather than being
-    silently ignored; an extension that names no format is an error. A folder, device or pipe
-    at ``output`` is refused here, before the work (see ``export.check_target``).
+    silently ignored; an extension that names no format is an error. A format that needs a
+    file without ``--output`` (``tables``: the answer's, when it has several), a folder that does
+    not exist, and a folder, device or pipe at ``output`` are refused here, before the work.
     """
     if output is not None:
         check_target(output)
+    needed = output_needed(fmt, tables) if output is None else None
+    if needed:
+        raise ChokepointsError(needed)
     if output is None or fmt is not OutputFormat.table:
         return fmt
     if output.suffix.lower() in FORMAT_BY_SUFFIX:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.markup import escape
 
+from chokepoints.answers import ProductPicture
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
@@ -249,7 +250,7 @@ def product(
     home: HomeOption = None,
 ) -> None:
     """The world picture of one product: exporters, concentration, who depends on it."""
-    fmt = _format_for(fmt, output)
+    fmt = _format_for(fmt, output, ProductPicture.table_names())
     picture = Workspace.open(home).product(
         code, year=year, source=source, allow_partial=allow_partial
     )

@@ -159,7 +159,7 @@ def shock(
     """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
     import pandas as pd
 
-    fmt = _format_for(fmt, output)
+    fmt = _format_for(fmt, output, ("impact", "measures") if measures else ())
     if list_:
         from chokepoints.analysis.scenario import list_presets
         from chokepoints.analysis.scenario import preset as load_preset

@@ -9,6 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.markup import escape
 
+from chokepoints.answers import Comparison, Diversification
 from chokepoints.cli.common import (
     FormatOption,
     HomeOption,
@@ -72,7 +73,7 @@ def diversify(
     home: HomeOption = None,
 ) -> None:
     """Where else can we buy (or sell)? Alternative suppliers and an optimised sourcing mix."""
-    fmt = _format_for(fmt, output)
+    fmt = _format_for(fmt, output, Diversification.table_names() if product else ())
     if product is None:
         frame = Workspace.open(home).diversify_all(
             country,
@@ -225,7 +226,7 @@ def compare(
     home: HomeOption = None,
 ) -> None:
     """Where can partners help each other? Shared chokepoints, complementarity, best practice."""
-    fmt = _format_for(fmt, output)
+    fmt = _format_for(fmt, output, Comparison.table_names())
     result = Workspace.open(home).compare(
         [name for argument in partners for name in _split(argument)],  # JPN DEU or JPN,DEU
         year=year,
