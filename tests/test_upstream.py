@@ -9,6 +9,7 @@ half from Australia; China and Australia import none. Effective origin: CHN 0.3 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -250,17 +251,37 @@ def test_compare_says_whether_diversification_is_real_upstream(home: Path, tmp_p
     assert best.loc["DEU", "effective_top_share"] == pytest.approx(50 / 60)
 
 
-def test_look_through_fetches_the_chain_flows_once_per_economy(worked: Workspace) -> None:
-    """``deps --look-through``, ``stages`` and ``compare`` of one economy share one fetch: once
-    the context holds it, the same answer comes without the engine."""
-    import dataclasses
-
+def test_look_through_fetches_the_chain_flows_once_per_economy(
+    worked: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deps --look-through``, ``stages`` and ``compare`` of one economy share one fetch of
+    the chain flows per context; countries leave the flows as they are, so every country shares
+    it (``compare JPN DEU`` fetches once), while a group, which buys as one, has its own."""
+    from chokepoints.questions import upstream as questions
     from chokepoints.questions.upstream import effective_top
 
+    fetched: list[str] = []
+
+    def counted(ctx: Any, dataset: Any, years: Any) -> Any:
+        fetched.append(dataset.label)
+        return flows_of(ctx, dataset, years)
+
+    flows_of = questions.flows_of
+    monkeypatch.setattr(questions, "flows_of", counted)
     context = worked.context
     dataset, year = worked.dataset_for("JPN")
-    who = context.economy("JPN")
-    first = effective_top(context, dataset, year, who, [MAGNETS])
-    offline = dataclasses.replace(context, con=None)  # any query would now fail
-    pd.testing.assert_frame_equal(first, effective_top(offline, dataset, year, who, [MAGNETS]))
+    first = effective_top(context, dataset, year, context.economy("JPN"), [MAGNETS])
+    assert len(fetched) == 1
+    again = effective_top(context, dataset, year, context.economy("JPN"), [MAGNETS])
+    pd.testing.assert_frame_equal(first, again)
     assert first.set_index("product").loc[MAGNETS, "effective_top_origin"] == "CHN"
+    germany = effective_top(context, dataset, year, context.economy("DEU"), [MAGNETS])
+    assert len(fetched) == 1
+    # DEU's answer from the shared fetch is the one a fresh context computes on its own.
+    fresh = Workspace.open(worked.home).context
+    pd.testing.assert_frame_equal(
+        germany, effective_top(fresh, dataset, year, fresh.economy("DEU"), [MAGNETS])
+    )
+    assert len(fetched) == 2
+    effective_top(context, dataset, year, context.economy("EU27"), [MAGNETS])
+    assert len(fetched) == 3

@@ -248,7 +248,8 @@ def effective_top(
 def chain_flows(ctx: Context, dataset: Dataset, year: int, who: Economy) -> pd.DataFrame:
     """The year's flows of every value-chain product, ``who`` as one economy: fetched once per
     context, as ``deps --look-through``, ``stages`` and ``compare`` (and the report, which asks
-    all three) need them for the same economy."""
+    all three) need them for the same economy. A country leaves the flows as they are, so all
+    countries share one fetch (``compare JPN DEU USA`` makes one, not three)."""
 
     def fetch() -> pd.DataFrame:
         graphs = chain_graphs(dataset.classification).values()
@@ -256,7 +257,8 @@ def chain_flows(ctx: Context, dataset: Dataset, year: int, who: Economy) -> pd.D
         flows = as_economies(flows_of(ctx, dataset, [year]), [who])
         return flows.filter(flows["product"].isin(codes)).to_pandas()
 
-    key = ("chain flows", dataset.label, dataset.releases, year, who.name, who.members)
+    group = (who.name, who.members) if who.is_group else None
+    key = ("chain flows", dataset.label, dataset.releases, year, group)
     return ctx.memo(key, fetch)
 
 
