@@ -13,6 +13,7 @@ import pytest
 
 from chokepoints.workspace import Workspace
 from helpers import require_spark
+from spark_cluster import QUICK_JVM
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,9 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault(
     "PYSPARK_SUBMIT_ARGS", "--conf spark.sql.codegen.wholeStage=false pyspark-shell"
 )
-#: Their drivers live a few minutes: the quick C1 compiler alone and the serial collector cost
-#: a third less CPU than Java's defaults (a fresh CLI run on Spark: 19 s of CPU, not 31 s).
-os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+#: Their drivers live a few minutes: quick JVM options (``spark_cluster.QUICK_JVM``) cost a
+#: third less CPU than Java's defaults (a fresh CLI run on Spark: 19 s of CPU, not 31 s).
+os.environ.setdefault("SPARK_SUBMIT_OPTS", QUICK_JVM)
 
 #: Settings of the one local Spark a test process starts (``local_spark``): its jobs read a few
 #: MB, so one shuffle partition, no adaptive re-planning and no web UI.
