@@ -216,7 +216,15 @@ def effective_top(
     frame = frame[frame["product"].isin(codes)]
     held = set(frame["product"])
     looked = {c for found in paths.values() for path in found for c in path} & held
-    domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
+
+    def origins() -> analysis.Origins:
+        domestic, _ = _domestic_supplies(ctx, frame, looked, year, who, dataset)
+        return analysis.Origins(frame, domestic)
+
+    # A country leaves the flows and its inputs' supplies as they are: the countries of one
+    # context (compare's partners) share one Origins, and so each input's mix.
+    group = (who.name, who.members) if who.is_group else None
+    key = ("origins", dataset.label, dataset.releases, year, group, tuple(sorted(codes)))
     inputs = {
         product: sorted({code for path in found for code in path})
         for product, found in paths.items()
@@ -225,7 +233,7 @@ def effective_top(
         product: [code for code in codes if code in held][:1] or codes[:1]
         for product, codes in inputs.items()
     }
-    tops = analysis.Origins(frame, domestic).tops(who.name, chosen)
+    tops = ctx.memo(key, origins).tops(who.name, chosen)
     top = {
         product: (origin, share)
         for product, origin, share in zip(
