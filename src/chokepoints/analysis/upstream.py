@@ -238,10 +238,10 @@ class Origins:
             # look_through orders each row by effective share, ties by origin: its first.
             top = look_through(rows, mixes, with_paths=False).drop_duplicates("importer")
             found.append(top)
-        columns = {"importer": "product", "origin": "origin", "effective_share": "effective_share"}
+        columns = ["product", "origin", "effective_share"]
         if not found:
-            return pd.DataFrame(columns=list(columns.values()))
-        return pd.concat(found, ignore_index=True)[list(columns)].rename(columns=columns)
+            return pd.DataFrame(columns=columns)
+        return pd.concat(found, ignore_index=True).rename(columns={"importer": "product"})[columns]
 
 
 def effective_origins(

@@ -230,8 +230,8 @@ def effective_top(
         for product, found in paths.items()
     }
     chosen = {
-        product: [code for code in codes if code in held][:1] or codes[:1]
-        for product, codes in inputs.items()
+        product: [code for code in candidates if code in held][:1] or candidates[:1]
+        for product, candidates in inputs.items()
     }
     tops = ctx.memo(key, origins).tops(who.name, chosen)
     top = {
@@ -245,9 +245,9 @@ def effective_top(
             "product": product,
             "effective_top_origin": top[product][0],
             "effective_top_share": float(top[product][1]),
-            "looked_through": any(code in held for code in codes),
+            "looked_through": any(code in held for code in candidates),
         }
-        for product, codes in inputs.items()
+        for product, candidates in inputs.items()
         if product in top
     ]
     return pd.DataFrame(rows, columns=["product", *LOOK_THROUGH_COLUMNS])
