@@ -413,8 +413,10 @@ class Store:
         try:
             con.execute("SET preserve_insertion_order = true")
             known = sorted(_known_countries())
-            con.execute("CREATE TEMP TABLE _known_countries (iso3 VARCHAR)")
-            con.executemany("INSERT INTO _known_countries VALUES (?)", [[c] for c in known])
+            # One statement: inserting the codes row by row took 50 ms per ingest.
+            con.execute(
+                "CREATE TEMP TABLE _known_countries AS SELECT unnest(?::VARCHAR[]) AS iso3", [known]
+            )
             builders = (
                 [part.build for part in extract.trade]
                 if writer is None
