@@ -24,7 +24,7 @@ from chokepoints.cli import (  # noqa: F401  (importing a module registers its c
     serve,
     upstream,
 )
-from chokepoints.cli.common import app, check_environment, errors, in_flag_words
+from chokepoints.cli.common import app, check_environment, click_app, errors, in_flag_words
 from chokepoints.errors import ChokepointsError
 
 __all__ = ["app", "main"]
@@ -65,7 +65,7 @@ def main() -> None:
     """
     try:
         check_environment()
-        app()
+        click_app()()
     except ChokepointsError as exc:
         _fail(in_flag_words(str(exc)), 1)
     except KeyboardInterrupt:

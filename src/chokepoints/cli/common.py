@@ -5,6 +5,7 @@ progress bars, and results printed as tables or written to files, with their pro
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -196,10 +197,19 @@ def in_flag_words(message: str) -> str:
     return _PARAMETER.sub(lambda match: flags.get(match.group(1), match.group(1)), message)
 
 
+@functools.cache
+def click_app() -> Any:
+    """The click command tree of ``app``, built once per process after every command module
+    registered its commands: building it inspects each command's signature (30 ms), which
+    every run in a process and every error message paid again."""
+    return typer.main.get_command(app)
+
+
+@functools.cache
 def _flags() -> dict[str, str]:
     """Every long flag of every command, keyed by its parameter name (``max_share``)."""
     found: dict[str, str] = {}
-    pending = [typer.main.get_command(app)]
+    pending: list[Any] = [click_app()]
     while pending:
         command = pending.pop()
         pending += list(getattr(command, "commands", {}).values())
