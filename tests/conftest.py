@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from chokepoints.workspace import Workspace
 from helpers import require_spark
@@ -128,18 +131,38 @@ def ingest_atlas(ws: Workspace, shared_data: Path) -> Workspace:
     return ws
 
 
+def shared_home(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """A store built once per test run: the first xdist worker to ask builds it under a lock,
+    the others wait and read it."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by the workers
+    home, ready = root / f"shared-{name}", root / f"shared-{name}.ready"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not ready.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir(parents=True)
+            build(home)
+            ready.touch()
+    return home
+
+
 @pytest.fixture(scope="session")
 def atlas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A store holding the real 2022 slices, ingested once per session."""
-    return ingest_atlas(Workspace.open(tmp_path_factory.mktemp("atlas")), shared_data)
+    """A store holding the real 2022 slices, ingested once per run; tests only read it."""
+    home = shared_home(
+        tmp_path_factory, "atlas", lambda home: ingest_atlas(Workspace.open(home), shared_data)
+    )
+    return Workspace.open(home)
 
 
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding the demo world, built once per session; tests only read it."""
-    home = tmp_path_factory.mktemp("demo")
-    Workspace.open(home).load_demo()
-    return home
+    """A store holding the demo world, built once per run (the workers share it); tests only
+    read it."""
+    return shared_home(tmp_path_factory, "demo", lambda home: Workspace.open(home).load_demo())
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ the stores are built once per run and shared by the workers, read-only.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +20,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from filelock import FileLock
 
 from chokepoints.workspace import Workspace
-from conftest import ingest_atlas, start_local_spark
+from conftest import ingest_atlas, shared_home, start_local_spark
 from helpers import require_spark
 
 pytestmark = pytest.mark.spark
@@ -111,22 +108,6 @@ def _build_atlas(home: Path, data: Path) -> None:
     ws.ingest_usgs(_write_usgs(home.parent / f"{home.name}-files"))
 
 
-def _shared_home(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]):
-    """A store built once per test run: the first xdist worker to ask builds it under a lock,
-    the others wait and read it."""
-    root = factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's folder, shared by the workers
-    home, ready = root / f"parity-{name}", root / f"parity-{name}.ready"
-    with FileLock(str(root / f"parity-{name}.lock")):
-        if not ready.exists():
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
-            build(home)
-            ready.touch()
-    return home
-
-
 # -- the engines -----------------------------------------------------------------------------
 class Engines:
     """One DuckDB and one Spark workspace per store, opened once per worker.
@@ -164,13 +145,15 @@ def engines() -> Engines:
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo world with synthetic governance scores and USGS production."""
-    return _shared_home(tmp_path_factory, "demo", _build_demo)
+    return shared_home(tmp_path_factory, "parity-demo", _build_demo)
 
 
 @pytest.fixture(scope="session")
 def atlas_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real 2022 slices with the real WGI file and USGS production."""
-    return _shared_home(tmp_path_factory, "atlas", lambda home: _build_atlas(home, shared_data))
+    return shared_home(
+        tmp_path_factory, "parity-atlas", lambda home: _build_atlas(home, shared_data)
+    )
 
 
 # -- comparing answers -----------------------------------------------------------------------
