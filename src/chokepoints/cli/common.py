@@ -341,8 +341,7 @@ def _format_for(fmt: OutputFormat, output: Path | None, tables: Sequence[str] = 
     """
     if output is not None:
         check_target(output)
-    needed = output_needed(fmt, tables) if output is None else None
-    if needed:
+    if output is None and (needed := output_needed(fmt, tables)):
         raise ChokepointsError(needed)
     if output is None or fmt is not OutputFormat.table:
         return fmt

@@ -67,6 +67,8 @@ DOWNSTREAM_TABLE = [
     "input_supplier_share",
     "path",
 ]
+#: The tables of ``shock --measures`` written to a file: the impact and the measures traced.
+MEASURE_TABLES = ("impact", "measures")
 #: Columns of the table of measures shown in the terminal (files get every column), what a
 #: reader needs first on the left: a narrow terminal leaves out columns from the right.
 MEASURE_TABLE = [
@@ -159,7 +161,7 @@ def shock(
     """What if a supplier cuts us off? Lost imports, redirectable supply, shortfall."""
     import pandas as pd
 
-    fmt = _format_for(fmt, output, ("impact", "measures") if measures else ())
+    fmt = _format_for(fmt, output, MEASURE_TABLES if measures else ())
     if list_:
         from chokepoints.analysis.scenario import list_presets
         from chokepoints.analysis.scenario import preset as load_preset
@@ -210,7 +212,7 @@ def shock(
     provenance = frame.attrs["provenance"]
     if measures and fmt is not OutputFormat.table:
         _emit_tables(
-            {"impact": frame, "measures": pd.DataFrame(provenance["measures"])},
+            dict(zip(MEASURE_TABLES, (frame, pd.DataFrame(provenance["measures"])), strict=True)),
             fmt,
             output,
             {k: v for k, v in provenance.items() if k != "measures"},
