@@ -85,8 +85,8 @@ def test_report_job_streams_progress_and_gives_the_cli_report(
     written = tmp_path / "report.html"
     chokepoints(demo_home, "report", "JPN", "--output", str(written))
     # Byte for byte but for Plotly's packed float arrays: sums over sets round differently in
-    # their last bit from one process (hash seed) to another.
-    assert len(result.content) == written.stat().st_size
+    # their last bit from one process (hash seed) to another, and then even their length may
+    # differ (the JSON escapes each "/" of the base64 text).
     assert without_packed_floats(result.content) == without_packed_floats(written.read_bytes())
 
 
