@@ -8,7 +8,6 @@ pandas from its definition (docs/methods/scenarios.md), not taken from the code.
 
 from __future__ import annotations
 
-import ibis
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from chokepoints.analysis import scenario as sc
 from chokepoints.analysis.stress import stress_test
+from compiled import CompiledOnce
 
 COUNTRIES = ["CHN", "JPN", "DEU", "USA", "KOR", "AUS"]
 PRODUCTS = ["850511", "283691"]
@@ -46,6 +46,29 @@ def pool(frame: pd.DataFrame, supplier: str, product: str, hit: set[str], redire
     return redirect * float(spare["value_usd"].sum())
 
 
+#: The analyses over a ``world`` of flows and the ``sectors`` of ``PRODUCTS``, each compiled once
+#: for all the examples that ask it.
+ONCE = CompiledOnce(
+    {
+        "world": {
+            "year": "int16",
+            "exporter": "string",
+            "importer": "string",
+            "product": "string",
+            "value_usd": "float64",
+            "quantity_t": "float64",
+        },
+        "sectors": {"product": "string", "sector": "string"},
+    }
+)
+SECTORS = pd.DataFrame({"product": PRODUCTS, "sector": PRODUCTS})
+
+
+def cut_off(supplier: str) -> sc.ResolvedShock:
+    """All of ``supplier``'s sales of ``PRODUCTS`` lost."""
+    return sc.ResolvedShock(supplier, (supplier,), tuple(PRODUCTS), None, 1.0)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     rows=flows_strategy,
@@ -64,8 +87,11 @@ def test_importers_hit_share_one_pool(
     frame = world(rows)
     importers = tuple(sorted(only)) or None
     shock = sc.ResolvedShock(supplier, (supplier,), tuple(PRODUCTS), importers, fraction)
-    impact = sc.direct_impact(ibis.memtable(frame), 2022, shock, redirect_fraction=redirect)
-    result = impact.to_pandas()
+    ONCE.load(world=frame, sectors=SECTORS)
+    result = ONCE.query(
+        lambda table, _: sc.direct_impact(table, 2022, shock, redirect_fraction=redirect),
+        ("pro rata", shock, redirect),
+    )
     cut = frame[frame["exporter"] == supplier]
     if importers is not None:
         cut = cut[cut["importer"].isin(importers)]
@@ -88,9 +114,12 @@ def test_importers_hit_share_one_pool(
     assert list(result["shortfall_value_usd"]) == pytest.approx(
         list(result["lost_value_usd"] - result["redirectable_value_usd"])
     )
-    optimistic = sc.direct_impact(
-        ibis.memtable(frame), 2022, shock, redirect_fraction=redirect, allocation="per_importer"
-    ).to_pandas()
+    optimistic = ONCE.query(
+        lambda table, _: sc.direct_impact(
+            table, 2022, shock, redirect_fraction=redirect, allocation="per_importer"
+        ),
+        ("per importer", shock, redirect),
+    )
     for row in optimistic.itertuples():
         assert row.redirectable_value_usd == pytest.approx(
             min(row.lost_value_usd, row.shared_spare_usd)
@@ -101,12 +130,12 @@ def test_importers_hit_share_one_pool(
 @given(rows=flows_strategy)
 def test_stress_rows_are_the_world_wide_shock(rows: list[tuple[str, str, str, float]]) -> None:
     frame = world(rows)
-    table = ibis.memtable(frame)
-    sectors = ibis.memtable(pd.DataFrame({"product": PRODUCTS, "sector": PRODUCTS}))
-    stress = stress_test(table, 2022, sectors).to_pandas()
+    ONCE.load(world=frame, sectors=SECTORS)
+    stress = ONCE.query(lambda table, sectors: stress_test(table, 2022, sectors), "stress")
     for supplier in sorted(set(frame["exporter"])):
-        shock = sc.ResolvedShock(supplier, (supplier,), tuple(PRODUCTS), None, 1.0)
-        impact = sc.direct_impact(table, 2022, shock).to_pandas()
+        impact = ONCE.query(
+            lambda table, _, s=supplier: sc.direct_impact(table, 2022, cut_off(s)), supplier
+        )
         mine = stress[stress["supplier"] == supplier].set_index(["importer", "sector"])
         assert len(mine) == len(impact)
         for row in impact.itertuples():
