@@ -48,14 +48,6 @@ NOT_ON_SPARK_YET: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding the demo world, in a folder the workers read (the same machine)."""
-    home = tmp_path_factory.mktemp("cluster-home")
-    Workspace.open(home, backend="duckdb").load_demo()
-    return home
-
-
-@pytest.fixture(scope="module")
 def on_cluster(
     spark_cluster: SparkCluster,  # noqa: F811
     demo_home: Path,
