@@ -17,11 +17,15 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.formats.pandas import PandasData
 
-#: The canonical flow columns of ``oracle.flows_frame``, as DuckDB types.
-WORLD_COLUMNS = (
-    "year SMALLINT, exporter VARCHAR, importer VARCHAR, product VARCHAR, "
-    "value_usd DOUBLE, quantity_t DOUBLE"
-)
+#: The canonical flow columns of ``oracle.flows_frame``, as an Ibis schema.
+WORLD = {
+    "year": "int16",
+    "exporter": "string",
+    "importer": "string",
+    "product": "string",
+    "value_usd": "float64",
+    "quantity_t": "float64",
+}
 
 
 class CompiledOnce:
@@ -30,13 +34,10 @@ class CompiledOnce:
 
     def __init__(self, tables: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.con = ibis.duckdb.connect()
-        if tables is None:
-            self.con.raw_sql(f"CREATE TABLE world ({WORLD_COLUMNS})")
-            names = ["world"]
-        else:
-            for name, schema in tables.items():
-                self.con.create_table(name, schema=ibis.schema(dict(schema)))
-            names = list(tables)
+        tables = {"world": WORLD} if tables is None else tables
+        for name, schema in tables.items():
+            self.con.create_table(name, schema=ibis.schema(dict(schema)))
+        names = list(tables)
         #: The tables, in the order ``build`` functions take them.
         self.tables = [self.con.table(name) for name in names]
         self._queries: dict[Hashable, tuple[str, sch.Schema]] = {}

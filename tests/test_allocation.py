@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chokepoints.analysis import scenario as sc
 from chokepoints.analysis.stress import stress_test
-from compiled import CompiledOnce
+from compiled import WORLD, CompiledOnce
 
 COUNTRIES = ["CHN", "JPN", "DEU", "USA", "KOR", "AUS"]
 PRODUCTS = ["850511", "283691"]
@@ -46,22 +46,10 @@ def pool(frame: pd.DataFrame, supplier: str, product: str, hit: set[str], redire
     return redirect * float(spare["value_usd"].sum())
 
 
-#: The analyses over a ``world`` of flows and the ``sectors`` of ``PRODUCTS``, each compiled once
-#: for all the examples that ask it.
-ONCE = CompiledOnce(
-    {
-        "world": {
-            "year": "int16",
-            "exporter": "string",
-            "importer": "string",
-            "product": "string",
-            "value_usd": "float64",
-            "quantity_t": "float64",
-        },
-        "sectors": {"product": "string", "sector": "string"},
-    }
-)
-SECTORS = pd.DataFrame({"product": PRODUCTS, "sector": PRODUCTS})
+#: The analyses over a ``world`` of flows and the ``sectors`` of ``PRODUCTS`` (loaded once), each
+#: compiled once for all the examples that ask it.
+ONCE = CompiledOnce({"world": WORLD, "sectors": {"product": "string", "sector": "string"}})
+ONCE.load(sectors=pd.DataFrame({"product": PRODUCTS, "sector": PRODUCTS}))
 
 
 def cut_off(supplier: str) -> sc.ResolvedShock:
@@ -87,7 +75,7 @@ def test_importers_hit_share_one_pool(
     frame = world(rows)
     importers = tuple(sorted(only)) or None
     shock = sc.ResolvedShock(supplier, (supplier,), tuple(PRODUCTS), importers, fraction)
-    ONCE.load(world=frame, sectors=SECTORS)
+    ONCE.load(world=frame)
     result = ONCE.query(
         lambda table, _: sc.direct_impact(table, 2022, shock, redirect_fraction=redirect),
         ("pro rata", shock, redirect),
@@ -130,7 +118,7 @@ def test_importers_hit_share_one_pool(
 @given(rows=flows_strategy)
 def test_stress_rows_are_the_world_wide_shock(rows: list[tuple[str, str, str, float]]) -> None:
     frame = world(rows)
-    ONCE.load(world=frame, sectors=SECTORS)
+    ONCE.load(world=frame)
     stress = ONCE.query(lambda table, sectors: stress_test(table, 2022, sectors), "stress")
     for supplier in sorted(set(frame["exporter"])):
         impact = ONCE.query(
